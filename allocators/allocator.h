@@ -1,0 +1,122 @@
+/*
+ * allocator.h: the contract between an allocator backend and the rest of allocmark.
+ *
+ * A backend is one folder under allocators/ whose .c file exports exactly one
+ * `const struct am_allocator am_<name>_allocator` (the name with '-' as '_').
+ * Everything a caller may rely on is written here, member by member.
+ *
+ * Layering: this header depends on the C library only. Backends may include it
+ * and allocators/os.h (the primitive layer); nothing else.
+ *
+ * The front end (frontend.h) implements the C and POSIX contract once, so that
+ * a backend can assert its preconditions instead of re-checking them:
+ *   - malloc, realloc and aligned are never called with n == 0, nor with
+ *     n > max_request (the front end answers those with NULL and ENOMEM);
+ *   - free, realloc and usable_size are never called with NULL;
+ *   - aligned is only called with a power-of-two alignment > AM_MIN_ALIGN;
+ *   - the front end sets errno = ENOMEM whenever a backend returns NULL.
+ * A backend must return memory aligned to AM_MIN_ALIGN from malloc, realloc and
+ * calloc. Functions that can fail for reasons other than memory return an errno
+ * value; nothing in a backend prints.
+ */
+#ifndef AM_ALLOCATOR_H
+#define AM_ALLOCATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every block from malloc, calloc and realloc is aligned to at least this. */
+#define AM_MIN_ALIGN 16
+
+/* Capability flags (struct am_allocator.caps). */
+enum {
+    /* May be called from several threads at once without the front end's lock. */
+    AM_CAP_THREAD_SAFE = 1u << 0,
+    /* free can give memory back to the OS (munmap, madvise, sbrk(-n)). */
+    AM_CAP_RETURNS_MEMORY = 1u << 1,
+    /* free makes the block's memory reusable by later allocations. A backend
+     * without it (a pure bump allocator) only counts what was freed. */
+    AM_CAP_REAL_FREE = 1u << 2,
+    /* Implements `aligned` for alignments above AM_MIN_ALIGN. */
+    AM_CAP_ALIGNED = 1u << 3,
+    /* Every block returned by malloc is zero-filled (fresh from the OS), so the
+     * front end's calloc fallback may skip its memset. */
+    AM_CAP_ALWAYS_ZEROED = 1u << 4,
+    /* The process's own malloc (a reference, made the process's malloc by
+     * `preload`). The front end calls the process's malloc family directly and
+     * untouched, so the library's real behaviour is what gets measured and
+     * checked; the vtable adds init (verifying the library really is the
+     * process's malloc) and the library's own statistics. */
+    AM_CAP_PROCESS_MALLOC = 1u << 5,
+    /* Not a real allocator: a test double (it crashes or hangs on purpose).
+     * Listed only when asked for; never part of a default run. */
+    AM_CAP_TEST_ONLY = 1u << 6,
+};
+
+/* A value of a statistic the backend cannot know. */
+#define AM_STAT_UNKNOWN SIZE_MAX
+
+/* Backend-specific statistics beyond the common ones (free pages, waste...). */
+#define AM_STATS_MAX_EXTRA 8
+
+struct am_stats {
+    size_t os_bytes;      /* bytes obtained from the OS and not given back, now */
+    size_t os_bytes_peak; /* the largest os_bytes since init */
+    size_t live_bytes;    /* bytes in live blocks, as the backend accounts them */
+    size_t live_blocks;   /* number of live blocks */
+    unsigned n_extra;
+    struct {
+        const char *name; /* a static string, lower_case_with_underscores */
+        size_t value;
+    } extra[AM_STATS_MAX_EXTRA];
+};
+
+struct am_allocator {
+    /* Short name as used on the command line: [a-z0-9-]+. */
+    const char *name;
+    /* One line for `allocmark list`: the design in a few words. */
+    const char *summary;
+    /* AM_CAP_* flags. */
+    unsigned caps;
+    /* The largest request malloc, realloc and aligned accept; the front end
+     * refuses anything larger before the backend sees it. A backend sets this
+     * so that its own size arithmetic (header, rounding) cannot overflow. */
+    size_t max_request;
+    /* AM_CAP_PROCESS_MALLOC only: the shared object to LD_PRELOAD so that it
+     * becomes the process's malloc, or NULL when libc's malloc is meant. */
+    const char *preload;
+
+    /* Set up global state. Called once before any other member; returns 0 or
+     * an errno value. Optional. */
+    int (*init)(void);
+    /* Release everything the backend holds. After fini no block is valid.
+     * Optional. */
+    void (*fini)(void);
+
+    /* Return a block of at least n bytes (1 <= n <= max_request), or NULL. */
+    void *(*malloc)(size_t n);
+    /* Release a block returned by this backend and not yet freed. */
+    void (*free)(void *p);
+
+    /* Optional: resize p (non-NULL) to n bytes (1 <= n <= max_request),
+     * keeping min(old, n) bytes of content. On failure return NULL and leave p
+     * untouched. Without it the front end uses malloc + copy + free, which
+     * needs usable_size. */
+    void *(*realloc)(void *p, size_t n);
+    /* Optional: return n zeroed bytes (1 <= n <= max_request; the front end has
+     * already multiplied and checked nmemb * size). */
+    void *(*calloc)(size_t n);
+    /* Optional (needs AM_CAP_ALIGNED): a block of n bytes aligned to `align`, a
+     * power of two greater than AM_MIN_ALIGN; n <= max_request - align. */
+    void *(*aligned)(size_t align, size_t n);
+    /* Optional: the number of bytes usable in p, at least what was asked for. */
+    size_t (*usable_size)(void *p);
+    /* Optional: fill *out (zeroed by the caller); return 0 or an errno value. */
+    int (*stats)(struct am_stats *out);
+    /* Optional: walk and verify the backend's own structures. Return 0 if they
+     * are consistent; otherwise write what is wrong into why (NUL-terminated,
+     * at most len bytes) and return EFAULT. */
+    int (*check)(char *why, size_t len);
+};
+
+#endif /* AM_ALLOCATOR_H */

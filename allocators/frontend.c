@@ -1,0 +1,386 @@
+/*
+ * frontend.c: the C/POSIX allocation contract over any backend, and the lock
+ * adapter that makes a single-threaded backend usable from threads.
+ *
+ * Every edge case of malloc, calloc, realloc, posix_memalign and free lives
+ * here once (see frontend.h for the choices made), so backends stay small and
+ * assert their preconditions. The hot path for a backend that needs no lock is
+ * one size comparison and one indirect call.
+ */
+#include "frontend.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------
+ * Lock adapter and fork safety
+ *
+ * A heap behind the adapter serialises every call on its mutex. A fork while
+ * another thread holds that mutex would leave it locked forever in the child,
+ * so every locked heap is taken before fork and released on both sides.
+ * ------------------------------------------------------------------------ */
+
+#define MAX_LOCKED_HEAPS 16
+
+static pthread_mutex_t locked_heaps_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct am_heap *locked_heaps[MAX_LOCKED_HEAPS];
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&locked_heaps_mutex);
+    for (int i = 0; i < MAX_LOCKED_HEAPS; i++)
+        if (locked_heaps[i])
+            pthread_mutex_lock(&locked_heaps[i]->lock);
+}
+
+static void after_fork(void)
+{
+    for (int i = MAX_LOCKED_HEAPS - 1; i >= 0; i--)
+        if (locked_heaps[i])
+            pthread_mutex_unlock(&locked_heaps[i]->lock);
+    pthread_mutex_unlock(&locked_heaps_mutex);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork, after_fork);
+}
+
+static int track_locked_heap(struct am_heap *h, bool add)
+{
+    int err = add ? EMFILE : 0;
+    pthread_mutex_lock(&locked_heaps_mutex);
+    for (int i = 0; i < MAX_LOCKED_HEAPS; i++) {
+        if (add && !locked_heaps[i]) {
+            locked_heaps[i] = h;
+            err = 0;
+            break;
+        }
+        if (!add && locked_heaps[i] == h)
+            locked_heaps[i] = NULL;
+    }
+    pthread_mutex_unlock(&locked_heaps_mutex);
+    return err;
+}
+
+static inline void enter(struct am_heap *h)
+{
+    if (h->locked)
+        pthread_mutex_lock(&h->lock);
+}
+
+static inline void leave(struct am_heap *h)
+{
+    if (h->locked)
+        pthread_mutex_unlock(&h->lock);
+}
+
+/* ---------------------------------------------------------------------------
+ * Opening and closing
+ * ------------------------------------------------------------------------ */
+
+static bool vtable_is_complete(const struct am_allocator *a)
+{
+    if (!a->name || !a->summary || !a->malloc || !a->free || a->max_request == 0)
+        return false;
+    /* realloc needs either the member or usable_size for the fallback copy. */
+    if (!a->realloc && !a->usable_size)
+        return false;
+    /* A reference's aligned allocation is the process's posix_memalign. */
+    if ((a->caps & AM_CAP_ALIGNED) && !a->aligned && !(a->caps & AM_CAP_PROCESS_MALLOC))
+        return false;
+    return true;
+}
+
+int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags)
+{
+    memset(h, 0, sizeof *h);
+    if (!vtable_is_complete(a))
+        return EINVAL;
+    h->impl = a;
+    h->passthrough = (a->caps & AM_CAP_PROCESS_MALLOC) != 0;
+    h->locked = (flags & AM_OPEN_THREADED) && !(a->caps & AM_CAP_THREAD_SAFE);
+    if (h->locked) {
+        pthread_once(&atfork_once, install_atfork);
+        pthread_mutex_init(&h->lock, NULL);
+        int err = track_locked_heap(h, true);
+        if (err)
+            return err;
+    }
+    int err = a->init ? a->init() : 0;
+    if (err && h->locked)
+        track_locked_heap(h, false);
+    return err;
+}
+
+void am_heap_close(struct am_heap *h)
+{
+    if (h->impl && h->impl->fini)
+        h->impl->fini();
+    if (h->locked) {
+        track_locked_heap(h, false);
+        pthread_mutex_destroy(&h->lock);
+    }
+    h->impl = NULL;
+}
+
+const char *am_heap_label(const struct am_heap *h, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", h->impl->name, h->locked ? "+lock" : "");
+    return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * The contract
+ * ------------------------------------------------------------------------ */
+
+static void *backend_malloc(struct am_heap *h, size_t n)
+{
+    enter(h);
+    void *p = h->impl->malloc(n);
+    leave(h);
+    return p;
+}
+
+static void backend_free(struct am_heap *h, void *p)
+{
+    enter(h);
+    h->impl->free(p);
+    leave(h);
+}
+
+static size_t backend_usable_size(struct am_heap *h, void *p)
+{
+    enter(h);
+    size_t n = h->impl->usable_size(p);
+    leave(h);
+    return n;
+}
+
+void *am_malloc(struct am_heap *h, size_t n)
+{
+    const struct am_allocator *a = h->impl;
+    if (h->passthrough)
+        return malloc(n);
+    if (n == 0)
+        n = 1;
+    if (n > a->max_request) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = backend_malloc(h, n);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+void am_free(struct am_heap *h, void *p)
+{
+    if (h->passthrough) {
+        free(p);
+        return;
+    }
+    if (!p)
+        return;
+    int saved = errno; /* free never changes errno, whatever the backend does */
+    backend_free(h, p);
+    errno = saved;
+}
+
+void *am_calloc(struct am_heap *h, size_t nmemb, size_t size)
+{
+    const struct am_allocator *a = h->impl;
+    if (h->passthrough)
+        return calloc(nmemb, size);
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n) || n > a->max_request) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (n == 0)
+        n = 1;
+    void *p;
+    if (a->calloc) {
+        enter(h);
+        p = a->calloc(n);
+        leave(h);
+    } else {
+        p = backend_malloc(h, n);
+        if (p && !(a->caps & AM_CAP_ALWAYS_ZEROED))
+            memset(p, 0, n);
+    }
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+/* realloc for a backend without its own: keep the block when the new size
+ * still fits, else move. */
+static void *realloc_by_copy(struct am_heap *h, void *p, size_t n)
+{
+    size_t old = backend_usable_size(h, p);
+    if (n <= old)
+        return p;
+    void *q = backend_malloc(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old);
+    backend_free(h, p);
+    return q;
+}
+
+void *am_realloc(struct am_heap *h, void *p, size_t n)
+{
+    const struct am_allocator *a = h->impl;
+    if (h->passthrough)
+        return realloc(p, n);
+    if (!p)
+        return am_malloc(h, n);
+    if (n == 0) {
+        am_free(h, p);
+        return NULL;
+    }
+    if (n > a->max_request) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q;
+    if (a->realloc) {
+        enter(h);
+        q = a->realloc(p, n);
+        leave(h);
+    } else {
+        q = realloc_by_copy(h, p, n);
+    }
+    if (!q)
+        errno = ENOMEM;
+    return q;
+}
+
+static bool is_power_of_two(size_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* Shared by posix_memalign and aligned_alloc once the alignment is valid. */
+static int aligned_checked(struct am_heap *h, void **out, size_t align, size_t n)
+{
+    const struct am_allocator *a = h->impl;
+    if (n == 0)
+        n = 1;
+    if (align <= AM_MIN_ALIGN) {
+        *out = am_malloc(h, n);
+        return *out ? 0 : ENOMEM;
+    }
+    if (!(a->caps & AM_CAP_ALIGNED))
+        return ENOTSUP;
+    if (align > a->max_request || n > a->max_request - align)
+        return ENOMEM;
+    enter(h);
+    *out = a->aligned(align, n);
+    leave(h);
+    return *out ? 0 : ENOMEM;
+}
+
+int am_posix_memalign(struct am_heap *h, void **out, size_t align, size_t n)
+{
+    if (h->passthrough)
+        return posix_memalign(out, align, n);
+    if (!is_power_of_two(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno; /* posix_memalign reports through its return value */
+    int err = aligned_checked(h, out, align, n);
+    errno = saved;
+    return err;
+}
+
+void *am_aligned_alloc(struct am_heap *h, size_t align, size_t n)
+{
+    void *p = NULL;
+    int err;
+    if (h->passthrough)
+        return aligned_alloc(align, n);
+    if (!is_power_of_two(align))
+        err = EINVAL;
+    else
+        err = aligned_checked(h, &p, align, n);
+    if (err) {
+        errno = err;
+        return NULL;
+    }
+    return p;
+}
+
+size_t am_usable_size(struct am_heap *h, void *p)
+{
+    if (!p)
+        return 0;
+    if (h->passthrough)
+        return malloc_usable_size(p);
+    if (!h->impl->usable_size)
+        return AM_STAT_UNKNOWN;
+    return backend_usable_size(h, p);
+}
+
+int am_stats(struct am_heap *h, struct am_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!h->impl->stats)
+        return ENOTSUP;
+    enter(h);
+    int err = h->impl->stats(out);
+    leave(h);
+    return err;
+}
+
+int am_check(struct am_heap *h, char *why, size_t len)
+{
+    if (len)
+        why[0] = '\0';
+    if (!h->impl->check)
+        return ENOTSUP;
+    enter(h);
+    int err = h->impl->check(why, len);
+    leave(h);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Registry look-ups (the table itself is generated by meson: registry.c)
+ * ------------------------------------------------------------------------ */
+
+const struct am_allocator *am_find_allocator(const char *name)
+{
+    for (size_t i = 0; i < am_registry_count; i++)
+        if (strcmp(am_registry[i]->name, name) == 0)
+            return am_registry[i];
+    return NULL;
+}
+
+const char *am_caps_describe(unsigned caps, char *buf, size_t len)
+{
+    static const struct {
+        unsigned flag;
+        const char *word;
+    } words[] = {
+        {AM_CAP_PROCESS_MALLOC, "process-malloc"}, {AM_CAP_THREAD_SAFE, "thread-safe"},
+        {AM_CAP_REAL_FREE, "real-free"},           {AM_CAP_RETURNS_MEMORY, "returns-memory"},
+        {AM_CAP_ALIGNED, "aligned"},               {AM_CAP_ALWAYS_ZEROED, "always-zeroed"},
+        {AM_CAP_TEST_ONLY, "test-only"},
+    };
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (!(caps & words[i].flag) || used >= len)
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? "," : "", words[i].word);
+        if (w > 0)
+            used += (size_t)w;
+    }
+    return buf;
+}

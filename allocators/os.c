@@ -1,0 +1,85 @@
+/*
+ * os.c: the primitive layer (see os.h): mmap, munmap, mremap, mprotect,
+ * madvise and sbrk, each returning an errno value.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+size_t am__os_page_size(void)
+{
+    static size_t page;
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+static int map_with(size_t n, int prot, int extra_flags, void **out)
+{
+    void *p = mmap(NULL, n, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+    if (p == MAP_FAILED)
+        return errno;
+    *out = p;
+    return 0;
+}
+
+int am__os_map(size_t n, void **out)
+{
+    return map_with(n, PROT_READ | PROT_WRITE, 0, out);
+}
+
+int am__os_unmap(void *p, size_t n)
+{
+    return munmap(p, n) == 0 ? 0 : errno;
+}
+
+int am__os_remap(void *p, size_t old_n, size_t new_n, void **out)
+{
+    void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED)
+        return errno;
+    *out = q;
+    return 0;
+}
+
+int am__os_reserve(size_t n, void **out)
+{
+    return map_with(n, PROT_NONE, MAP_NORESERVE, out);
+}
+
+int am__os_commit(void *p, size_t n)
+{
+    return mprotect(p, n, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int am__os_purge(void *p, size_t n)
+{
+    return madvise(p, n, MADV_DONTNEED) == 0 ? 0 : errno;
+}
+
+int am__os_hugepages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    return madvise(p, n, MADV_HUGEPAGE) == 0 ? 0 : errno;
+#else
+    (void)p;
+    (void)n;
+    return ENOTSUP;
+#endif
+}
+
+int am__os_sbrk(intptr_t delta, void **old_break)
+{
+    void *p = sbrk(delta);
+    if (p == (void *)-1)
+        return errno ? errno : ENOMEM;
+    *old_break = p;
+    return 0;
+}
+
+void *am__os_break(void)
+{
+    return sbrk(0);
+}
