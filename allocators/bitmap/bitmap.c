@@ -1,0 +1,647 @@
+/*
+ * bitmap: whole pages out of one reserved region, one bit per page (seeds 000,
+ * 002 and 004: BareMetal-OS's page map, the Crystal OS Bitmap, MouthOS's
+ * allocation ids).
+ *
+ * Design: init reserves one range of address space (64 GiB by default,
+ * PROT_NONE and MAP_NORESERVE, halved down to 1 GiB where the kernel refuses
+ * that much) and commits it read-write from the bottom in 4 MiB steps as runs
+ * are handed out. A block is a run of contiguous pages; a request smaller than
+ * a page takes a whole page, and that internal fragmentation is meant to show
+ * in the results (live_bytes counts whole pages). Three bitmaps, one bit per
+ * page, live in a mapping of their own:
+ *   used   the page belongs to a live block;
+ *   start  the page is the first of a live block (MouthOS's allocation id, in
+ *          one bit): free takes only the pointer, and the run's length is the
+ *          distance to the next page that is free or starts another block, so
+ *          no header sits inside the pages;
+ *   dirty  a free page that may still hold memory (freed, not purged).
+ *
+ * Search: the lowest run that fits (first fit by address, bottom-up). The seed
+ * scans from the top; bottom-up is the documented choice here because it keeps
+ * the live pages, the committed range and the part of the bitmaps ever touched
+ * dense at the start of the region, so a scan never walks the untouched top.
+ * The scan works on 64-bit words: a full word is skipped with one comparison,
+ * the first free or used page inside a word is found with count-trailing-zeros;
+ * never bit by bit, never byte by byte. The hint `low_free` (every page below
+ * it is in use) keeps repeated small allocations from rescanning from page 0.
+ * An aligned request looks for a run whose first page sits on the alignment.
+ *
+ * Giving memory back: a freed run of at least PURGE_MIN bytes is purged at once
+ * (madvise MADV_DONTNEED); smaller runs stay dirty until the dirty pages add up
+ * to DIRTY_MAX, when every dirty stretch is purged. A page known to be clean
+ * (fresh or purged) reads as zero, so calloc zeroes only the dirty part.
+ *
+ * Page size: 4 KiB (the kernel's page) by default; AM_BITMAP_PAGE=2m makes every
+ * page 2 MiB, as BareMetal-OS's map does, and asks for transparent huge pages
+ * on the committed range (madvise MADV_HUGEPAGE, where the kernel has them).
+ * AM_BITMAP_RESERVE=<n>[k|m|g] reserves n bytes instead of 64 GiB (the tests
+ * use a small region to reach its last page). Both are read by init.
+ *
+ * Complexity: malloc and the search are O(W) in the words between the hint and
+ * the run found (O(1) for a stream of small blocks); free is O(run / 64).
+ * Memory: bitmaps of 3 bits per page (6 MiB of address space for 64 GiB, touched
+ * only up to the committed range). Thread safety: one mutex, taken around fork;
+ * realloc's copy and calloc's zeroing run outside it. Out of reserved space,
+ * malloc returns NULL (the front end sets ENOMEM).
+ */
+#include "../allocator.h"
+#include "../os.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WORD_BITS 64
+#define DEFAULT_RESERVE ((size_t)64 << 30)
+#define SMALLEST_FALLBACK ((size_t)1 << 30)
+#define REGION_ALIGN ((size_t)2 << 20) /* page 0 sits on a huge-page boundary */
+#define COMMIT_STEP ((size_t)4 << 20)
+#define PURGE_MIN ((size_t)64 << 10) /* a freed run this large goes back at once */
+#define DIRTY_MAX ((size_t)32 << 20) /* above this many dirty bytes, purge all */
+#define HUGE_SHIFT 21
+#define NO_RUN SIZE_MAX
+
+/* Which bits a scan looks for: each is one word expression over the bitmaps. */
+enum bits { USED_BITS, FREE_BITS, RUN_END_BITS, DIRTY_BITS, CLEAN_BITS };
+
+static struct {
+    pthread_mutex_t lock;
+    char *base;          /* page 0; the reservation is [base, base + total pages) */
+    unsigned shift;      /* log2 of the page size */
+    size_t total;        /* pages in the region */
+    uint64_t *used, *start, *dirty; /* the three bitmaps, one mapping */
+    size_t meta_len;     /* length of that mapping */
+    size_t committed;    /* pages [0, committed) are read-write */
+    size_t low_free;     /* hint: every page below it is in use */
+    size_t used_pages, dirty_pages, live_blocks;
+    size_t os_bytes_peak;
+    size_t purge_calls;
+} bm = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void lock(void) { pthread_mutex_lock(&bm.lock); }
+static void unlock(void) { pthread_mutex_unlock(&bm.lock); }
+static void install_atfork(void) { pthread_atfork(lock, unlock, unlock); }
+
+static size_t page_bytes(void) { return (size_t)1 << bm.shift; }
+static char *page_addr(size_t page) { return bm.base + (page << bm.shift); }
+
+/* ---------------------------------------------------------------------------
+ * Word-at-a-time bitmap primitives
+ * ------------------------------------------------------------------------ */
+
+static inline uint64_t word_of(enum bits kind, size_t w)
+{
+    switch (kind) {
+    case USED_BITS:
+        return bm.used[w];
+    case FREE_BITS:
+        return ~bm.used[w];
+    case RUN_END_BITS: /* where a run stops: a free page or another run's start */
+        return ~bm.used[w] | bm.start[w];
+    case DIRTY_BITS:
+        return bm.dirty[w];
+    case CLEAN_BITS:
+        return ~bm.dirty[w];
+    }
+    return 0;
+}
+
+/* The first page in [from, limit) whose `kind` bit is set, or limit. */
+static inline size_t find_next(enum bits kind, size_t from, size_t limit)
+{
+    if (from >= limit)
+        return limit;
+    size_t w = from / WORD_BITS;
+    uint64_t bits = word_of(kind, w) & (~(uint64_t)0 << (from % WORD_BITS));
+    while (!bits) {
+        if (++w >= (limit + WORD_BITS - 1) / WORD_BITS)
+            return limit;
+        bits = word_of(kind, w);
+    }
+    size_t i = w * WORD_BITS + (size_t)__builtin_ctzll(bits);
+    return i < limit ? i : limit;
+}
+
+enum range_op { RANGE_SET, RANGE_CLEAR, RANGE_COUNT };
+
+/* Set, clear or count the bits of pages [from, from + n) in map, a word at a
+ * time. Returns the count of set bits before the operation. */
+static size_t range(uint64_t *map, size_t from, size_t n, enum range_op op)
+{
+    size_t count = 0;
+    while (n) {
+        size_t w = from / WORD_BITS, bit = from % WORD_BITS;
+        size_t take = WORD_BITS - bit < n ? WORD_BITS - bit : n;
+        uint64_t mask = take == WORD_BITS ? ~(uint64_t)0 : (((uint64_t)1 << take) - 1) << bit;
+        count += (size_t)__builtin_popcountll(map[w] & mask);
+        if (op == RANGE_SET)
+            map[w] |= mask;
+        else if (op == RANGE_CLEAR)
+            map[w] &= ~mask;
+        from += take;
+        n -= take;
+    }
+    return count;
+}
+
+static bool bit_is_set(const uint64_t *map, size_t i)
+{
+    return (map[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
+}
+
+/* ---------------------------------------------------------------------------
+ * Committing and giving back
+ * ------------------------------------------------------------------------ */
+
+static size_t meta_bytes_in_use(void)
+{
+    size_t words = (bm.committed + WORD_BITS - 1) / WORD_BITS;
+    return 3 * am__align_up(words * sizeof(uint64_t), am__os_page_size());
+}
+
+static size_t os_bytes_now(void)
+{
+    return ((bm.used_pages + bm.dirty_pages) << bm.shift) + meta_bytes_in_use();
+}
+
+static void note_peak(void)
+{
+    size_t now = os_bytes_now();
+    if (now > bm.os_bytes_peak)
+        bm.os_bytes_peak = now;
+}
+
+/* Make pages [0, end) read-write, in steps of COMMIT_STEP. */
+static bool commit_to(size_t end)
+{
+    size_t step = COMMIT_STEP >> bm.shift ? COMMIT_STEP >> bm.shift : 1;
+    size_t new_end = end > bm.committed + step ? end : bm.committed + step;
+    if (new_end > bm.total)
+        new_end = bm.total;
+    char *from = page_addr(bm.committed);
+    size_t len = (new_end - bm.committed) << bm.shift;
+    if (am__os_commit(from, len))
+        return false;
+    if (bm.shift >= HUGE_SHIFT)
+        (void)am__os_hugepages(from, len); /* a kernel without THP keeps small pages */
+    bm.committed = new_end;
+    return true;
+}
+
+/* Give pages [from, from + n) back; on failure they stay dirty. */
+static void purge(size_t from, size_t n)
+{
+    if (am__os_purge(page_addr(from), n << bm.shift) == 0) {
+        bm.dirty_pages -= range(bm.dirty, from, n, RANGE_CLEAR);
+        bm.purge_calls++;
+    } else {
+        bm.dirty_pages += n - range(bm.dirty, from, n, RANGE_SET);
+    }
+}
+
+/* Purge every stretch of dirty pages. */
+static void purge_all_dirty(void)
+{
+    size_t i = 0;
+    while ((i = find_next(DIRTY_BITS, i, bm.committed)) < bm.committed) {
+        size_t end = find_next(CLEAN_BITS, i, bm.committed);
+        purge(i, end - i);
+        i = end;
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Runs
+ * ------------------------------------------------------------------------ */
+
+/* The lowest s with s % k == r and pages [s, s + n) free, or NO_RUN. */
+static size_t find_run(size_t n, size_t k, size_t r)
+{
+    size_t from = bm.low_free;
+    bool first = true;
+    for (;;) {
+        size_t a = find_next(FREE_BITS, from, bm.total);
+        if (first)
+            bm.low_free = a; /* everything below the first free page is in use */
+        first = false;
+        if (a == bm.total)
+            return NO_RUN;
+        size_t s = a + (r + k - a % k) % k;
+        if (s >= bm.total || bm.total - s < n)
+            return NO_RUN;
+        size_t b = find_next(USED_BITS, a, s + n);
+        if (b == s + n)
+            return s;
+        from = b; /* [a, b) is too short: go on after the used page */
+    }
+}
+
+/* The dirty stretch of a run about to be handed out, for calloc. */
+struct dirty_span {
+    size_t from, to; /* pages; from == to when the run is clean */
+};
+
+/* Mark [s, s + n) as in use (committing it first). Reports in *d the span of
+ * pages that may hold old contents. */
+static bool take_pages(size_t s, size_t n, struct dirty_span *d)
+{
+    if (s + n > bm.committed && !commit_to(s + n))
+        return false;
+    range(bm.used, s, n, RANGE_SET);
+    d->from = d->to = find_next(DIRTY_BITS, s, s + n);
+    for (size_t i = d->from; i < s + n;) {
+        d->to = find_next(CLEAN_BITS, i, s + n);
+        i = find_next(DIRTY_BITS, d->to, s + n);
+    }
+    if (d->from < d->to)
+        bm.dirty_pages -= range(bm.dirty, d->from, d->to - d->from, RANGE_CLEAR);
+    bm.used_pages += n;
+    if (bm.low_free == s)
+        bm.low_free = s + n;
+    note_peak();
+    return true;
+}
+
+/* Pages [s, s + n) are free again: purge them or keep them as dirty. */
+static void release_pages(size_t s, size_t n)
+{
+    range(bm.used, s, n, RANGE_CLEAR);
+    bm.used_pages -= n;
+    if (s < bm.low_free)
+        bm.low_free = s;
+    if ((n << bm.shift) >= PURGE_MIN) {
+        purge(s, n);
+        return;
+    }
+    bm.dirty_pages += n - range(bm.dirty, s, n, RANGE_SET);
+    if ((bm.dirty_pages << bm.shift) > DIRTY_MAX)
+        purge_all_dirty();
+}
+
+/* The page where the block at p starts. Anything that is not the start of a
+ * live block is a broken precondition (allocator.h): abort. */
+static size_t block_page(void *p)
+{
+    uintptr_t off = (uintptr_t)p - (uintptr_t)bm.base;
+    size_t s = off >> bm.shift;
+    if ((uintptr_t)p < (uintptr_t)bm.base || s >= bm.total || (off & (page_bytes() - 1)) ||
+        !bit_is_set(bm.start, s))
+        abort();
+    return s;
+}
+
+/* The length of the run starting at s: up to the next page that is free or
+ * starts another run. */
+static size_t run_length(size_t s)
+{
+    return find_next(RUN_END_BITS, s + 1, bm.total) - s;
+}
+
+static size_t pages_for(size_t n)
+{
+    return (n + page_bytes() - 1) >> bm.shift;
+}
+
+/* Allocate a run for n bytes whose address is a multiple of align (a power of
+ * two; anything up to a page is free). Must hold the lock. */
+static void *alloc_locked(size_t n, size_t align, struct dirty_span *d)
+{
+    size_t pages = pages_for(n), k = 1, r = 0;
+    if (align > page_bytes()) {
+        k = align >> bm.shift;
+        r = (k - ((uintptr_t)bm.base >> bm.shift) % k) % k;
+    }
+    size_t s = find_run(pages, k, r);
+    if (s == NO_RUN || !take_pages(s, pages, d))
+        return NULL;
+    bm.start[s / WORD_BITS] |= (uint64_t)1 << (s % WORD_BITS);
+    bm.live_blocks++;
+    return page_addr(s);
+}
+
+static void free_locked(void *p)
+{
+    size_t s = block_page(p);
+    size_t n = run_length(s);
+    bm.start[s / WORD_BITS] &= ~((uint64_t)1 << (s % WORD_BITS));
+    bm.live_blocks--;
+    release_pages(s, n);
+}
+
+/* ---------------------------------------------------------------------------
+ * The vtable
+ * ------------------------------------------------------------------------ */
+
+static void *bitmap_malloc(size_t n)
+{
+    struct dirty_span d;
+    lock();
+    void *p = alloc_locked(n, 1, &d);
+    unlock();
+    return p;
+}
+
+static void *bitmap_aligned(size_t align, size_t n)
+{
+    struct dirty_span d;
+    lock();
+    void *p = alloc_locked(n, align, &d);
+    unlock();
+    return p;
+}
+
+/* Pages fresh from the OS or purged read as zero: only the dirty span needs
+ * clearing, and that happens outside the lock (the block is already ours). */
+static void *bitmap_calloc(size_t n)
+{
+    struct dirty_span d;
+    lock();
+    char *p = alloc_locked(n, 1, &d);
+    size_t s = p ? (size_t)(p - bm.base) >> bm.shift : 0;
+    unlock();
+    if (p && d.from < d.to) {
+        size_t from = (d.from - s) << bm.shift, to = (d.to - s) << bm.shift;
+        memset(p + from, 0, (to < n ? to : n) - from);
+    }
+    return p;
+}
+
+static void bitmap_free(void *p)
+{
+    lock();
+    free_locked(p);
+    unlock();
+}
+
+/* Shrink by releasing the tail pages, grow in place when the pages after the
+ * run are free, else move: allocate, copy outside the lock, free. */
+static void *bitmap_realloc(void *p, size_t n)
+{
+    struct dirty_span d;
+    lock();
+    size_t s = block_page(p), old = run_length(s), want = pages_for(n);
+    if (want <= old) {
+        if (want < old)
+            release_pages(s + want, old - want);
+        unlock();
+        return p;
+    }
+    if (want <= bm.total - s && find_next(USED_BITS, s + old, s + want) == s + want &&
+        take_pages(s + old, want - old, &d)) {
+        unlock();
+        return p;
+    }
+    void *q = alloc_locked(n, 1, &d);
+    unlock();
+    if (!q)
+        return NULL;
+    memcpy(q, p, old << bm.shift);
+    bitmap_free(p);
+    return q;
+}
+
+static size_t bitmap_usable_size(void *p)
+{
+    lock();
+    size_t n = run_length(block_page(p)) << bm.shift;
+    unlock();
+    return n;
+}
+
+/* The longest stretch of free pages; the one reaching the committed end goes
+ * on to the end of the region (nothing above `committed` is ever in use). */
+static size_t largest_free_run(void)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < bm.total;) {
+        size_t a = find_next(FREE_BITS, i, bm.committed);
+        size_t b = a >= bm.committed ? bm.total : find_next(USED_BITS, a, bm.committed);
+        if (b == bm.committed)
+            b = bm.total;
+        if (b - a > best)
+            best = b - a;
+        i = b;
+    }
+    return best;
+}
+
+static int bitmap_stats(struct am_stats *s)
+{
+    lock();
+    s->os_bytes = os_bytes_now();
+    s->os_bytes_peak = bm.os_bytes_peak;
+    s->live_bytes = bm.used_pages << bm.shift;
+    s->live_blocks = bm.live_blocks;
+    static const char *const names[] = {
+        "page_size",        "reserved_bytes", "committed_bytes", "free_pages",
+        "largest_free_run", "dirty_pages",    "purge_calls",
+    };
+    const size_t values[] = {
+        page_bytes(),     bm.total << bm.shift, bm.committed << bm.shift, bm.total - bm.used_pages,
+        largest_free_run(), bm.dirty_pages,       bm.purge_calls,
+    };
+    s->n_extra = sizeof names / sizeof names[0];
+    for (unsigned i = 0; i < s->n_extra; i++) {
+        s->extra[i].name = names[i];
+        s->extra[i].value = values[i];
+    }
+    unlock();
+    return 0;
+}
+
+/* Every start bit is on a used page, every used page follows a used page or is
+ * a start, no free page is dirty and used at once, nothing is in use above the
+ * committed range or below the hint's free page, and the counts agree. */
+static int bitmap_check(char *why, size_t len)
+{
+    int err = EFAULT;
+    lock();
+    size_t used = 0, starts = 0, dirty = 0, words = (bm.committed + WORD_BITS - 1) / WORD_BITS;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t u = bm.used[w], st = bm.start[w], d = bm.dirty[w];
+        uint64_t before = (u << 1) | (w ? bm.used[w - 1] >> (WORD_BITS - 1) : 0);
+        uint64_t beyond = 0;
+        if ((w + 1) * WORD_BITS > bm.committed)
+            beyond = ~(uint64_t)0 << (bm.committed % WORD_BITS);
+        const struct {
+            uint64_t bad;
+            const char *what;
+        } rules[] = {
+            {st & ~u, "a start bit on a free page"},
+            {d & u, "a used page marked dirty"},
+            {u & ~st & ~before, "a run without a start bit"},
+            {(u | st | d) & beyond, "a page marked above the committed range"},
+        };
+        for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+            if (rules[i].bad) {
+                snprintf(why, len, "bitmap: %s (page %zu)", rules[i].what,
+                         w * WORD_BITS + (size_t)__builtin_ctzll(rules[i].bad));
+                goto out;
+            }
+        }
+        used += (size_t)__builtin_popcountll(u);
+        starts += (size_t)__builtin_popcountll(st);
+        dirty += (size_t)__builtin_popcountll(d);
+    }
+    if (used != bm.used_pages || starts != bm.live_blocks || dirty != bm.dirty_pages) {
+        snprintf(why, len,
+                 "bitmap: counted %zu used pages, %zu runs, %zu dirty; accounts say %zu, %zu, %zu",
+                 used, starts, dirty, bm.used_pages, bm.live_blocks, bm.dirty_pages);
+        goto out;
+    }
+    if (bm.low_free > bm.total || find_next(FREE_BITS, 0, bm.low_free) != bm.low_free) {
+        snprintf(why, len, "bitmap: a free page below the hint %zu", bm.low_free);
+        goto out;
+    }
+    err = 0;
+out:
+    unlock();
+    return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Set-up and tear-down
+ * ------------------------------------------------------------------------ */
+
+/* "64g", "512m", "4096k", "65536": bytes, or 0 when malformed. */
+static size_t parse_size(const char *text)
+{
+    char *end;
+    unsigned long long n = strtoull(text, &end, 10);
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case '\0': break;
+    default: return 0;
+    }
+    if (*end && end[1])
+        return 0;
+    if (end == text || n > (SIZE_MAX >> shift))
+        return 0;
+    return (size_t)n << shift;
+}
+
+static int read_settings(unsigned *shift, size_t *reserve, bool *exact)
+{
+    const char *page = getenv("AM_BITMAP_PAGE"), *size = getenv("AM_BITMAP_RESERVE");
+    *shift = (unsigned)__builtin_ctzll(am__os_page_size());
+    if (page && *page && strcmp(page, "4k") != 0) {
+        if (strcmp(page, "2m") != 0)
+            return EINVAL;
+        *shift = HUGE_SHIFT;
+    }
+    *reserve = DEFAULT_RESERVE;
+    *exact = size && *size;
+    if (*exact) {
+        *reserve = am__align_up(parse_size(size), (size_t)1 << *shift);
+        if (*reserve == 0 || *reserve > DEFAULT_RESERVE)
+            return EINVAL;
+    }
+    return 0;
+}
+
+/* Reserve `reserve` bytes (or, unless exact, as much as the kernel gives down
+ * to SMALLEST_FALLBACK) with page 0 on a REGION_ALIGN boundary. */
+static int reserve_region(size_t *reserve, bool exact, char **base)
+{
+    for (;;) {
+        size_t len = *reserve + REGION_ALIGN;
+        void *map;
+        int err = am__os_reserve(len, &map);
+        if (!err) {
+            char *start = (char *)am__align_up((uintptr_t)map, REGION_ALIGN);
+            char *end = start + *reserve, *map_end = (char *)map + len;
+            if (start > (char *)map)
+                am__os_unmap(map, (size_t)(start - (char *)map));
+            if (map_end > end)
+                am__os_unmap(end, (size_t)(map_end - end));
+            *base = start;
+            return 0;
+        }
+        if (exact || *reserve <= SMALLEST_FALLBACK)
+            return err;
+        *reserve /= 2;
+    }
+}
+
+static int setup(void)
+{
+    unsigned shift;
+    size_t reserve;
+    bool exact;
+    int err = read_settings(&shift, &reserve, &exact);
+    if (err)
+        return err;
+    char *base;
+    if ((err = reserve_region(&reserve, exact, &base)))
+        return err;
+    size_t total = reserve >> shift, words = (total + WORD_BITS - 1) / WORD_BITS;
+    size_t meta_len = am__align_up(3 * words * sizeof(uint64_t), am__os_page_size());
+    void *meta;
+    if ((err = am__os_map(meta_len, &meta))) {
+        am__os_unmap(base, reserve);
+        return err;
+    }
+    bm.base = base;
+    bm.shift = shift;
+    bm.total = total;
+    bm.used = meta;
+    bm.start = bm.used + words;
+    bm.dirty = bm.start + words;
+    bm.meta_len = meta_len;
+    bm.committed = bm.low_free = 0;
+    bm.used_pages = bm.dirty_pages = bm.live_blocks = bm.purge_calls = 0;
+    bm.os_bytes_peak = os_bytes_now();
+    return 0;
+}
+
+static int bitmap_init(void)
+{
+    pthread_once(&atfork_once, install_atfork);
+    lock();
+    int err = bm.base ? EBUSY : setup();
+    unlock();
+    return err;
+}
+
+static void bitmap_fini(void)
+{
+    lock();
+    if (bm.base) {
+        am__os_unmap(bm.base, bm.total << bm.shift);
+        am__os_unmap(bm.used, bm.meta_len);
+    }
+    bm.base = NULL;
+    bm.used = bm.start = bm.dirty = NULL;
+    bm.total = bm.committed = bm.low_free = 0;
+    bm.used_pages = bm.dirty_pages = bm.live_blocks = 0;
+    unlock();
+}
+
+const struct am_allocator am_bitmap_allocator = {
+    .name = "bitmap",
+    .summary = "runs of whole pages in one reserved region, a bit per page, word scans",
+    .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED,
+    /* Nothing larger fits the reservation; keeps n + page and n + align from
+     * overflowing the page arithmetic. */
+    .max_request = DEFAULT_RESERVE,
+    .init = bitmap_init,
+    .fini = bitmap_fini,
+    .malloc = bitmap_malloc,
+    .free = bitmap_free,
+    .realloc = bitmap_realloc,
+    .calloc = bitmap_calloc,
+    .aligned = bitmap_aligned,
+    .usable_size = bitmap_usable_size,
+    .stats = bitmap_stats,
+    .check = bitmap_check,
+};
