@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_test.h"
 #include "frontend.h"
 #include "os.h"
-#include "shadow.h"
 #include "testhelper.h"
 
 static struct am_heap heap;
@@ -35,26 +35,8 @@ static int open_bitmap(const char *page_mode, const char *reserve)
     return err;
 }
 
-static size_t stat_of(const char *name)
-{
-    struct am_stats s;
-    if (am_stats(&heap, &s) != 0)
-        return SIZE_MAX;
-    if (!strcmp(name, "os_bytes"))
-        return s.os_bytes;
-    if (!strcmp(name, "live_blocks"))
-        return s.live_blocks;
-    for (unsigned i = 0; i < s.n_extra; i++)
-        if (!strcmp(s.extra[i].name, name))
-            return s.extra[i].value;
-    return SIZE_MAX;
-}
-
-static bool heap_sound(const char *when)
-{
-    char why[256];
-    return CHECK(am_check(&heap, why, sizeof why) == 0, "%s: %s", when, why);
-}
+#define stat_of(name) am_stat_named(&heap, name)
+#define heap_sound(when) am_heap_sound(&heap, when)
 
 static char *pages(size_t n) { return am_malloc(&heap, n * page); }
 
