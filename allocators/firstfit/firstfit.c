@@ -36,9 +36,8 @@
  * reads as freed). malloc's walk checks every free child it considers in
  * full and passes used ones on their state and parent alone (sealing each
  * child walked doubled the cost of malloc). What is found is reported after
- * the lock is released,
- * through a hook (firstfit.h) that tests replace; the default prints one line
- * and aborts. check walks every parent and child: magic values, links,
+ * the lock is released, through a hook (firstfit.h) that tests replace; the
+ * default prints one line and aborts. check walks every parent and child: magic values, links,
  * contiguity, merging, the hints and the free-byte accounts (the seed's
  * verify_data_structures!).
  *
