@@ -23,8 +23,11 @@
  * dense at the start of the region, so a scan never walks the untouched top.
  * The scan works on 64-bit words: a full word is skipped with one comparison,
  * the first free or used page inside a word is found with count-trailing-zeros;
- * never bit by bit, never byte by byte. The hint `low_free` (every page below
- * it is in use) keeps repeated small allocations from rescanning from page 0.
+ * never bit by bit, never byte by byte. Hints keep small allocations from
+ * rescanning from page 0: for each length n up to HINTS pages, hint[n] is a
+ * page below which every free stretch is shorter than n (hint[1]: every page
+ * below it is in use). A search for n pages starts at hint[n] and leaves it
+ * past what it skipped; a free lowers the hints its new stretch satisfies.
  * An aligned request looks for a run whose first page sits on the alignment.
  *
  * Giving memory back: a freed run of at least PURGE_MIN bytes is purged at once
@@ -64,6 +67,7 @@
 #define PURGE_MIN ((size_t)64 << 10) /* a freed run this large goes back at once */
 #define DIRTY_MAX ((size_t)32 << 20) /* above this many dirty bytes, purge all */
 #define HUGE_SHIFT 21
+#define HINTS 16 /* run lengths with a search hint of their own */
 #define NO_RUN SIZE_MAX
 
 /* Which bits a scan looks for: each is one word expression over the bitmaps. */
@@ -77,7 +81,7 @@ static struct {
     uint64_t *used, *start, *dirty; /* the three bitmaps, one mapping */
     size_t meta_len;     /* length of that mapping */
     size_t committed;    /* pages [0, committed) are read-write */
-    size_t low_free;     /* hint: every page below it is in use */
+    size_t hint[HINTS + 1]; /* hint[n]: free stretches starting below are < n pages */
     size_t used_pages, dirty_pages, live_blocks;
     size_t os_bytes_peak;
     size_t purge_calls;
@@ -129,21 +133,23 @@ static inline size_t find_next(enum bits kind, size_t from, size_t limit)
     return i < limit ? i : limit;
 }
 
-enum range_op { RANGE_SET, RANGE_CLEAR, RANGE_COUNT };
+/* What range() does: set or clear the bits, and count those set before. */
+enum range_op { RANGE_SET = 1, RANGE_CLEAR = 2, RANGE_COUNT = 4 };
 
-/* Set, clear or count the bits of pages [from, from + n) in map, a word at a
- * time. Returns the count of set bits before the operation. */
-static size_t range(uint64_t *map, size_t from, size_t n, enum range_op op)
+/* Apply op to the bits of pages [from, from + n) in map, a word at a time.
+ * With RANGE_COUNT, returns how many were set before; else 0. */
+static size_t range(uint64_t *map, size_t from, size_t n, unsigned op)
 {
     size_t count = 0;
     while (n) {
         size_t w = from / WORD_BITS, bit = from % WORD_BITS;
         size_t take = WORD_BITS - bit < n ? WORD_BITS - bit : n;
         uint64_t mask = take == WORD_BITS ? ~(uint64_t)0 : (((uint64_t)1 << take) - 1) << bit;
-        count += (size_t)__builtin_popcountll(map[w] & mask);
-        if (op == RANGE_SET)
+        if (op & RANGE_COUNT)
+            count += (size_t)__builtin_popcountll(map[w] & mask);
+        if (op & RANGE_SET)
             map[w] |= mask;
-        else if (op == RANGE_CLEAR)
+        else if (op & RANGE_CLEAR)
             map[w] &= ~mask;
         from += take;
         n -= take;
@@ -199,10 +205,10 @@ static bool commit_to(size_t end)
 static void purge(size_t from, size_t n)
 {
     if (am__os_purge(page_addr(from), n << bm.shift) == 0) {
-        bm.dirty_pages -= range(bm.dirty, from, n, RANGE_CLEAR);
+        bm.dirty_pages -= range(bm.dirty, from, n, RANGE_CLEAR | RANGE_COUNT);
         bm.purge_calls++;
     } else {
-        bm.dirty_pages += n - range(bm.dirty, from, n, RANGE_SET);
+        bm.dirty_pages += n - range(bm.dirty, from, n, RANGE_SET | RANGE_COUNT);
     }
 }
 
@@ -224,23 +230,59 @@ static void purge_all_dirty(void)
 /* The lowest s with s % k == r and pages [s, s + n) free, or NO_RUN. */
 static size_t find_run(size_t n, size_t k, size_t r)
 {
-    size_t from = bm.low_free;
-    bool first = true;
+    size_t *hint = &bm.hint[n < HINTS ? n : HINTS];
+    size_t from = *hint;
     for (;;) {
         size_t a = find_next(FREE_BITS, from, bm.total);
-        if (first)
-            bm.low_free = a; /* everything below the first free page is in use */
-        first = false;
+        if (from == *hint)
+            *hint = a; /* no stretch starts on the used pages in between */
         if (a == bm.total)
             return NO_RUN;
         size_t s = a + (r + k - a % k) % k;
         if (s >= bm.total || bm.total - s < n)
             return NO_RUN;
         size_t b = find_next(USED_BITS, a, s + n);
-        if (b == s + n)
+        if (b == s + n) {
+            if (k == 1 && n <= HINTS)
+                *hint = s; /* every stretch skipped was shorter than n */
             return s;
+        }
         from = b; /* [a, b) is too short: go on after the used page */
     }
+}
+
+/* The page after the last used page in [floor, from), or floor. */
+static size_t after_last_used(size_t floor, size_t from)
+{
+    while (from > floor) {
+        size_t w = (from - 1) / WORD_BITS, top = (from - 1) % WORD_BITS;
+        uint64_t bits = bm.used[w] & (top == WORD_BITS - 1 ? ~(uint64_t)0
+                                                           : ((uint64_t)2 << top) - 1);
+        if (bits) {
+            size_t i = w * WORD_BITS + (WORD_BITS - 1) - (size_t)__builtin_clzll(bits);
+            return i >= floor ? i + 1 : floor;
+        }
+        from = w * WORD_BITS;
+    }
+    return floor;
+}
+
+/* Pages [s, s + n) have just become free: the stretch they are part of may be
+ * the lowest for some lengths. Only HINTS pages either side are looked at. */
+static void lower_hints(size_t s, size_t n)
+{
+    size_t floor = s > HINTS ? s - HINTS : 0;
+    size_t start = after_last_used(floor, s);
+    if (start == floor && floor > 0)
+        return; /* a stretch of HINTS pages or more ended at s: the hints are below it */
+    size_t len = HINTS;
+    if (s + n - start < HINTS) {
+        size_t limit = start + HINTS < bm.total ? start + HINTS : bm.total;
+        len = find_next(USED_BITS, s + n, limit) - start;
+    }
+    for (size_t m = 1; m <= len; m++)
+        if (start < bm.hint[m])
+            bm.hint[m] = start;
 }
 
 /* The dirty stretch of a run about to be handed out, for calloc. */
@@ -261,10 +303,11 @@ static bool take_pages(size_t s, size_t n, struct dirty_span *d)
         i = find_next(DIRTY_BITS, d->to, s + n);
     }
     if (d->from < d->to)
-        bm.dirty_pages -= range(bm.dirty, d->from, d->to - d->from, RANGE_CLEAR);
+        bm.dirty_pages -= range(bm.dirty, d->from, d->to - d->from, RANGE_CLEAR | RANGE_COUNT);
     bm.used_pages += n;
-    if (bm.low_free == s)
-        bm.low_free = s + n;
+    for (size_t m = 1; m <= HINTS; m++)
+        if (bm.hint[m] == s)
+            bm.hint[m] = s + n;
     note_peak();
     return true;
 }
@@ -274,13 +317,12 @@ static void release_pages(size_t s, size_t n)
 {
     range(bm.used, s, n, RANGE_CLEAR);
     bm.used_pages -= n;
-    if (s < bm.low_free)
-        bm.low_free = s;
+    lower_hints(s, n);
     if ((n << bm.shift) >= PURGE_MIN) {
         purge(s, n);
         return;
     }
-    bm.dirty_pages += n - range(bm.dirty, s, n, RANGE_SET);
+    bm.dirty_pages += n - range(bm.dirty, s, n, RANGE_SET | RANGE_COUNT);
     if ((bm.dirty_pages << bm.shift) > DIRTY_MAX)
         purge_all_dirty();
 }
@@ -456,9 +498,36 @@ static int bitmap_stats(struct am_stats *s)
     return 0;
 }
 
+/* Every free stretch that starts below hint[m] is shorter than m pages. */
+static bool hints_hold(char *why, size_t len)
+{
+    size_t highest = 0;
+    for (size_t m = 1; m <= HINTS; m++) {
+        if (bm.hint[m] > bm.total) {
+            snprintf(why, len, "bitmap: the hint for %zu-page runs lies beyond the region", m);
+            return false;
+        }
+        highest = bm.hint[m] > highest ? bm.hint[m] : highest;
+    }
+    size_t a = 0;
+    while ((a = find_next(FREE_BITS, a, highest)) < highest) {
+        size_t limit = a + HINTS < bm.total ? a + HINTS : bm.total;
+        size_t b = find_next(USED_BITS, a, limit), stretch = b - a;
+        for (size_t m = 1; m <= HINTS; m++) {
+            if (a < bm.hint[m] && stretch >= m) {
+                snprintf(why, len, "bitmap: free page %zu lies below the hint %zu for %zu-page runs",
+                         a, bm.hint[m], m);
+                return false;
+            }
+        }
+        a = b;
+    }
+    return true;
+}
+
 /* Every start bit is on a used page, every used page follows a used page or is
- * a start, no free page is dirty and used at once, nothing is in use above the
- * committed range or below the hint's free page, and the counts agree. */
+ * a start, no page is dirty and used at once, nothing is marked above the
+ * committed range, the search hints hold, and the counts agree. */
 static int bitmap_check(char *why, size_t len)
 {
     int err = EFAULT;
@@ -496,10 +565,8 @@ static int bitmap_check(char *why, size_t len)
                  used, starts, dirty, bm.used_pages, bm.live_blocks, bm.dirty_pages);
         goto out;
     }
-    if (bm.low_free > bm.total || find_next(FREE_BITS, 0, bm.low_free) != bm.low_free) {
-        snprintf(why, len, "bitmap: a free page below the hint %zu", bm.low_free);
+    if (!hints_hold(why, len))
         goto out;
-    }
     err = 0;
 out:
     unlock();
@@ -598,7 +665,8 @@ static int setup(void)
     bm.start = bm.used + words;
     bm.dirty = bm.start + words;
     bm.meta_len = meta_len;
-    bm.committed = bm.low_free = 0;
+    bm.committed = 0;
+    memset(bm.hint, 0, sizeof bm.hint);
     bm.used_pages = bm.dirty_pages = bm.live_blocks = bm.purge_calls = 0;
     bm.os_bytes_peak = os_bytes_now();
     return 0;
@@ -622,7 +690,7 @@ static void bitmap_fini(void)
     }
     bm.base = NULL;
     bm.used = bm.start = bm.dirty = NULL;
-    bm.total = bm.committed = bm.low_free = 0;
+    bm.total = bm.committed = 0;
     bm.used_pages = bm.dirty_pages = bm.live_blocks = 0;
     unlock();
 }
