@@ -515,7 +515,7 @@ static bool hints_hold(char *why, size_t len)
         size_t b = find_next(USED_BITS, a, limit), stretch = b - a;
         for (size_t m = 1; m <= HINTS; m++) {
             if (a < bm.hint[m] && stretch >= m) {
-                snprintf(why, len, "bitmap: free page %zu lies below the hint %zu for %zu-page runs",
+                snprintf(why, len, "bitmap: free page %zu is below the hint %zu for %zu-page runs",
                          a, bm.hint[m], m);
                 return false;
             }
