@@ -34,6 +34,8 @@
  * (madvise MADV_DONTNEED); smaller runs stay dirty until the dirty pages add up
  * to DIRTY_MAX, when every dirty stretch is purged. A page known to be clean
  * (fresh or purged) reads as zero, so calloc zeroes only the dirty part.
+ * os_bytes counts pages in use and dirty pages, plus the bitmaps' words for
+ * the committed range; committed pages never touched or purged do not count.
  *
  * Page size: 4 KiB (the kernel's page) by default; AM_BITMAP_PAGE=2m makes every
  * page 2 MiB, as BareMetal-OS's map does, and asks for transparent huge pages
@@ -45,8 +47,9 @@
  * the run found (O(1) for a stream of small blocks); free is O(run / 64).
  * Memory: bitmaps of 3 bits per page (6 MiB of address space for 64 GiB, touched
  * only up to the committed range). Thread safety: one mutex, taken around fork;
- * realloc's copy and calloc's zeroing run outside it. Out of reserved space,
- * malloc returns NULL (the front end sets ENOMEM).
+ * realloc's copy and calloc's zeroing run outside it, commits and purges
+ * inside. Out of reserved space, malloc returns NULL (the front end sets
+ * ENOMEM).
  */
 #include "../allocator.h"
 #include "../os.h"
