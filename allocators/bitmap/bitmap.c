@@ -700,7 +700,7 @@ static void bitmap_fini(void)
 
 const struct am_allocator am_bitmap_allocator = {
     .name = "bitmap",
-    .summary = "runs of whole pages in one reserved region, a bit per page, word scans",
+    .summary = "whole-page runs in one reserved region, one bit per page",
     .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED,
     /* Nothing larger fits the reservation; keeps n + page and n + align from
      * overflowing the page arithmetic. */

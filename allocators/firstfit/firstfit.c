@@ -774,7 +774,7 @@ static void firstfit_fini(void)
 
 const struct am_allocator am_firstfit_allocator = {
     .name = "firstfit",
-    .summary = "first fit over address-ordered children of page regions, O(1) merge",
+    .summary = "first-fit children in page-region parents, O(1) merges",
     .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED,
     /* Keeps need + headers + alignment slack + page rounding from overflowing. */
     .max_request = (size_t)PTRDIFF_MAX - ((size_t)1 << 24),
