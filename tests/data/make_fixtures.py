@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Writes the hand-made run directories the plot tests read, following the
+results contract (results/README.md). The numbers are invented, deterministic
+and only plausible: they exercise the readers and charts, they measure nothing.
+
+    python3 tests/data/make_fixtures.py     # rewrites tests/data/run-*/
+
+run-failed   six allocators, two workloads, one thread count, three
+             repetitions; failed cells (every repetition of bump-brk on
+             'fragment' ran out of memory, one mmap-only repetition crashed,
+             one tcmalloc repetition timed out), a time series, a conformance
+             matrix and a column the contract does not name.
+run-threads  three allocators (bump-brk behind the lock adapter when
+             threaded), two workloads at 1, 2 and 4 threads, two repetitions;
+             one cell that timed out in both repetitions; allocmark-micro and
+             memcpy/memset benchmark JSON; no time series, no conformance.
+"""
+
+import csv
+import io
+import json
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+COLUMNS = [
+    "allocator", "label", "workload", "threads", "rep", "status", "reason", "ops", "seconds",
+    "ops_per_sec", "ns_per_op", "malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns",
+    "malloc_max_ns", "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns",
+    "peak_rss_bytes", "baseline_rss_bytes", "peak_live_bytes", "fragmentation",
+    "os_bytes_peak", "user_s", "sys_s", "minor_faults", "harness_overhead_ns",
+]
+
+# Invented speed (million ops/s, one thread) and memory overhead per allocator.
+SPEED = {"glibc": 20.0, "jemalloc": 27.0, "mimalloc": 33.0, "tcmalloc": 30.0,
+         "mmap-only": 0.9, "bump-brk": 55.0}
+OVERHEAD = {"glibc": 1.35, "jemalloc": 1.2, "mimalloc": 1.25, "tcmalloc": 1.4,
+            "mmap-only": 3.5, "bump-brk": 2.6}
+LIVE = {"churn": 24 << 20, "fragment": 96 << 20, "prodcons": 40 << 20}
+SCALE = {1: 1.0, 2: 1.8, 4: 3.1}
+
+
+def metrics(rng, allocator, workload, threads, locked):
+    speed = SPEED[allocator] * 1e6 * SCALE[threads] * (0.45 if locked else 1.0)
+    speed *= {"churn": 1.0, "fragment": 0.6, "prodcons": 0.8}[workload] * rng.uniform(0.97, 1.03)
+    seconds = round(rng.uniform(0.45, 0.55), 4)
+    ops = int(speed * seconds)
+    live = LIVE[workload]
+    baseline = 3 << 20
+    rss = int(baseline + live * OVERHEAD[allocator] * rng.uniform(0.99, 1.01))
+    p50 = 1e9 / speed * threads * 0.4
+    return {
+        "ops": ops, "seconds": seconds, "ops_per_sec": round(ops / seconds, 1),
+        "ns_per_op": round(seconds * 1e9 / ops, 3),
+        "malloc_p50_ns": round(p50), "malloc_p99_ns": round(p50 * 4),
+        "malloc_p999_ns": round(p50 * 20), "malloc_max_ns": round(p50 * 2000),
+        "free_p50_ns": round(p50 * 0.6), "free_p99_ns": round(p50 * 3),
+        "free_p999_ns": round(p50 * 12), "free_max_ns": round(p50 * 900),
+        "peak_rss_bytes": rss, "baseline_rss_bytes": baseline, "peak_live_bytes": live,
+        "fragmentation": round((rss - baseline) / live, 3),
+        "os_bytes_peak": rss - baseline + 4096, "user_s": round(seconds * threads * 0.97, 3),
+        "sys_s": round(seconds * 0.03, 3), "minor_faults": rss // 4096,
+        "harness_overhead_ns": 21,
+    }
+
+
+def write_cells(path, command, rows, extra=()):
+    out = io.StringIO()
+    out.write("# %s\n" % command)
+    writer = csv.DictWriter(out, COLUMNS + list(extra), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(out.getvalue())
+
+
+def metadata(label, command, cells_done, cells_failed):
+    return {
+        "command": command, "git": {"commit": "3cb4e71a9c0d5e2f", "dirty": False},
+        "compiler": {"id": "gcc", "version": "12.2.0", "flags": "-O3 -D_GNU_SOURCE"},
+        "cpu": {"model": "Fixture CPU @ 3.0GHz", "flags": "sse4_2 avx2 erms fsrm"},
+        "kernel": "6.1.0-fixture", "libraries": {"glibc": "2.36", "jemalloc": "5.3.0",
+                                                 "mimalloc": "2.0.9", "tcmalloc": "2.10"},
+        "date": "2025-01-02T03:04:05Z", "end_time": "2025-01-02T03:09:05Z",
+        "profile": "quick", "hostname": "fixture-" + label, "nproc": 2,
+        "memory_bytes": 8 << 30, "cells_done": cells_done, "cells_failed": cells_failed,
+        "interrupted": False,
+    }
+
+
+def failed(row, status, reason):
+    for c in COLUMNS[COLUMNS.index("ops"):]:
+        row[c] = ""
+    row.update(status=status, reason=reason)
+    return row
+
+
+def run_failed(rng):
+    path = os.path.join(HERE, "run-failed")
+    os.makedirs(path, exist_ok=True)
+    command = "allocmark run --profile quick --reps 3"
+    rows, series = [], []
+    for workload in ("churn", "fragment"):
+        for allocator in SPEED:
+            for rep in range(3):
+                row = {"allocator": allocator, "label": allocator, "workload": workload,
+                       "threads": 1, "rep": rep, "status": "ok", "reason": "",
+                       "future_metric": rng.randint(1, 9)}
+                row.update(metrics(rng, allocator, workload, 1, False))
+                if allocator == "bump-brk" and workload == "fragment":
+                    failed(row, "oom", "RSS over the 2 GiB limit")
+                elif allocator == "mmap-only" and workload == "churn" and rep == 1:
+                    failed(row, "crash", "SIGSEGV")
+                elif allocator == "tcmalloc" and workload == "fragment" and rep == 2:
+                    failed(row, "timeout", "over 60 s")
+                rows.append(row)
+                if workload == "fragment" and rep == 0:
+                    samples = 6 if allocator == "bump-brk" else 12
+                    for sample in range(samples):
+                        phase = min(sample, 11 - sample) / 5.5
+                        live = int(LIVE[workload] * phase)
+                        rss = int(3 * 2**20 + LIVE[workload] * OVERHEAD[allocator]
+                                  * max(phase, min(sample, 6) / 6.0 * 0.8))
+                        series.append({"allocator": allocator, "workload": workload,
+                                       "threads": 1, "rep": 0, "sample": sample,
+                                       "ops_done": sample * 500000, "rss_bytes": rss,
+                                       "live_bytes": live, "os_bytes": rss - 3 * 2**20})
+    write_cells(os.path.join(path, "cells.csv"), command, rows, extra=["future_metric"])
+    with open(os.path.join(path, "timeseries.csv"), "w", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, list(series[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(series)
+    bad = sum(1 for r in rows if r["status"] != "ok")
+    with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
+        json.dump(metadata("failed", command, len(rows) - bad, bad), f, indent=1)
+        f.write("\n")
+    with open(os.path.join(path, "conformance.txt"), "w", encoding="utf-8") as f:
+        f.write("check                        glibc      jemalloc   mimalloc   tcmalloc   "
+                "mmap-only  bump-brk\n"
+                "malloc_zero_unique           pass       pass       pass       pass       "
+                "pass       pass\n"
+                "realloc_zero_frees           pass       pass       expected   pass       "
+                "pass       pass\n"
+                "0 checks failed\n")
+
+
+def bench_entry(name, real_time, **extra):
+    entry = {"name": name, "run_name": name, "run_type": "iteration", "iterations": 1000,
+             "real_time": real_time, "cpu_time": real_time, "time_unit": "ns"}
+    entry.update(extra)
+    return entry
+
+
+def bench_file(path, entries):
+    context = {"date": "2025-01-02T03:04:05+00:00", "host_name": "fixture-threads",
+               "num_cpus": 2, "mhz_per_cpu": 3000, "library_build_type": "release"}
+    with open(path, "w", encoding="utf-8") as f:
+        # One entry a line keeps the fixture small and readable.
+        f.write('{"context": %s,\n"benchmarks": [\n%s\n]}\n' % (
+            json.dumps(context), ",\n".join(json.dumps(e) for e in entries)))
+
+
+def run_threads(rng):
+    path = os.path.join(HERE, "run-threads")
+    os.makedirs(path, exist_ok=True)
+    command = "allocmark run --allocators glibc,jemalloc,bump-brk --threads 1,2,4 --reps 2"
+    rows = []
+    for workload in ("churn", "prodcons"):
+        for threads in (1, 2, 4):
+            for allocator in ("glibc", "jemalloc", "bump-brk"):
+                locked = allocator == "bump-brk" and threads > 1
+                for rep in range(2):
+                    row = {"allocator": allocator,
+                           "label": allocator + ("+lock" if locked else ""),
+                           "workload": workload, "threads": threads, "rep": rep,
+                           "status": "ok", "reason": ""}
+                    row.update(metrics(rng, allocator, workload, threads, locked))
+                    if allocator == "jemalloc" and workload == "prodcons" and threads == 4:
+                        failed(row, "timeout", "over 60 s")
+                    rows.append(row)
+    write_cells(os.path.join(path, "cells.csv"), command, rows)
+    bad = sum(1 for r in rows if r["status"] != "ok")
+    with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
+        json.dump(metadata("threads", command, len(rows) - bad, bad), f, indent=1)
+        f.write("\n")
+    for allocator in ("glibc", "jemalloc", "bump-brk"):
+        entries = []
+        for size in (16, 256, 4096):
+            for rep in range(2):
+                t = 1e3 / SPEED[allocator] * (1 + size / 8192) * rng.uniform(0.98, 1.02)
+                entries.append(bench_entry("BM_malloc_free/%d" % size, round(t, 3),
+                                           items_per_second=round(1e9 / t, 1)))
+        entries.append(bench_entry("BM_calloc_free", 90.0))
+        bench_file(os.path.join(path, "micro-%s.json" % allocator), entries)
+    entries = []
+    for op, variants in (("memcpy", ("glibc", "bytewise", "erms")),
+                         ("memset", ("glibc", "bytewise", "avx2"))):
+        for variant in variants:
+            for size in (64, 4096, 1048576):
+                gbps = {"glibc": 30.0, "bytewise": 1.2, "erms": 25.0, "avx2": 35.0}[variant]
+                gbps *= size / (size + 256.0)
+                for rep in range(2):
+                    bps = gbps * 1e9 * rng.uniform(0.97, 1.03)
+                    entries.append(bench_entry("BM_%s/%s/%d" % (op, variant, size),
+                                               round(size / bps * 1e9, 3),
+                                               bytes_per_second=round(bps, 1)))
+                if op != "memcpy":
+                    continue
+                entries.append(dict(bench_entry("BM_%s/%s/%d_median" % (op, variant, size),
+                                                round(size / gbps, 3)),
+                                    run_name="BM_%s/%s/%d" % (op, variant, size),
+                                    run_type="aggregate", aggregate_name="median",
+                                    bytes_per_second=round(gbps * 1e9, 1)))
+    bench_file(os.path.join(path, "memcore.json"), entries)
+
+
+def main():
+    run_failed(random.Random(7))
+    run_threads(random.Random(11))
+
+
+if __name__ == "__main__":
+    main()
