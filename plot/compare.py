@@ -77,7 +77,7 @@ def main(path_a, path_b, out):
                             for i, (c, w) in enumerate(zip(row, widths))).rstrip() + "\n")
     counts = {}
     for row in rows:
-        word = row[-1].split(":")[0].split(" (")[0]
+        word = "failed" if row[-1].startswith("failed") else row[-1].split(" (")[0]
         counts[word] = counts.get(word, 0) + 1
     out.write("\nspread: (max - min) / median over the repetitions that succeeded; a "
               "difference counts when |B - A| exceeds half of each run's range, summed.\n")
