@@ -22,6 +22,8 @@ LATENCY = [
     ("malloc_p999_ns", "malloc p99.9"), ("malloc_max_ns", "malloc max"),
     ("free_p50_ns", "free p50"), ("free_p99_ns", "free p99"),
     ("free_p999_ns", "free p99.9"), ("free_max_ns", "free max"),
+    ("realloc_p50_ns", "realloc p50"), ("realloc_p99_ns", "realloc p99"),
+    ("realloc_p999_ns", "realloc p99.9"), ("realloc_max_ns", "realloc max"),
 ]
 
 # Columns of timeseries.csv that can serve as its x axis, best first.

@@ -127,6 +127,35 @@ def flatten(data, prefix=""):
     yield prefix.rstrip("."), text
 
 
+def machine_rows(run):
+    """The machine and the build in a few lines, from either shape of
+    metadata.json the contract allows."""
+    memory = run.meta("machine.memory_bytes", "memory_bytes", "memory")
+    if memory.isdigit():
+        memory = "%.1f GiB" % (int(memory) / 2**30)
+    commit = run.meta("git.commit", "git_commit", "commit")
+    if commit and run.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1"):
+        commit += " (with uncommitted changes)"
+    compiler = " ".join(v for v in (
+        run.meta("build.compiler", "compiler.id"),
+        run.meta("build.compiler_version", "compiler.version"),
+        run.meta("build.c_args", "compiler.flags")) if v)
+    rows = [
+        ("host", run.meta("machine.hostname", "hostname")),
+        ("CPU", run.meta("machine.cpu_model", "cpu.model", "cpu_model")),
+        ("CPUs online", run.meta("machine.nproc", "nproc")),
+        ("memory", memory),
+        ("kernel", run.meta("machine.kernel", "kernel")),
+        ("C library", run.meta("libraries.glibc.version", "libraries.glibc", "glibc")),
+        ("compiler", compiler),
+        ("allocmark", commit),
+        ("profile", run.meta("profile")),
+        ("started", run.meta("started", "date")),
+        ("finished", run.meta("finished", "end_time")),
+    ]
+    return [[k, v] for k, v in rows if v]
+
+
 def spread_text(spread):
     """'19.4 M - 20.5 M (5.4%)': the range over repetitions."""
     if spread.n < 2:
@@ -209,9 +238,11 @@ def build(run, charts, skipped):
     rep.para(run.footer())
 
     rep.heading(2, "Machine")
-    rep.table(["field", "value"], [[k, v] for k, v in flatten(run.metadata)])
+    rep.table(["machine", "value"], machine_rows(run))
     if not run.metadata:
         rep.para("No metadata.json in the run directory.")
+    else:
+        rep.para("Everything metadata.json records is at the end of this report.")
 
     rep.heading(2, "Command")
     rep.pre(run.command or run.meta("command", "command_line", "argv")
@@ -226,6 +257,11 @@ def build(run, charts, skipped):
                  len(cells) - len(failed) - len(partial), len(partial), len(failed),
                  ", ".join(run.ordered("allocator")), ", ".join(run.ordered("workload")),
                  ", ".join(str(t) for t in run.ordered("threads"))))
+    stopped = sum(1 for c in cells for r in c.ok_reps if (r.get("complete") or "1") == "0")
+    if stopped:
+        rep.para("%d successful repetitions stopped at the time budget before finishing "
+                 "their operations (complete = 0): their throughput covers the operations "
+                 "they did." % stopped)
     if run.meta("interrupted").lower() in ("true", "1", "yes"):
         rep.para("The run was interrupted: cells after the interruption are absent.")
 
@@ -283,8 +319,14 @@ def build(run, charts, skipped):
         rep.heading(2, "Not in this report")
         rep.bullets(skipped)
 
+    if run.metadata:
+        rep.heading(2, "Run metadata")
+        rep.table(["metadata.json", "value"], [[k, v] for k, v in flatten(run.metadata)])
+    if os.path.exists(os.path.join(run.path, "cells.log")):
+        rep.para("What the cells' processes wrote to stderr is in cells.log.")
+
     extra = [c for c in run.columns if c not in METRICS and c not in (
-        "allocator", "label", "workload", "threads", "rep", "status", "reason")]
+        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep

@@ -202,6 +202,8 @@ class Run:
             self.notes.append("no timeseries.csv: no memory-over-time charts")
             return []
         rows, _, _ = read_commented_csv(path)
+        if not rows:
+            self.notes.append("timeseries.csv holds no samples: no memory-over-time charts")
         return rows
 
     def _read_benchmarks(self):
@@ -274,16 +276,19 @@ class Run:
     def footer(self):
         """Machine and date, for the charts' footers."""
         parts = [
-            self.meta("hostname", "host.name", "machine.hostname"),
-            self.meta("cpu.model", "cpu_model", "cpu.model_name", "machine.cpu"),
+            self.meta("machine.hostname", "hostname", "host.name"),
+            self.meta("machine.cpu_model", "cpu.model", "cpu_model", "machine.cpu"),
         ]
-        nproc = self.meta("nproc", "cpu.nproc", "machine.nproc")
+        nproc = self.meta("machine.nproc", "nproc", "cpu.nproc")
         if nproc:
             parts.append("%s CPUs" % nproc)
-        kernel = self.meta("kernel", "os.kernel", "machine.kernel")
+        kernel = self.meta("machine.kernel", "kernel", "os.kernel")
         if kernel:
-            parts.append("Linux " + kernel if not kernel.lower().startswith("linux") else kernel)
-        parts.append(self.meta("date", "start_time", "started", "time.start", default=self.name))
+            # "Linux 6.1.0-18-amd64 #1 SMP ... x86_64": the name and release.
+            words = kernel.split()
+            parts.append(" ".join(words[:2]) if words[0].lower() == "linux"
+                         else "Linux " + words[0])
+        parts.append(self.meta("started", "date", "start_time", default=self.name))
         commit = self.meta("git.commit", "git_commit", "commit")
         if commit:
             dirty = self.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1", "yes")

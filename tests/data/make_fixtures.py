@@ -5,12 +5,15 @@ and only plausible: they exercise the readers and charts, they measure nothing.
 
     python3 tests/data/make_fixtures.py     # rewrites tests/data/run-*/
 
-run-failed   six allocators, two workloads, one thread count, three
+run-failed   the harness branch's format (its columns and metadata.json);
+             six allocators, two workloads, one thread count, three
              repetitions; failed cells (every repetition of bump-brk on
              'fragment' ran out of memory, one mmap-only repetition crashed,
-             one tcmalloc repetition timed out), a time series, a conformance
-             matrix and a column the contract does not name.
-run-threads  three allocators (bump-brk behind the lock adapter when
+             one tcmalloc repetition timed out), mmap-only stopped by the time
+             budget (complete = 0), a time series, a conformance matrix and a
+             column nobody names.
+run-threads  the contract's columns only, flat metadata keys;
+             three allocators (bump-brk behind the lock adapter when
              threaded), two workloads at 1, 2 and 4 threads, two repetitions;
              one cell that timed out in both repetitions; allocmark-micro and
              memcpy/memset benchmark JSON; no time series, no conformance.
@@ -30,6 +33,19 @@ COLUMNS = [
     "malloc_max_ns", "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns",
     "peak_rss_bytes", "baseline_rss_bytes", "peak_live_bytes", "fragmentation",
     "os_bytes_peak", "user_s", "sys_s", "minor_faults", "harness_overhead_ns",
+]
+
+# The columns harness/results.h writes as of this writing (branch harness):
+# the contract's and more. run-failed uses these, run-threads the contract's.
+HARNESS_COLUMNS = [
+    "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
+    "ops", "seconds", "ops_per_sec", "ns_per_op",
+    "malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns", "malloc_max_ns", "malloc_samples",
+    "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns", "free_samples",
+    "realloc_p50_ns", "realloc_p99_ns", "realloc_p999_ns", "realloc_max_ns", "realloc_samples",
+    "peak_rss_bytes", "baseline_rss_bytes", "end_rss_bytes", "peak_live_bytes",
+    "fragmentation", "os_bytes_peak", "user_s", "sys_s", "minor_faults", "run_user_s",
+    "run_sys_s", "run_minor_faults", "harness_overhead_ns", "clock_overhead_ns", "wall_s",
 ]
 
 # Invented speed (million ops/s, one thread) and memory overhead per allocator.
@@ -65,10 +81,10 @@ def metrics(rng, allocator, workload, threads, locked):
     }
 
 
-def write_cells(path, command, rows, extra=()):
+def write_cells(path, command, rows, columns):
     out = io.StringIO()
     out.write("# %s\n" % command)
-    writer = csv.DictWriter(out, COLUMNS + list(extra), lineterminator="\n")
+    writer = csv.DictWriter(out, columns, lineterminator="\n", restval="", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)
@@ -76,7 +92,31 @@ def write_cells(path, command, rows, extra=()):
         f.write(out.getvalue())
 
 
+def harness_metadata(label, command, cells_done, cells_failed):
+    """metadata.json the way harness/results.c writes it (as of this writing)."""
+    return {
+        "format": 1, "command": command, "argv": command.split(), "cwd": "/src/allocmark",
+        "directory": "20250102-030405-" + label, "started": "2025-01-02T03:04:05Z",
+        "finished": "2025-01-02T03:09:05Z", "state": "complete", "interrupted": False,
+        "cells_total": cells_done + cells_failed, "cells_done": cells_done,
+        "cells_failed": cells_failed, "profile": "quick",
+        "git": {"commit": "3cb4e71a9c0d5e2f00000000000000000000abcd", "dirty": False,
+                "describe": "3cb4e71a9c0d5e2f00000000000000000000abcd"},
+        "build": {"compiler": "gcc", "compiler_version": "12.2.0", "buildtype": "release",
+                  "optimization": "3", "c_args": "-D_GNU_SOURCE"},
+        "machine": {"hostname": "fixture-" + label, "cpu_model": "Fixture CPU @ 3.0GHz",
+                    "cpu_flags": "fpu sse4_2 avx2 erms fsrm", "nproc": 2,
+                    "memory_bytes": 8 << 30, "page_size": 4096,
+                    "kernel": "Linux 6.1.0-fixture #1 SMP PREEMPT_DYNAMIC Debian x86_64",
+                    "transparent_hugepages": "always [madvise] never", "clocksource": "tsc"},
+        "libraries": {"glibc": {"version": "2.36", "release": "stable"},
+                      "configured_versions": {"jemalloc": "5.3.0", "mimalloc": "2.0.9",
+                                              "tcmalloc": "2.10"}},
+    }
+
+
 def metadata(label, command, cells_done, cells_failed):
+    """metadata.json in another shape the contract allows (flat keys)."""
     return {
         "command": command, "git": {"commit": "3cb4e71a9c0d5e2f", "dirty": False},
         "compiler": {"id": "gcc", "version": "12.2.0", "flags": "-O3 -D_GNU_SOURCE"},
@@ -91,7 +131,7 @@ def metadata(label, command, cells_done, cells_failed):
 
 
 def failed(row, status, reason):
-    for c in COLUMNS[COLUMNS.index("ops"):]:
+    for c in HARNESS_COLUMNS[HARNESS_COLUMNS.index("ops"):]:
         row[c] = ""
     row.update(status=status, reason=reason)
     return row
@@ -107,8 +147,12 @@ def run_failed(rng):
             for rep in range(3):
                 row = {"allocator": allocator, "label": allocator, "workload": workload,
                        "threads": 1, "rep": rep, "status": "ok", "reason": "",
+                       "complete": 0 if allocator == "mmap-only" else 1,
                        "future_metric": rng.randint(1, 9)}
                 row.update(metrics(rng, allocator, workload, 1, False))
+                row.update(malloc_samples=row["ops"] // 2, free_samples=row["ops"] // 2,
+                           realloc_samples=0, end_rss_bytes=row["peak_rss_bytes"] // 2,
+                           wall_s=row["seconds"] + 0.01)
                 if allocator == "bump-brk" and workload == "fragment":
                     failed(row, "oom", "RSS over the 2 GiB limit")
                 elif allocator == "mmap-only" and workload == "churn" and rep == 1:
@@ -123,18 +167,21 @@ def run_failed(rng):
                         live = int(LIVE[workload] * phase)
                         rss = int(3 * 2**20 + LIVE[workload] * OVERHEAD[allocator]
                                   * max(phase, min(sample, 6) / 6.0 * 0.8))
-                        series.append({"allocator": allocator, "workload": workload,
-                                       "threads": 1, "rep": 0, "sample": sample,
-                                       "ops_done": sample * 500000, "rss_bytes": rss,
+                        series.append({"allocator": allocator, "label": allocator,
+                                       "workload": workload, "threads": 1, "rep": 0,
+                                       "sample": sample, "ops_done": sample * 500000,
+                                       "seconds": round(sample * 0.025, 4), "rss_bytes": rss,
                                        "live_bytes": live, "os_bytes": rss - 3 * 2**20})
-    write_cells(os.path.join(path, "cells.csv"), command, rows, extra=["future_metric"])
+    write_cells(os.path.join(path, "cells.csv"), command, rows,
+                HARNESS_COLUMNS + ["future_metric"])
     with open(os.path.join(path, "timeseries.csv"), "w", encoding="utf-8") as f:
+        f.write("# %s\n" % command)
         writer = csv.DictWriter(f, list(series[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(series)
     bad = sum(1 for r in rows if r["status"] != "ok")
     with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
-        json.dump(metadata("failed", command, len(rows) - bad, bad), f, indent=1)
+        json.dump(harness_metadata("failed", command, len(rows) - bad, bad), f, indent=1)
         f.write("\n")
     with open(os.path.join(path, "conformance.txt"), "w", encoding="utf-8") as f:
         f.write("check                        glibc      jemalloc   mimalloc   tcmalloc   "
@@ -180,7 +227,7 @@ def run_threads(rng):
                     if allocator == "jemalloc" and workload == "prodcons" and threads == 4:
                         failed(row, "timeout", "over 60 s")
                     rows.append(row)
-    write_cells(os.path.join(path, "cells.csv"), command, rows)
+    write_cells(os.path.join(path, "cells.csv"), command, rows, COLUMNS)
     bad = sum(1 for r in rows if r["status"] != "ok")
     with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
         json.dump(metadata("threads", command, len(rows) - bad, bad), f, indent=1)
