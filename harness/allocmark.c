@@ -265,6 +265,11 @@ static int cmd_plot(int argc, char **argv)
         fprintf(stderr, "allocmark %s: AM_PLOT_DIR is too long\n", argv[0]);
         return EXIT_USAGE;
     }
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "allocmark %s: %s: %s (AM_PLOT_DIR names allocmark's plot/ folder)\n",
+                argv[0], script, strerror(errno));
+        return EXIT_USAGE;
+    }
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args)
         return 1;

@@ -51,9 +51,12 @@ def cmd_plot(args):
             sys.stderr.write("allocmark plot: %s: %s\n" % (c.name, c.error))
     skipped += ["chart %s could not be drawn: %s" % (c.name, c.error) for c in failed]
     md = report.write(run, drawn, skipped)
+    # Name the run's own directory, not results/latest, which moves on.
+    real = os.path.realpath(md)
+    shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
     print("allocmark plot: %d charts (PNG and SVG) in %s" % (
-        len(drawn), os.path.join(run.path, "plots")))
-    print("report: %s (and report.html)" % md)
+        len(drawn), os.path.join(os.path.dirname(shown), "plots")))
+    print("report: %s (and report.html)" % shown)
     return 1 if failed else 0
 
 
