@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 
-from results import OK, bench_points, is_memcore_name, number, split_bench_name
+from results import bench_points, number, split_bench_name
 
 MISSING = "NaN"
 
@@ -177,35 +177,46 @@ def legend_title(run, allocator, cells):
 
 # -- the charts of a run ------------------------------------------------------
 
-def throughput_chart(run, threads):
+def workload_bars(run, threads, point_of):
+    """The series of a chart with one group per workload and one bar per
+    allocator, at one thread count. point_of(cell) gives a cell that has data
+    its (value, low, high, marker) or None, and a note to print instead or
+    None; a cell whose repetitions all failed gets "failed: <status>"."""
     workloads = [w for w in run.ordered("workload") if any(
         c.workload == w and c.threads == threads for c in run.cells.values())]
     allocators = [a for a in run.ordered("allocator") if any(
         run.cell(a, w, threads) for w in workloads)]
-    base_name = "glibc" if "glibc" in allocators else None
     series, failures = [], []
     for s, a in enumerate(allocators):
         points = []
         for g, w in enumerate(workloads):
             cell = run.cell(a, w, threads)
-            point = None
-            if cell is not None and cell.failed:
-                failures.append((g, s, failed_note(cell)))
-            elif cell is not None:
-                ops = cell.spread("ops_per_sec")
-                base = 1.0
-                if base_name:
-                    glibc = run.cell(base_name, w, threads)
-                    base = glibc.spread("ops_per_sec").median if glibc else None
-                if ops and base:
-                    point = (ops.median / base, ops.min / base, ops.max / base, None)
-                elif not base and a != base_name:
-                    failures.append((g, s, "no glibc baseline"))
+            point, note = (None, None) if cell is None else \
+                (None, failed_note(cell)) if cell.failed else point_of(cell)
+            if note:
+                failures.append((g, s, note))
             points.append(point)
         cells = [run.cell(a, w, threads) for w in workloads if run.cell(a, w, threads)]
         series.append((a, run.slot(a), legend_title(run, a, cells), points))
+    return workloads, series, failures
+
+
+def throughput_chart(run, threads):
+    has_glibc = any(c.allocator == "glibc" and c.threads == threads for c in run.cells.values())
+
+    def relative(cell):
+        ops = cell.spread("ops_per_sec")
+        base = 1.0
+        if has_glibc:
+            glibc = run.cell("glibc", cell.workload, threads)
+            base = glibc.spread("ops_per_sec").median if glibc else None
+        if ops and base:
+            return (ops.median / base, ops.min / base, ops.max / base, None), None
+        return None, "no glibc baseline" if not base and cell.allocator != "glibc" else None
+
+    workloads, series, failures = workload_bars(run, threads, relative)
     plural = "thread" if threads == 1 else "threads"
-    if base_name:
+    if has_glibc:
         title = "Throughput relative to glibc, %d %s (higher is better)" % (threads, plural)
         ylabel = "throughput / glibc's throughput (glibc = 1)"
     else:
@@ -215,35 +226,24 @@ def throughput_chart(run, threads):
                   caption="Median over repetitions; whiskers span the fastest and slowest "
                           "repetition. Absolute ops/s are in the workload tables.")
     chart.vars.update(ylabel=ylabel, xlabel="workload")
-    if base_name:
+    if has_glibc:
         chart.vars["refline"] = 1
     return bar_chart(chart, workloads, series, failures)
 
 
 def memory_chart(run, threads):
-    workloads = [w for w in run.ordered("workload") if any(
-        c.workload == w and c.threads == threads for c in run.cells.values())]
-    allocators = [a for a in run.ordered("allocator") if any(
-        run.cell(a, w, threads) for w in workloads)]
-    cells = [run.cell(a, w, threads) for a in allocators for w in workloads]
-    rss_all = [c.spread("peak_rss_bytes").max for c in cells if c and not c.failed]
+    rss_all = [c.spread("peak_rss_bytes").max for c in run.cells.values()
+               if c.threads == threads and not c.failed]
     divisor, unit = scale_for(rss_all, "B", binary=True)
-    series, failures = [], []
-    for s, a in enumerate(allocators):
-        points = []
-        for g, w in enumerate(workloads):
-            cell = run.cell(a, w, threads)
-            point = None
-            if cell is not None and cell.failed:
-                failures.append((g, s, failed_note(cell)))
-            elif cell is not None:
-                rss, live = cell.spread("peak_rss_bytes"), cell.spread("peak_live_bytes")
-                if rss:
-                    point = (rss.median / divisor, rss.min / divisor, rss.max / divisor,
-                             live.median / divisor if live else None)
-            points.append(point)
-        mine = [run.cell(a, w, threads) for w in workloads if run.cell(a, w, threads)]
-        series.append((a, run.slot(a), legend_title(run, a, mine), points))
+
+    def peak(cell):
+        rss, live = cell.spread("peak_rss_bytes"), cell.spread("peak_live_bytes")
+        if not rss:
+            return None, None
+        return (rss.median / divisor, rss.min / divisor, rss.max / divisor,
+                live.median / divisor if live else None), None
+
+    workloads, series, failures = workload_bars(run, threads, peak)
     plural = "thread" if threads == 1 else "threads"
     chart = Chart("memory-t%d" % threads,
                   "Peak memory per workload, %d %s (lower is better)" % (threads, plural),

@@ -14,25 +14,13 @@ named).
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
-failures = []
+sys.dont_write_bytecode = True  # keep the source tree clean
+from checks import Checks, run  # noqa: E402
 
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL: " + what)
-
-
-def run(*command):
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=300, check=False)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    return proc
+check = Checks()
 
 
 def verdicts(output):
@@ -99,8 +87,7 @@ def main():
             check(missing in proc.stderr, "allocmark %s names the missing path" % command[0])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return check.result()
 
 
 if __name__ == "__main__":

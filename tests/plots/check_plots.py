@@ -28,24 +28,19 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+from checks import Checks, run  # noqa: E402
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DRIVER = os.path.join(SOURCE, "plot", "allocmark_plot.py")
 LATENCY = ("malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns", "malloc_max_ns",
            "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns")
 
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL: " + what)
-    return condition
+check = Checks()
 
 
 def value(text):
@@ -159,13 +154,10 @@ def check_failed_cells(run, rows, report):
                   "report.md names the failure '%s' of %s/%s" % (status, allocator, workload))
 
 
-def run_plot(args, run):
-    command = ([args.allocmark, "plot", run] if args.allocmark
-               else [sys.executable, DRIVER, "plot", run])
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=600, check=False)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
+def run_plot(args, run_dir):
+    command = ([args.allocmark, "plot", run_dir] if args.allocmark
+               else [sys.executable, DRIVER, "plot", run_dir])
+    proc = run(*command)
     check(proc.returncode == 0, "%s exits 0 (got %d)" % (" ".join(command), proc.returncode))
     check("report.md" in proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else False,
           "the last line of output says where the report is")
@@ -202,12 +194,12 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix="allocmark-plots-")
     try:
-        run = os.path.join(tmp, "run")
-        shutil.copytree(os.path.realpath(args.run_dir), run)
-        run_plot(args, run)
-        names, rows = expected_charts(run)
+        copy = os.path.join(tmp, "run")
+        shutil.copytree(os.path.realpath(args.run_dir), copy)
+        run_plot(args, copy)
+        names, rows = expected_charts(copy)
         check(names, "the run calls for some chart")
-        plots = os.path.join(run, "plots")
+        plots = os.path.join(copy, "plots")
         for name in sorted(names):
             for ext in ("png", "svg"):
                 path = os.path.join(plots, "%s.%s" % (name, ext))
@@ -221,7 +213,7 @@ def main():
                 check_svg(path)
         report = ""
         for name in ("report.md", "report.html"):
-            path = os.path.join(run, name)
+            path = os.path.join(copy, name)
             if not check(os.path.exists(path), "%s exists" % name):
                 continue
             with open(path, encoding="utf-8") as f:
@@ -230,21 +222,20 @@ def main():
             for who in {r["allocator"] for r in rows} | {r.get("label", "") for r in rows}:
                 check(who in text, "%s names %s" % (name, who))
             for image in re.findall(r'(?:\]\(|src=")(plots/[^)"]+)', text):
-                check(os.path.exists(os.path.join(run, image)), "%s shows %s" % (name, image))
-        check_failed_cells(run, rows, report)
+                check(os.path.exists(os.path.join(copy, image)), "%s shows %s" % (name, image))
+        check_failed_cells(copy, rows, report)
         if args.shuffle:
             other = os.path.join(tmp, "shuffled")
             shuffled_copy(os.path.realpath(args.run_dir), other)
             run_plot(args, other)
-            data = os.path.join(run, "plots", "data")
+            data = os.path.join(copy, "plots", "data")
             for name in sorted(os.listdir(data)):
                 with open(os.path.join(data, name), encoding="utf-8") as a, \
                         open(os.path.join(other, "plots", "data", name), encoding="utf-8") as b:
                     check(a.read() == b.read(), "%s is the same with columns shuffled" % name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return check.result()
 
 
 if __name__ == "__main__":
