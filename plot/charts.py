@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import OrderedDict
 
 from results import bench_points, number, split_bench_name
 
@@ -370,9 +371,15 @@ def timeseries_chart(run, workload):
 
 
 def bandwidth_charts(run):
-    """memcpy and memset bandwidth against size, one line per variant."""
-    by_op = {}
-    for _, entries in run.memcore:
+    """memcpy and memset bandwidth against size, one line per contender
+    (glibc, memcore's variants, the baselines). A benchmark named
+    op/contender/condition.../size ("memcpy/erms/src+1/4096") goes to the chart
+    of its op and condition: aligned buffers in bandwidth-<op>, the others in
+    bandwidth-<op>-<condition>."""
+    charts_of = OrderedDict()  # (op, condition) -> {contender: [points]}
+    contenders, sources = [], []
+    for path, entries in run.memcore:
+        sources.append(os.path.relpath(path, os.path.realpath(run.path)))
         for name, error, fields in bench_points(entries):
             words, numbers = split_bench_name(name)
             op = next((o for o in ("memcpy", "memset") if o in name.lower()), None)
@@ -384,7 +391,10 @@ def bandwidth_charts(run):
                 w = re.sub(op, "", w, flags=re.IGNORECASE).strip("_-:")
                 if w:
                     rest.append(w)
-            variant = "/".join(rest) or op
+            contender = rest[0] if rest else op
+            condition = "/".join(w for w in rest[1:] if w != "aligned")
+            if contender not in contenders:
+                contenders.append(contender)
             size = numbers[0]
             bw = fields["bytes_per_second"]
             if not bw and fields["time_ns"]:
@@ -395,14 +405,19 @@ def bandwidth_charts(run):
             point = (size, None, None, None) if error or not bw else \
                 (size, bw.median / 1e9, bw.min / 1e9 if bw.min else None,
                  bw.max / 1e9 if bw.max else None)
-            by_op.setdefault(op, {}).setdefault(variant, []).append(point)
+            charts_of.setdefault((op, condition), OrderedDict()).setdefault(
+                contender, []).append(point)
     charts = []
-    for op, variants in by_op.items():
-        series = [(v, slot, v, sorted(points)) for slot, (v, points) in enumerate(variants.items())]
-        chart = Chart("bandwidth-%s" % op, "%s bandwidth against size (higher is better)" % op,
-                      "lines.gp", "bandwidth",
-                      caption="Each variant of %s, glibc's and the baselines; "
-                              "median over repetitions." % op)
+    for (op, condition), per_contender in charts_of.items():
+        series = [(c, contenders.index(c), c, sorted(points))
+                  for c, points in per_contender.items()]
+        name = slug("bandwidth-%s-%s" % (op, condition)) if condition else "bandwidth-" + op
+        chart = Chart(name, "%s bandwidth against size%s (higher is better)"
+                      % (op, ", " + condition if condition else ""), "lines.gp", "bandwidth",
+                      caption="Every contender's %s: glibc's, memcore's variants and the "
+                              "baselines; median over repetitions (bars: fastest and slowest, "
+                              "where the JSON has each repetition). From %s."
+                              % (op, ", ".join(sources)))
         chart.vars.update(xlabel="size (bytes, log scale)", ylabel="bandwidth (GB/s)")
         size_axis(chart, [p[0] for _, _, _, points in series for p in points])
         charts.append(line_chart(chart, series, []))

@@ -215,8 +215,13 @@ class Run:
         here = os.path.realpath(self.path)
         candidates = sorted(glob.glob(os.path.join(here, "*.json")))
         candidates += sorted(glob.glob(os.path.join(here, "memcore", "*.json")))
-        candidates += sorted(glob.glob(os.path.join(os.path.dirname(here), "memcore", "*.json")))
-        for path in candidates:
+        # results/memcore/ holds the memcore benchmark's runs of every day:
+        # only the newest counts, and only when the run has none of its own.
+        shared = sorted(glob.glob(os.path.join(os.path.dirname(here), "memcore", "*.json")),
+                        key=os.path.getmtime)
+        for path in candidates + shared[::-1]:
+            if path in shared and memcore:
+                break
             base = os.path.basename(path)
             if base == "metadata.json":
                 continue
