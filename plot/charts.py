@@ -101,16 +101,18 @@ class Chart:
         return "plots/%s.svg" % self.name
 
 
-def y_axis(chart, series, lowest, logy):
+def y_axis(chart, series, values, logy):
     """Set the series' keys and colour slots and the y axis; return the y
-    at which failure notes stand: the bottom of the axis. A log axis starts
-    at the power of ten below the smallest value (lowest: positive values)."""
+    at which failure notes stand: just above the bottom of the axis (gnuplot
+    leaves out a label exactly on it). A log axis starts at the power of ten
+    below the smallest value (values: the chart's positive values)."""
     chart.vars.update(keys=" ".join(k for k, _, _, _ in series),
                       slots=" ".join(str(slot) for _, slot, _, _ in series), logy=int(logy))
     if not logy:
-        return chart.vars.get("ymin", 0.0)
-    chart.vars["ymin"] = 10.0 ** math.floor(math.log10(min(lowest))) if lowest else 1.0
-    return chart.vars["ymin"]
+        bottom = chart.vars.get("ymin", 0.0)
+        return bottom + 0.01 * ((max(values) if values else 1.0) - bottom)
+    chart.vars["ymin"] = 10.0 ** math.floor(math.log10(min(values))) if values else 1.0
+    return chart.vars["ymin"] * 1.05
 
 
 def bar_chart(chart, groups, series, failures, logy=False):
@@ -120,16 +122,16 @@ def bar_chart(chart, groups, series, failures, logy=False):
     width = 0.8 / count
     xs = lambda g, s: g + (s - (count - 1) / 2.0) * width
     chart.blocks.append(["# x\tgroup"] + ["%d\t%s" % (g, quoted(name)) for g, name in enumerate(groups)])
-    lowest = []
+    positive = []
     for s, (_, _, title, points) in enumerate(series):
         rows = ["x\t%s\tlow\thigh\tmarker" % quoted(title)]
         for g, point in enumerate(points):
             value, low, high, marker = point if point else (None, None, None, None)
             rows.append("%.4f\t%s\t%s\t%s\t%s" % (xs(g, s), field(value), field(low),
                                                  field(high), field(marker)))
-            lowest += [v for v in (value, low) if v is not None and v > 0]
+            positive += [v for v in (value, low, high) if v is not None and v > 0]
         chart.blocks.append(rows)
-    label_y = y_axis(chart, series, lowest, logy)
+    label_y = y_axis(chart, series, positive, logy)
     if failures:
         chart.blocks.append(["# x\ty\ttext"] + ["%.4f\t%g\t%s" % (xs(g, s), label_y, quoted(text))
                                                 for g, s, text in failures])
@@ -145,14 +147,14 @@ def bar_chart(chart, groups, series, failures, logy=False):
 def line_chart(chart, series, failures, logy=False):
     """Lines against x. series: [(key, slot, title, [(x, value, low, high)])];
     failures: [(x, text)], notes at the bottom of the chart at that x."""
-    lowest = []
+    positive = []
     for _, _, title, points in series:
         rows = ["x\t%s\tlow\thigh" % quoted(title)]
         for x, value, low, high in points:
             rows.append("%s\t%s\t%s\t%s" % (field(x), field(value), field(low), field(high)))
-            lowest += [v for v in (value, low) if v is not None and v > 0]
+            positive += [v for v in (value, low, high) if v is not None and v > 0]
         chart.blocks.append(rows)
-    label_y = y_axis(chart, series, lowest, logy)
+    label_y = y_axis(chart, series, positive, logy)
     if failures:
         merged = {}
         for x, text in failures:
@@ -432,7 +434,8 @@ def micro_charts(run):
     for allocator, entries in run.micro.items():
         for name, error, fields in bench_points(entries):
             words, numbers = split_bench_name(name)
-            family = "/".join(words) or name
+            # "pair/glibc/64": the family is the name without its allocator.
+            family = "/".join(w for w in words if w != allocator) or name
             ips = fields["items_per_second"]
             if ips:
                 value = (1e9 / ips.median, 1e9 / ips.max if ips.max else None,
@@ -480,6 +483,39 @@ def micro_charts(run):
     return charts
 
 
+def micro_rss_chart(run):
+    """allocmark-micro --rss (rss.json): peak RSS of its fixed workloads."""
+    runs = run.micro_rss
+    if not runs:
+        return None
+    workloads = list(OrderedDict.fromkeys(str(r.get("workload")) for r in runs))
+    allocators = sorted(OrderedDict.fromkeys(str(r.get("allocator")) for r in runs),
+                        key=run.slot)
+    kib = lambda r, k: number(r.get(k))
+    divisor, unit = scale_for([(kib(r, "peak_rss_kib") or 0) * 1024 for r in runs], "B",
+                              binary=True)
+    divisor /= 1024.0  # the values are KiB
+    series = []
+    for a in allocators:
+        points = []
+        for w in workloads:
+            r = next((r for r in runs if r.get("workload") == w and r.get("allocator") == a), None)
+            peak = kib(r, "peak_rss_kib") if r else None
+            base = kib(r, "baseline_kib") if r else None
+            points.append((peak / divisor, None, None,
+                           base / divisor if base is not None and base >= 0 else None)
+                          if peak is not None else None)
+        series.append((a, run.slot(a), a, points))
+    chart = Chart("micro-rss", "Microbenchmark workloads: peak RSS (lower is better)",
+                  "bars.gp", "micro",
+                  caption="allocmark-micro --rss (rss.json): peak resident set size of each "
+                          "fixed workload; diamonds: RSS before the workload started. A "
+                          "missing bar: the allocator did not run it (or failed).")
+    chart.vars.update(ylabel="peak RSS (%s)" % unit, xlabel="workload",
+                      markers="baseline RSS")
+    return bar_chart(chart, workloads, series, [])
+
+
 def all_charts(run):
     """Every chart the run's data allows, in report order."""
     charts = []
@@ -495,6 +531,7 @@ def all_charts(run):
         charts.append(timeseries_chart(run, w))
     charts += bandwidth_charts(run)
     charts += micro_charts(run)
+    charts.append(micro_rss_chart(run))
     return [c for c in charts if c is not None]
 
 

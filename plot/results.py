@@ -10,6 +10,7 @@ import glob
 import json
 import math
 import os
+import re
 import statistics
 from collections import Counter, OrderedDict
 
@@ -235,13 +236,26 @@ class Run:
                 continue
             entries = [b for b in data["benchmarks"] if isinstance(b, dict)]
             if base.startswith("micro-"):
-                allocator = base[len("micro-"):-len(".json")]
-                micro[allocator] = entries
+                # micro-A.json, and micro-A.rN.json for round N: one allocator's
+                # repetitions, all rounds together.
+                context = data.get("context") if isinstance(data.get("context"), dict) else {}
+                allocator = context.get("allocator") or re.sub(
+                    r"(\.r\d+)?\.json$", "", base[len("micro-"):])
+                micro.setdefault(str(allocator), []).extend(entries)
             elif any(is_memcore_name(bench_name(b)) for b in entries):
                 memcore.append((path, entries))
         if not micro:
             self.notes.append("no micro-<allocator>.json (allocmark-micro): "
                               "no microbenchmark charts")
+        self.micro_rss = []
+        text = self._read_text("rss.json")
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError as e:
+            self.notes.append("rss.json does not parse (%s)" % e)
+            data = {}
+        if isinstance(data, dict) and isinstance(data.get("runs"), list):
+            self.micro_rss = [r for r in data["runs"] if isinstance(r, dict)]
         if not memcore:
             self.notes.append("no memcpy/memset benchmark JSON: no bandwidth charts")
         return micro, memcore
@@ -340,11 +354,19 @@ def bench_time_ns(entry):
     return value * scale
 
 
+# Parts Google Benchmark appends to a name that are settings, not arguments.
+BENCH_MODIFIERS = ("real_time", "cpu_time", "process_time", "manual_time", "threads:",
+                   "min_time:", "min_warmup_time:", "repeats:", "iterations:")
+
+
 def split_bench_name(name):
-    """'BM_memcpy/erms/4096' -> (['BM_memcpy', 'erms'], [4096.0]): the name's
-    parts that are not numbers, and those that are ("size:64" counts as 64)."""
+    """'memcpy/erms/aligned/4096' -> (['memcpy', 'erms', 'aligned'], [4096.0]):
+    the name's parts that are not numbers, and those that are ("size:64"
+    counts as 64); settings such as real_time and threads:2 are left out."""
     words, numbers = [], []
     for part in name.split("/"):
+        if part.startswith(BENCH_MODIFIERS):
+            continue
         value = number(part.split(":")[-1])
         if value is not None:
             numbers.append(value)

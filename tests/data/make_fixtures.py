@@ -15,8 +15,9 @@ run-failed   the harness branch's format (its columns and metadata.json);
 run-threads  the contract's columns only, flat metadata keys;
              three allocators (bump-brk behind the lock adapter when
              threaded), two workloads at 1, 2 and 4 threads, two repetitions;
-             one cell that timed out in both repetitions; allocmark-micro and
-             memcpy/memset benchmark JSON; no time series, no conformance.
+             one cell that timed out in both repetitions; allocmark-micro's
+             JSON (two rounds of jemalloc, a failed benchmark) and rss.json,
+             memcore-bench's JSON; no time series, no conformance.
 """
 
 import csv
@@ -200,9 +201,11 @@ def bench_entry(name, real_time, **extra):
     return entry
 
 
-def bench_file(path, entries):
+def bench_file(path, entries, allocator=None):
     context = {"date": "2025-01-02T03:04:05+00:00", "host_name": "fixture-threads",
                "num_cpus": 2, "mhz_per_cpu": 3000, "library_build_type": "release"}
+    if allocator:
+        context["allocator"] = allocator
     with open(path, "w", encoding="utf-8") as f:
         # One entry a line keeps the fixture small and readable.
         f.write('{"context": %s,\n"benchmarks": [\n%s\n]}\n' % (
@@ -232,15 +235,34 @@ def run_threads(rng):
     with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
         json.dump(metadata("threads", command, len(rows) - bad, bad), f, indent=1)
         f.write("\n")
+    # Named the way allocmark-micro names them (family/allocator/size, with
+    # Google Benchmark's settings after), context.allocator set; jemalloc ran
+    # two rounds (micro-jemalloc.r2.json); xthread failed for bump-brk.
     for allocator in ("glibc", "jemalloc", "bump-brk"):
-        entries = []
-        for size in (16, 256, 4096):
-            for rep in range(2):
-                t = 1e3 / SPEED[allocator] * (1 + size / 8192) * rng.uniform(0.98, 1.02)
-                entries.append(bench_entry("BM_malloc_free/%d" % size, round(t, 3),
-                                           items_per_second=round(1e9 / t, 1)))
-        entries.append(bench_entry("BM_calloc_free", 90.0))
-        bench_file(os.path.join(path, "micro-%s.json" % allocator), entries)
+        for round_ in (1, 2) if allocator == "jemalloc" else (1,):
+            entries = []
+            for family, suffix in (("pair", ""), ("xthread", "/real_time/threads:2")):
+                for size in (16, 256, 4096):
+                    name = "%s/%s/%d%s" % (family, allocator, size, suffix)
+                    if family == "xthread" and allocator == "bump-brk":
+                        entries.append(dict(bench_entry(name, 0.0), error_occurred=True,
+                                            error_message="child crashed"))
+                        continue
+                    t = 1e3 / SPEED[allocator] * (1 + size / 8192) * rng.uniform(0.98, 1.02)
+                    entries.append(bench_entry(name, round(t, 3),
+                                               items_per_second=round(1e9 / t, 1)))
+            entries.append(bench_entry("larson/%s" % allocator, 90.0 - SPEED[allocator],
+                                       items_per_second=1e9 / (90.0 - SPEED[allocator])))
+            suffix = ".r%d" % round_ if round_ > 1 else ""
+            bench_file(os.path.join(path, "micro-%s%s.json" % (allocator, suffix)), entries,
+                       allocator)
+    with open(os.path.join(path, "rss.json"), "w", encoding="utf-8") as f:
+        runs = [{"workload": w, "allocator": a, "peak_rss_kib": int(kib * OVERHEAD[a]),
+                 "baseline_kib": 3000, "wall_s": 0.5}
+                for w, kib in (("larson", 9000), ("batch", 40000)) for a in SPEED if a in
+                ("glibc", "jemalloc", "bump-brk")]
+        json.dump({"unit": "KiB", "runs": runs}, f, indent=1)
+        f.write("\n")
     # Named the way memcore-bench names them (op/contender/alignment/bytes):
     # memcpy with aggregates only, as memcore-bench reports by default;
     # memset with every repetition.
