@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conformance.h"
 #include "frontend.h"
+#include "plot.h"
 #include "spawn.h"
 
 /* Exit status for bad command-line input. */
@@ -33,9 +33,9 @@ static void usage(FILE *to)
             "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks "
             "down;\n"
             "                           with one allocator, one line per check (exit 1 on "
-            "failure)\n"
-            "  plot [RUN_DIR]           charts and report of a run (default: results/latest)\n"
-            "  compare RUN_A RUN_B      each cell's throughput ratio B/A against the spread\n"
+            "failure)\n");
+    am_plot_usage(to);
+    fprintf(to,
             "  help                     this text\n"
             "\n"
             "Options:\n"
@@ -248,41 +248,6 @@ static int cmd_conformance_child(int argc, char **argv)
     return am_conformance_run(a, stdout) ? 1 : 0;
 }
 
-/* The charts, the report and the comparison of runs are the Python driver's
- * (plot/allocmark_plot.py, standard library and gnuplot only): run it in this
- * process's place. Its directory is AM_PLOT_DIR from the environment, else the
- * one meson compiled in. */
-#ifndef AM_PLOT_DIR
-#define AM_PLOT_DIR "plot"
-#endif
-static int cmd_plot(int argc, char **argv)
-{
-    const char *dir = getenv("AM_PLOT_DIR");
-    char script[4096];
-    if (!dir || !*dir)
-        dir = AM_PLOT_DIR;
-    if ((size_t)snprintf(script, sizeof script, "%s/allocmark_plot.py", dir) >= sizeof script) {
-        fprintf(stderr, "allocmark %s: AM_PLOT_DIR is too long\n", argv[0]);
-        return EXIT_USAGE;
-    }
-    if (access(script, R_OK) != 0) {
-        fprintf(stderr, "allocmark %s: %s: %s (AM_PLOT_DIR names allocmark's plot/ folder)\n",
-                argv[0], script, strerror(errno));
-        return EXIT_USAGE;
-    }
-    char **args = calloc((size_t)argc + 3, sizeof *args);
-    if (!args)
-        return 1;
-    args[0] = "python3";
-    args[1] = script;
-    for (int i = 0; i < argc; i++)
-        args[i + 2] = argv[i];
-    execvp(args[0], args);
-    fprintf(stderr, "allocmark %s: cannot run python3 %s: %s\n", argv[0], script, strerror(errno));
-    free(args);
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -295,7 +260,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot") || !strcmp(cmd, "compare"))
-        return cmd_plot(argc - 1, argv + 1);
+        return am_plot_main(argc - 1, argv + 1);
     if (!strcmp(cmd, CONFORMANCE_CHILD))
         return cmd_conformance_child(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
