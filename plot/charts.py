@@ -27,10 +27,13 @@ LATENCY = [
     ("realloc_p999_ns", "realloc p99.9"), ("realloc_max_ns", "realloc max"),
 ]
 
-# Columns of timeseries.csv that can serve as its x axis, best first.
+# Columns of timeseries.csv that can serve as its x axis, best first: the
+# operations done put every allocator at the same point of the workload (the
+# harness samples every so many operations), where time would stretch the
+# slow ones.
 TIME_AXES = [
-    ("t_s", "time (s)", 1.0), ("time_s", "time (s)", 1.0), ("elapsed_s", "time (s)", 1.0),
-    ("seconds", "time (s)", 1.0), ("ops_done", "progress (million operations done)", 1e-6),
+    ("ops_done", "progress (thousand operations done)", 1e-3),
+    ("seconds", "time (s)", 1.0), ("t_s", "time (s)", 1.0), ("time_s", "time (s)", 1.0),
     ("sample", "sample", 1.0),
 ]
 
@@ -111,7 +114,9 @@ def y_axis(chart, series, values, logy):
     if not logy:
         bottom = chart.vars.get("ymin", 0.0)
         return bottom + 0.01 * ((max(values) if values else 1.0) - bottom)
-    chart.vars["ymin"] = 10.0 ** math.floor(math.log10(min(values))) if values else 1.0
+    # A decade below the smallest value at least halved, so that a value on a
+    # power of ten (a latency at the clock's resolution) still shows a bar.
+    chart.vars["ymin"] = 10.0 ** math.floor(math.log10(min(values) / 2)) if values else 1.0
     return chart.vars["ymin"] * 1.05
 
 
@@ -231,7 +236,13 @@ def throughput_chart(run, threads):
     chart.vars.update(ylabel=ylabel, xlabel="workload")
     if has_glibc:
         chart.vars["refline"] = 1
-    return bar_chart(chart, workloads, series, failures)
+    # Ratios spanning more than 20x read better on a log axis (2x faster and
+    # 2x slower stand as far from glibc's line).
+    values = [p[0] for _, _, _, points in series for p in points if p and p[0]]
+    wide = bool(values) and max(values) / min(values) > 20
+    if wide:
+        chart.vars["ylabel"] = ylabel + ", log scale"
+    return bar_chart(chart, workloads, series, failures, logy=wide)
 
 
 def memory_chart(run, threads):
@@ -296,7 +307,7 @@ def scaling_chart(run, workload):
     divisor, unit = scale_for(medians, "ops/s")
     series, failures = [], []
     for a in allocators:
-        points, cells = [], []
+        points, cells, notes = [], [], []
         for t in threads:
             cell = run.cell(a, workload, t)
             if cell is None:
@@ -305,10 +316,16 @@ def scaling_chart(run, workload):
             ops = cell.spread("ops_per_sec")
             if cell.failed or not ops:
                 points.append((t, None, None, None))
-                failures.append((t, "%s %s" % (a, failed_note(cell))))
+                notes.append((t, "%s %s" % (a, failed_note(cell))))
             else:
                 points.append((t, ops.median / divisor, ops.min / divisor, ops.max / divisor))
-        series.append((a, run.slot(a), legend_title(run, a, cells), points))
+        title = legend_title(run, a, cells)
+        if notes and len(notes) == len(points):
+            # Failed at every thread count: the legend says so once.
+            notes = []
+            title += " (%s)" % "; ".join(sorted({failed_note(c) for c in cells}))
+        failures += notes
+        series.append((a, run.slot(a), title, points))
     chart = Chart(slug("scaling-%s" % workload), "Thread scaling: %s (higher is better)" % workload,
                   "lines.gp", "workload", workload=workload,
                   caption="Median throughput against threads; bars min-max over repetitions.")
@@ -344,9 +361,11 @@ def timeseries_chart(run, workload):
     for a, (_, rep, rows) in per_allocator.items():
         cell = run.cell(a, workload, threads)
         title, ended = (cell.label if cell else a), ""
-        if cell is not None and rep not in {number(r.get("rep")) for r in cell.ok_reps}:
-            statuses = [r.get("status") for r in cell.reps if number(r.get("rep")) == rep]
-            ended = " (%s)" % (statuses[0] if statuses else "failed")
+        mine = [r for r in cell.reps if number(r.get("rep")) == rep] if cell else []
+        if mine and mine[0].get("status", "ok") != "ok":
+            ended = " (%s)" % mine[0].get("status")
+        elif mine and mine[0].get("complete") == "0":
+            ended = " (stopped by the time budget)"
         if points_of(rows, "rss_bytes"):
             rss.append((a, run.slot(a), title + " RSS" + ended, points_of(rows, "rss_bytes")))
         if points_of(rows, "live_bytes"):
@@ -354,19 +373,34 @@ def timeseries_chart(run, workload):
     if not rss and not live:
         return None
     # A workload usually holds the same live bytes whatever the allocator:
-    # then one black line says it (the longest, when a failed cell stopped early).
-    if live and all(s[3] == l[3][:len(s[3])] or l[3] == s[3][:len(l[3])]
-                    for s in live for l in live):
-        longest = max(live, key=lambda s: len(s[3]))
-        live = [("workload", 0, "live bytes (every allocator)", longest[3])]
+    # the allocators that agree (one series the other's start, when a cell
+    # stopped early) share one black line; the others keep their own.
+    groups = []  # [points of the longest, [series]]
+    for one in live:
+        group = next((g for g in groups if g[0][:len(one[3])] == one[3]
+                      or one[3][:len(g[0])] == g[0]), None)
+        if group is None:
+            groups.append([one[3], [one]])
+        else:
+            group[1].append(one)
+            group[0] = max(group[0], one[3], key=len)
+    if groups:
+        groups.sort(key=lambda g: -len(g[1]))
+        points, shared = groups[0]
+        if len(shared) > 1:
+            others = [one[0] for g in groups[1:] for one in g[1]]
+            title = "live bytes (every allocator)" if not others else \
+                "live bytes (all but %s)" % ", ".join(others)
+            live = [("workload", 0, title, points)] + [one for g in groups[1:] for one in g[1]]
     series = rss + live
     dashes = ["1"] * len(rss) + ["2"] * len(live)
     plural = "thread" if threads == 1 else "threads"
     chart = Chart(slug("timeseries-%s" % workload),
                   "Memory over time: %s, %d %s" % (workload, threads, plural),
                   "lines.gp", "workload", workload=workload,
-                  caption="Solid: resident set size; dashed: live bytes the workload held. "
-                          "One repetition (the first that succeeded).")
+                  caption="Solid: resident set size; dashed: live bytes the workload held, "
+                          "against the operations done (the same point of the workload for "
+                          "every allocator). One repetition (the first that succeeded).")
     chart.vars.update(xlabel=xlabel, ylabel="memory (%s)" % unit, points=0, errorbars=0,
                       dashes=" ".join(dashes))
     return line_chart(chart, series, [])
