@@ -38,6 +38,13 @@ def spread_pct(cell):
     return "%.1f%%" % (100 * rel) if rel is not None else "1 rep"
 
 
+def ratio_text(r):
+    """Three decimals, or two significant digits below 0.01 (never 0.000)."""
+    if r is None:
+        return "-"
+    return "%.3f" % r if r >= 0.0095 else "%.2g" % r
+
+
 def median_text(cell, metric, scale=1.0, fmt="%.4g"):
     if cell is None or cell.failed:
         return "-"
@@ -58,8 +65,8 @@ def table(run_a, run_b):
             (b or a).label, key[1], str(key[2]),
             median_text(a, "ops_per_sec", 1e6), spread_pct(a),
             median_text(b, "ops_per_sec", 1e6), spread_pct(b),
-            "%.3f" % ratio if ratio is not None else "-",
-            "%.3f" % (rss_b / rss_a) if rss_a and rss_b else "-",
+            ratio_text(ratio),
+            ratio_text(rss_b / rss_a if rss_a and rss_b else None),
             word,
         ])
     return rows

@@ -26,7 +26,20 @@ def mib(value):
 
 
 def plain(value):
-    return "-" if value is None else "%.3g" % value
+    """3 significant digits, without an exponent: 0.0123, 45.6, 13500."""
+    if value is None:
+        return "-"
+    text = "%.3g" % value
+    return "%d" % float(text) if "e+" in text else text
+
+
+def ratio(value, base):
+    """value / base with two decimals, or two significant digits below 0.1
+    (so that a small ratio never reads 0.00)."""
+    if value is None or not base:
+        return "-"
+    r = value / base
+    return "%.2f" % r if r >= 0.095 else "%.2g" % r
 
 
 class Report:
@@ -186,7 +199,7 @@ def workload_table(run, workload):
             med = lambda m: cell.spread(m).median
             rows.append([
                 cell.label, threads, ok, si(ops.median), spread_text(ops),
-                "%.2f" % (ops.median / base) if ops and base else "-",
+                ratio(ops.median, base) if ops else "-",
                 plain(med("ns_per_op")),
                 "%s / %s" % (plain(med("malloc_p50_ns")), plain(med("malloc_p99_ns"))),
                 "%s / %s" % (plain(med("free_p50_ns")), plain(med("free_p99_ns"))),
@@ -213,7 +226,7 @@ def summary_table(run, threads):
                 row.append("failed: " + cell.failure_text())
             else:
                 median = cell.spread(ABSOLUTE).median
-                row.append("%.2f" % (median / base) if base and median else si(median))
+                row.append(ratio(median, base) if base and median else si(median))
         if any(row[1:]):
             rows.append(row)
     return ["workload"] + allocators, rows
