@@ -12,6 +12,7 @@
 
 #include "conformance.h"
 #include "frontend.h"
+#include "plot.h"
 #include "spawn.h"
 
 /* Exit status for bad command-line input. */
@@ -32,7 +33,9 @@ static void usage(FILE *to)
             "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks "
             "down;\n"
             "                           with one allocator, one line per check (exit 1 on "
-            "failure)\n"
+            "failure)\n");
+    am_plot_usage(to);
+    fprintf(to,
             "  help                     this text\n"
             "\n"
             "Options:\n"
@@ -256,12 +259,15 @@ int main(int argc, char **argv)
         return cmd_list();
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot") || !strcmp(cmd, "compare"))
+        return am_plot_main(argc - 1, argv + 1);
     if (!strcmp(cmd, CONFORMANCE_CHILD))
         return cmd_conformance_child(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "allocmark: unknown command '%s' (valid: list, check, help)\n", cmd);
+    fprintf(stderr, "allocmark: unknown command '%s' (valid: list, check, plot, compare, help)\n",
+            cmd);
     return EXIT_USAGE;
 }

@@ -1,0 +1,53 @@
+/*
+ * plot.c: `allocmark plot [RUN_DIR]` and `allocmark compare RUN_A RUN_B` are
+ * the Python driver's (plot/allocmark_plot.py): exec python3 on it. Its
+ * directory is AM_PLOT_DIR from the environment, else the one meson compiled
+ * in (the source tree's plot/).
+ */
+#include "plot.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AM_PLOT_DIR
+#define AM_PLOT_DIR "plot"
+#endif
+
+/* Exit status for bad command-line input, as allocmark.c's. */
+#define EXIT_USAGE 2
+
+void am_plot_usage(FILE *to)
+{
+    fprintf(to, "  plot [RUN_DIR]           charts and report of a run (default: results/latest)\n"
+                "  compare RUN_A RUN_B      each cell's throughput ratio B/A against the spread\n");
+}
+
+int am_plot_main(int argc, char **argv)
+{
+    const char *dir = getenv("AM_PLOT_DIR");
+    char script[4096];
+    if (!dir || !*dir)
+        dir = AM_PLOT_DIR;
+    if ((size_t)snprintf(script, sizeof script, "%s/allocmark_plot.py", dir) >= sizeof script) {
+        fprintf(stderr, "allocmark %s: AM_PLOT_DIR is too long\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "allocmark %s: %s: %s (AM_PLOT_DIR names allocmark's plot/ folder)\n",
+                argv[0], script, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char **args = calloc((size_t)argc + 3, sizeof *args);
+    if (!args)
+        return 1;
+    args[0] = "python3";
+    args[1] = script;
+    for (int i = 0; i < argc; i++)
+        args[i + 2] = argv[i];
+    execvp(args[0], args);
+    fprintf(stderr, "allocmark %s: cannot run python3 %s: %s\n", argv[0], script, strerror(errno));
+    free(args);
+    return 1;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""allocmark's plots, report and comparison, reading only raw results.
+
+    allocmark_plot.py plot [RUN_DIR]          charts and report of a run
+                                              (default: results/latest)
+    allocmark_plot.py compare RUN_A RUN_B     cell by cell, B against A
+
+`allocmark plot` and `allocmark compare` run this script. Python 3 standard
+library only; gnuplot (pngcairo and svg terminals) draws the charts.
+
+Exit status: 0 done; 1 some chart could not be drawn (the report says which);
+2 bad arguments or a run directory that does not exist or has no cells.csv.
+"""
+
+import argparse
+import glob
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+import charts  # noqa: E402  (after the path is set)
+import compare  # noqa: E402
+import report  # noqa: E402
+from results import Run, RunError  # noqa: E402
+
+DEFAULT_RUN = os.path.join("results", "latest")
+
+
+def clean(run):
+    """Remove the charts and data of an earlier `plot` of this run."""
+    plots = os.path.join(run.path, "plots")
+    for pattern in ("*.png", "*.svg", os.path.join("data", "*.dat")):
+        for path in glob.glob(os.path.join(plots, pattern)):
+            os.remove(path)
+
+
+def cmd_plot(args):
+    run = Run(args.run_dir)
+    clean(run)
+    wanted = charts.all_charts(run)
+    failed = charts.draw(wanted, run, HERE, gnuplot=os.environ.get("GNUPLOT", "gnuplot"))
+    drawn = [c for c in wanted if c not in failed]
+    skipped = list(run.notes)
+    if len(run.ordered("threads")) < 2:
+        skipped.append("one thread count in this run: no thread-scaling charts")
+    for c in wanted:
+        if c.error:
+            sys.stderr.write("allocmark plot: %s: %s\n" % (c.name, c.error))
+    skipped += ["chart %s could not be drawn: %s" % (c.name, c.error) for c in failed]
+    md = report.write(run, drawn, skipped)
+    # Name the run's own directory, not results/latest, which moves on.
+    real = os.path.realpath(md)
+    shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
+    print("allocmark plot: %d charts (PNG and SVG) in %s" % (
+        len(drawn), os.path.join(os.path.dirname(shown), "plots")))
+    print("report: %s (and report.html)" % shown)
+    return 1 if failed else 0
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="allocmark", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("plot", help="charts and report of a run")
+    p.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
+                   help="run directory (default: %s)" % DEFAULT_RUN)
+    c = sub.add_parser("compare", help="compare two runs cell by cell")
+    c.add_argument("run_a")
+    c.add_argument("run_b")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "plot":
+            return cmd_plot(args)
+        if args.command == "compare":
+            return compare.main(args.run_a, args.run_b, sys.stdout)
+    except RunError as e:
+        sys.stderr.write("allocmark %s: %s\n" % (args.command, e))
+        return 2
+    parser.print_usage(sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,357 @@
+"""The report of a run: report.md and report.html in the run directory, built
+from one list of blocks (headings, paragraphs, tables, preformatted text,
+images) so that the two say the same thing."""
+
+import html
+import os
+
+from results import METRICS
+
+# The metric that the tables rank by.
+ABSOLUTE = "ops_per_sec"
+
+
+def si(value, unit=""):
+    """12345678 -> '12.3 M' + unit."""
+    if value is None:
+        return "-"
+    for divisor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= divisor:
+            return "%.3g %s%s" % (value / divisor, prefix, unit)
+    return "%.3g %s" % (value, unit) if unit else "%.3g" % value
+
+
+def mib(value):
+    return "-" if value is None else "%.1f" % (value / 2**20)
+
+
+def plain(value):
+    """3 significant digits, without an exponent: 0.0123, 45.6, 13500."""
+    if value is None:
+        return "-"
+    text = "%.3g" % value
+    return "%d" % float(text) if "e+" in text else text
+
+
+def ratio(value, base):
+    """value / base with two decimals, or two significant digits below 0.1
+    (so that a small ratio never reads 0.00)."""
+    if value is None or not base:
+        return "-"
+    r = value / base
+    return "%.2f" % r if r >= 0.095 else "%.2g" % r
+
+
+class Report:
+    """An ordered list of blocks, rendered as Markdown or HTML."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def heading(self, level, text):
+        self.blocks.append(("heading", level, text))
+
+    def para(self, text):
+        self.blocks.append(("para", text))
+
+    def bullets(self, items):
+        if items:
+            self.blocks.append(("bullets", list(items)))
+
+    def table(self, header, rows):
+        if rows:
+            self.blocks.append(("table", header, rows))
+
+    def pre(self, text):
+        self.blocks.append(("pre", text.rstrip("\n")))
+
+    def image(self, png, svg, alt, caption):
+        self.blocks.append(("image", png, svg, alt, caption))
+
+    def markdown(self):
+        out = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                out.append("#" * block[1] + " " + block[2])
+            elif kind == "para":
+                out.append(block[1])
+            elif kind == "bullets":
+                out.append("\n".join("- " + item for item in block[1]))
+            elif kind == "table":
+                cell = lambda text: str(text).replace("|", "\\|")
+                lines = ["| " + " | ".join(cell(h) for h in block[1]) + " |",
+                         "|" + "---|" * len(block[1])]
+                lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in block[2]]
+                out.append("\n".join(lines))
+            elif kind == "pre":
+                out.append("```\n%s\n```" % block[1])
+            elif kind == "image":
+                _, png, svg, alt, caption = block
+                out.append("![%s](%s)\n\n%s ([SVG](%s))" % (alt, png, caption, svg))
+        return "\n\n".join(out) + "\n"
+
+    def html(self, title):
+        e = html.escape
+        out = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+               "<title>%s</title>" % e(title),
+               "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;"
+               "padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+               "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+               "td:first-child,th:first-child{text-align:left}"
+               "pre{background:#f5f5f5;padding:1em;overflow-x:auto}"
+               "img{max-width:100%;border:1px solid #eee}figure{margin:1.5em 0}"
+               "</style></head><body>"]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                out.append("<h%d>%s</h%d>" % (block[1], e(block[2]), block[1]))
+            elif kind == "para":
+                out.append("<p>%s</p>" % e(block[1]))
+            elif kind == "bullets":
+                out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % e(i) for i in block[1]))
+            elif kind == "table":
+                head = "".join("<th>%s</th>" % e(str(h)) for h in block[1])
+                body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % e(str(c)) for c in row)
+                               for row in block[2])
+                out.append("<table><tr>%s</tr>%s</table>" % (head, body))
+            elif kind == "pre":
+                out.append("<pre>%s</pre>" % e(block[1]))
+            elif kind == "image":
+                _, png, svg, alt, caption = block
+                out.append("<figure><img src=\"%s\" alt=\"%s\"><figcaption>%s "
+                           "(<a href=\"%s\">PNG</a>)</figcaption></figure>"
+                           % (e(svg), e(alt), e(caption), e(png)))
+        out.append("</body></html>")
+        return "\n".join(out) + "\n"
+
+
+def flatten(data, prefix=""):
+    """Metadata as (dotted key, printable value) pairs, long values cut."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from flatten(value, prefix + str(key) + ".")
+        return
+    if isinstance(data, list) and all(not isinstance(v, (dict, list)) for v in data):
+        data = " ".join(str(v) for v in data)
+    text = str(data)
+    if len(text) > 160:
+        text = text[:157] + "..."
+    yield prefix.rstrip("."), text
+
+
+def machine_rows(run):
+    """The machine and the build in a few lines, from either shape of
+    metadata.json the contract allows."""
+    memory = run.meta("machine.memory_bytes", "memory_bytes", "memory")
+    if memory.isdigit():
+        memory = "%.1f GiB" % (int(memory) / 2**30)
+    commit = run.meta("git.commit", "git_commit", "commit")
+    if commit and run.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1"):
+        commit += " (with uncommitted changes)"
+    compiler = " ".join(v for v in (
+        run.meta("build.compiler", "compiler.id"),
+        run.meta("build.compiler_version", "compiler.version"),
+        run.meta("build.c_args", "compiler.flags")) if v)
+    rows = [
+        ("host", run.meta("machine.hostname", "hostname")),
+        ("CPU", run.meta("machine.cpu_model", "cpu.model", "cpu_model")),
+        ("CPUs online", run.meta("machine.nproc", "nproc")),
+        ("memory", memory),
+        ("kernel", run.meta("machine.kernel", "kernel")),
+        ("C library", run.meta("libraries.glibc.version", "libraries.glibc", "glibc")),
+        ("compiler", compiler),
+        ("allocmark", commit),
+        ("profile", run.meta("profile")),
+        ("started", run.meta("started", "date")),
+        ("finished", run.meta("finished", "end_time")),
+    ]
+    return [[k, v] for k, v in rows if v]
+
+
+def spread_text(spread):
+    """'19.4 M - 20.5 M (5.4%)': the range over repetitions."""
+    if spread.n < 2:
+        return "1 rep"
+    return "%s - %s (%.1f%%)" % (si(spread.min), si(spread.max), 100 * spread.relative())
+
+
+def workload_table(run, workload):
+    header = ["allocator", "threads", "reps ok", "ops/s (median)", "spread (min - max)",
+              "vs glibc", "ns/op", "malloc p50 / p99 ns", "free p50 / p99 ns",
+              "peak RSS MiB", "peak live MiB", "fragmentation"]
+    rows = []
+    for threads in run.ordered("threads"):
+        glibc = run.cell("glibc", workload, threads)
+        base = glibc.spread(ABSOLUTE).median if glibc else None
+        for allocator in run.ordered("allocator"):
+            cell = run.cell(allocator, workload, threads)
+            if cell is None:
+                continue
+            ok = "%d/%d" % (len(cell.ok_reps), len(cell.reps))
+            if cell.failures:
+                ok += " (%s)" % cell.failure_text()
+            if cell.failed:
+                rows.append([cell.label, threads, ok] + ["failed: " + cell.failure_text()]
+                            + ["-"] * (len(header) - 4))
+                continue
+            ops = cell.spread(ABSOLUTE)
+            med = lambda m: cell.spread(m).median
+            rows.append([
+                cell.label, threads, ok, si(ops.median), spread_text(ops),
+                ratio(ops.median, base) if ops else "-",
+                plain(med("ns_per_op")),
+                "%s / %s" % (plain(med("malloc_p50_ns")), plain(med("malloc_p99_ns"))),
+                "%s / %s" % (plain(med("free_p50_ns")), plain(med("free_p99_ns"))),
+                mib(med("peak_rss_bytes")), mib(med("peak_live_bytes")),
+                plain(med("fragmentation")),
+            ])
+    return header, rows
+
+
+def summary_table(run, threads):
+    """Workloads down, allocators across: median throughput against glibc."""
+    allocators = [a for a in run.ordered("allocator")
+                  if any(c.allocator == a and c.threads == threads for c in run.cells.values())]
+    rows = []
+    for workload in run.ordered("workload"):
+        glibc = run.cell("glibc", workload, threads)
+        base = glibc.spread(ABSOLUTE).median if glibc else None
+        row = [workload]
+        for allocator in allocators:
+            cell = run.cell(allocator, workload, threads)
+            if cell is None:
+                row.append("")
+            elif cell.failed:
+                row.append("failed: " + cell.failure_text())
+            else:
+                median = cell.spread(ABSOLUTE).median
+                row.append(ratio(median, base) if base and median else si(median))
+        if any(row[1:]):
+            rows.append(row)
+    return ["workload"] + allocators, rows
+
+
+def failed_reps(run):
+    rows = []
+    for cell in run.cells.values():
+        for r in cell.reps:
+            status = (r.get("status") or "ok").lower()
+            if status != "ok":
+                rows.append([r.get("label") or cell.allocator, cell.workload, cell.threads,
+                             r.get("rep", ""), status, r.get("reason", "")])
+    return rows
+
+
+def build(run, charts, skipped):
+    """The report's blocks. charts: those drawn; skipped: notes on what the
+    run did not hold or what could not be drawn."""
+    rep = Report()
+    rep.heading(1, "allocmark report: %s" % run.name)
+    rep.para(run.footer())
+
+    rep.heading(2, "Machine")
+    rep.table(["machine", "value"], machine_rows(run))
+    if not run.metadata:
+        rep.para("No metadata.json in the run directory.")
+    else:
+        rep.para("Everything metadata.json records is at the end of this report.")
+
+    rep.heading(2, "Command")
+    rep.pre(run.command or run.meta("command", "command_line", "argv")
+            or "(not recorded)")
+    cells = list(run.cells.values())
+    failed = [c for c in cells if c.failed]
+    partial = [c for c in cells if c.failures and not c.failed]
+    rep.para("%d cells (allocator, workload, threads) over %d rows: %d with every "
+             "repetition ok, %d with some repetitions failed, %d with none ok. "
+             "Allocators: %s. Workloads: %s. Threads: %s." % (
+                 len(cells), sum(len(c.reps) for c in cells),
+                 len(cells) - len(failed) - len(partial), len(partial), len(failed),
+                 ", ".join(run.ordered("allocator")), ", ".join(run.ordered("workload")),
+                 ", ".join(str(t) for t in run.ordered("threads"))))
+    stopped = sum(1 for c in cells for r in c.ok_reps if (r.get("complete") or "1") == "0")
+    if stopped:
+        rep.para("%d successful repetitions stopped at the time budget before finishing "
+                 "their operations (complete = 0): their throughput covers the operations "
+                 "they did." % stopped)
+    if run.meta("interrupted").lower() in ("true", "1", "yes"):
+        rep.para("The run was interrupted: cells after the interruption are absent.")
+
+    rep.heading(2, "Conformance")
+    if run.conformance:
+        rep.pre(run.conformance)
+    else:
+        rep.para("Not recorded: the run directory has no conformance.txt "
+                 "(scripts/run.sh saves `allocmark check` there).")
+
+    by_section = lambda section, workload=None: [
+        c for c in charts if c.section == section and c.workload == workload]
+    figure = lambda c: rep.image(c.png(), c.svg(), c.title, c.caption)
+
+    rep.heading(2, "Throughput")
+    for threads in run.ordered("threads"):
+        header, rows = summary_table(run, threads)
+        if rows:
+            rep.para("Median throughput relative to glibc (glibc = 1, higher is better), "
+                     "%d thread%s:" % (threads, "" if threads == 1 else "s"))
+            rep.table(header, rows)
+    for c in by_section("throughput"):
+        figure(c)
+
+    if by_section("memory"):
+        rep.heading(2, "Memory")
+        for c in by_section("memory"):
+            figure(c)
+
+    for workload in run.ordered("workload"):
+        rep.heading(2, "Workload: %s" % workload)
+        rep.para("Medians over the repetitions that succeeded; the spread is the "
+                 "slowest and fastest repetition, and their distance relative to the "
+                 "median.")
+        header, rows = workload_table(run, workload)
+        rep.table(header, rows)
+        for c in by_section("workload", workload):
+            figure(c)
+
+    for section, heading in (("bandwidth", "memcpy and memset"),
+                             ("micro", "Microbenchmarks (allocmark-micro)")):
+        if by_section(section):
+            rep.heading(2, heading)
+            for c in by_section(section):
+                figure(c)
+
+    rows = failed_reps(run)
+    if rows:
+        rep.heading(2, "Failed repetitions")
+        rep.para("A failed repetition has no metrics: it is missing from the medians "
+                 "and from the charts, never counted as zero.")
+        rep.table(["allocator", "workload", "threads", "rep", "status", "reason"], rows)
+
+    if skipped:
+        rep.heading(2, "Not in this report")
+        rep.bullets(skipped)
+
+    if run.metadata:
+        rep.heading(2, "Run metadata")
+        rep.table(["metadata.json", "value"], [[k, v] for k, v in flatten(run.metadata)])
+    if os.path.exists(os.path.join(run.path, "cells.log")):
+        rep.para("What the cells' processes wrote to stderr is in cells.log.")
+
+    extra = [c for c in run.columns if c not in METRICS and c not in (
+        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")]
+    if extra:
+        rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
+    return rep
+
+
+def write(run, charts, skipped):
+    """Write report.md and report.html; return the path of report.md."""
+    rep = build(run, charts, skipped)
+    md = os.path.join(run.path, "report.md")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(rep.markdown())
+    with open(os.path.join(run.path, "report.html"), "w", encoding="utf-8") as f:
+        f.write(rep.html("allocmark report: %s" % run.name))
+    return md
+

@@ -1,0 +1,403 @@
+"""Reading one allocmark run directory, and the statistics across repetitions.
+
+Everything here reads the raw results only and keys every column and JSON
+field by name, never by position: extra columns are ignored, a missing column
+reads as missing data. See results/README.md for the files of a run.
+"""
+
+import csv
+import glob
+import json
+import math
+import os
+import re
+import statistics
+from collections import Counter, OrderedDict
+
+# The statuses of a cell; every one but "ok" is a failure.
+OK = "ok"
+
+# Metric columns of cells.csv, with the unit the report prints.
+METRICS = [
+    "ops", "seconds", "ops_per_sec", "ns_per_op",
+    "malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns", "malloc_max_ns",
+    "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns",
+    "peak_rss_bytes", "baseline_rss_bytes", "peak_live_bytes", "fragmentation",
+    "os_bytes_peak", "user_s", "sys_s", "minor_faults", "harness_overhead_ns",
+]
+
+
+class RunError(Exception):
+    """A run directory that cannot be read; the message names the path."""
+
+
+def number(text):
+    """A CSV or JSON field as a float, or None when empty, NaN or not a number."""
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        text = text.strip()
+        if text in ("", "?", "-"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def read_commented_csv(path):
+    """Rows of a CSV file as dicts keyed by the header row, and the comment
+    lines ("# ...") that precede or interleave it, without the "# "."""
+    comments, lines = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                comments.append(line[1:].strip())
+            elif line.strip():
+                lines.append(line)
+    reader = csv.DictReader(lines)
+    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            for row in reader]
+    return rows, comments, [name.strip() for name in (reader.fieldnames or [])]
+
+
+class Spread:
+    """The median, minimum and maximum of one metric over the ok repetitions."""
+
+    def __init__(self, values):
+        self.values = sorted(v for v in values if v is not None)
+        self.n = len(self.values)
+        self.median = statistics.median(self.values) if self.values else None
+        self.min = self.values[0] if self.values else None
+        self.max = self.values[-1] if self.values else None
+
+    def relative(self):
+        """(max - min) / median, or None without two values."""
+        if self.n < 2 or not self.median:
+            return None
+        return (self.max - self.min) / self.median
+
+    def __bool__(self):
+        return self.median is not None
+
+
+class Cell:
+    """One (allocator, workload, threads) with all its repetitions."""
+
+    def __init__(self, allocator, workload, threads):
+        self.allocator = allocator
+        self.workload = workload
+        self.threads = threads
+        self.labels = []
+        self.reps = []  # the rows of cells.csv, as dicts
+
+    @property
+    def label(self):
+        return " / ".join(self.labels) if self.labels else self.allocator
+
+    @property
+    def ok_reps(self):
+        return [r for r in self.reps if status_of(r) == OK]
+
+    @property
+    def failures(self):
+        """Counter of failure statuses across the repetitions."""
+        return Counter(status_of(r) for r in self.reps if status_of(r) != OK)
+
+    @property
+    def failed(self):
+        """True when no repetition succeeded: the cell has no data."""
+        return not self.ok_reps
+
+    def failure_text(self):
+        """'crash', '2 crash, 1 timeout': the failures, most common first."""
+        return ", ".join(s if n == len(self.reps) else "%d %s" % (n, s)
+                         for s, n in self.failures.most_common())
+
+    def spread(self, metric):
+        return Spread(number(r.get(metric)) for r in self.ok_reps)
+
+
+def status_of(row):
+    """A row's status; a file without the column counts every row as ok."""
+    return (row.get("status") or OK).strip().lower()
+
+
+def int_or(text, default):
+    value = number(text)
+    return int(value) if value is not None else default
+
+
+class Run:
+    """A run directory: metadata, cells by (allocator, workload, threads),
+    the time series and any Google Benchmark JSON found beside them."""
+
+    def __init__(self, path):
+        if not os.path.isdir(path):
+            raise RunError("%s: no such run directory" % path)
+        self.path = path
+        self.name = os.path.basename(os.path.realpath(path))
+        self.notes = []  # what was absent or could not be read
+        self.metadata = self._read_metadata()
+        self.command = ""
+        self.columns = []
+        self.cells = OrderedDict()
+        self._read_cells()
+        self.timeseries = self._read_timeseries()
+        self.conformance = self._read_text("conformance.txt")
+        self.micro, self.memcore = self._read_benchmarks()
+
+    # -- reading -----------------------------------------------------------
+
+    def _file(self, name):
+        return os.path.join(self.path, name)
+
+    def _read_text(self, name):
+        try:
+            with open(self._file(name), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def _read_metadata(self):
+        text = self._read_text("metadata.json")
+        if text is None:
+            self.notes.append("no metadata.json: the machine is unknown")
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            self.notes.append("metadata.json does not parse (%s)" % e)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _read_cells(self):
+        path = self._file("cells.csv")
+        if not os.path.exists(path):
+            raise RunError("%s: no cells.csv in the run directory" % self.path)
+        rows, comments, self.columns = read_commented_csv(path)
+        self.command = comments[0] if comments else ""
+        for row in rows:
+            allocator = row.get("allocator", "")
+            workload = row.get("workload", "")
+            if not allocator or not workload:
+                continue
+            threads = int_or(row.get("threads"), 1)
+            key = (allocator, workload, threads)
+            cell = self.cells.get(key)
+            if cell is None:
+                cell = self.cells[key] = Cell(allocator, workload, threads)
+            label = row.get("label") or allocator
+            if label not in cell.labels:
+                cell.labels.append(label)
+            cell.reps.append(row)
+        if not self.cells:
+            self.notes.append("cells.csv holds no cells")
+
+    def _read_timeseries(self):
+        path = self._file("timeseries.csv")
+        if not os.path.exists(path):
+            self.notes.append("no timeseries.csv: no memory-over-time charts")
+            return []
+        rows, _, _ = read_commented_csv(path)
+        if not rows:
+            self.notes.append("timeseries.csv holds no samples: no memory-over-time charts")
+        return rows
+
+    def _read_benchmarks(self):
+        """Google Benchmark JSON: micro-<allocator>.json (allocmark-micro) and
+        any file whose benchmarks name memcpy or memset (the memcore
+        benchmark), in the run directory, its memcore/ folder or the
+        results/memcore/ folder beside it."""
+        micro, memcore = OrderedDict(), []
+        here = os.path.realpath(self.path)
+        candidates = sorted(glob.glob(os.path.join(here, "*.json")))
+        candidates += sorted(glob.glob(os.path.join(here, "memcore", "*.json")))
+        # results/memcore/ holds the memcore benchmark's runs of every day:
+        # only the newest counts, and only when the run has none of its own.
+        shared = sorted(glob.glob(os.path.join(os.path.dirname(here), "memcore", "*.json")),
+                        key=os.path.getmtime)
+        for path in candidates + shared[::-1]:
+            if path in shared and memcore:
+                break
+            base = os.path.basename(path)
+            if base == "metadata.json":
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as e:
+                self.notes.append("%s does not parse (%s)" % (base, e))
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+                continue
+            entries = [b for b in data["benchmarks"] if isinstance(b, dict)]
+            if base.startswith("micro-"):
+                # micro-A.json, and micro-A.rN.json for round N: one allocator's
+                # repetitions, all rounds together.
+                context = data.get("context") if isinstance(data.get("context"), dict) else {}
+                allocator = context.get("allocator") or re.sub(
+                    r"(\.r\d+)?\.json$", "", base[len("micro-"):])
+                micro.setdefault(str(allocator), []).extend(entries)
+            elif any(is_memcore_name(bench_name(b)) for b in entries):
+                memcore.append((path, entries))
+        if not micro:
+            self.notes.append("no micro-<allocator>.json (allocmark-micro): "
+                              "no microbenchmark charts")
+        self.micro_rss = []
+        text = self._read_text("rss.json")
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError as e:
+            self.notes.append("rss.json does not parse (%s)" % e)
+            data = {}
+        if isinstance(data, dict) and isinstance(data.get("runs"), list):
+            self.micro_rss = [r for r in data["runs"] if isinstance(r, dict)]
+        if not memcore:
+            self.notes.append("no memcpy/memset benchmark JSON: no bandwidth charts")
+        return micro, memcore
+
+    # -- questions ---------------------------------------------------------
+
+    def ordered(self, field):
+        """Distinct values of allocator, workload or threads, in the order
+        the harness wrote them (threads ascending)."""
+        values = list(OrderedDict.fromkeys(getattr(c, field) for c in self.cells.values()))
+        return sorted(values) if field == "threads" else values
+
+    def cell(self, allocator, workload, threads):
+        return self.cells.get((allocator, workload, threads))
+
+    def has_metric(self, metric):
+        return any(number(r.get(metric)) is not None
+                   for c in self.cells.values() for r in c.reps)
+
+    def slot(self, allocator):
+        """The allocator's place in this run: its fallback colour slot."""
+        allocators = self.ordered("allocator")
+        return allocators.index(allocator) if allocator in allocators else len(allocators)
+
+    def meta(self, *paths, default=""):
+        """The first metadata value found under one of the dotted paths."""
+        for path in paths:
+            value = self.metadata
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value not in (None, "", [], {}):
+                if isinstance(value, list):
+                    return " ".join(str(v) for v in value)
+                return str(value)
+        return default
+
+    def footer(self):
+        """Machine and date, for the charts' footers."""
+        parts = [
+            self.meta("machine.hostname", "hostname", "host.name"),
+            self.meta("machine.cpu_model", "cpu.model", "cpu_model", "machine.cpu"),
+        ]
+        nproc = self.meta("machine.nproc", "nproc", "cpu.nproc")
+        if nproc:
+            parts.append("%s CPUs" % nproc)
+        kernel = self.meta("machine.kernel", "kernel", "os.kernel")
+        if kernel:
+            # "Linux 6.1.0-18-amd64 #1 SMP ... x86_64": the name and release.
+            words = kernel.split()
+            parts.append(" ".join(words[:2]) if words[0].lower() == "linux"
+                         else "Linux " + words[0])
+        parts.append(self.meta("started", "date", "start_time", default=self.name))
+        commit = self.meta("git.commit", "git_commit", "commit")
+        if commit:
+            dirty = self.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1", "yes")
+            parts.append("allocmark " + commit[:10] + ("+dirty" if dirty else ""))
+        return " | ".join(p for p in parts if p)
+
+    def series_of_timeseries(self, workload):
+        """The time series of one workload: {allocator: (threads, rep, rows)},
+        at the lowest thread count sampled, from the first ok repetition (or
+        the first at all, when every one failed: its samples up to the end)."""
+        rows = [r for r in self.timeseries if r.get("workload") == workload]
+        if not rows:
+            return {}
+        threads = min(int_or(r.get("threads"), 1) for r in rows)
+        out = OrderedDict()
+        for allocator in OrderedDict.fromkeys(r.get("allocator", "") for r in rows):
+            mine = [r for r in rows if r.get("allocator") == allocator
+                    and int_or(r.get("threads"), 1) == threads]
+            reps = sorted({int_or(r.get("rep"), 0) for r in mine})
+            cell = self.cell(allocator, workload, threads)
+            ok = {int_or(r.get("rep"), 0) for r in cell.ok_reps} if cell else set()
+            rep = next((x for x in reps if x in ok), reps[0] if reps else 0)
+            chosen = [r for r in mine if int_or(r.get("rep"), 0) == rep]
+            chosen.sort(key=lambda r: number(r.get("sample")) or 0)
+            out[allocator] = (threads, rep, chosen)
+        return out
+
+
+def bench_name(entry):
+    return str(entry.get("run_name") or entry.get("name") or "")
+
+
+def is_memcore_name(name):
+    lower = name.lower()
+    return "memcpy" in lower or "memset" in lower
+
+
+def bench_time_ns(entry):
+    """An entry's time per iteration in nanoseconds (real_time, time_unit)."""
+    value = number(entry.get("real_time"))
+    if value is None:
+        return None
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}.get(entry.get("time_unit", "ns"), 1.0)
+    return value * scale
+
+
+# Parts Google Benchmark appends to a name that are settings, not arguments.
+BENCH_MODIFIERS = ("real_time", "cpu_time", "process_time", "manual_time", "threads:",
+                   "min_time:", "min_warmup_time:", "repeats:", "iterations:")
+
+
+def split_bench_name(name):
+    """'memcpy/erms/aligned/4096' -> (['memcpy', 'erms', 'aligned'], [4096.0]):
+    the name's parts that are not numbers, and those that are ("size:64"
+    counts as 64); settings such as real_time and threads:2 are left out."""
+    words, numbers = [], []
+    for part in name.split("/"):
+        if part.startswith(BENCH_MODIFIERS):
+            continue
+        value = number(part.split(":")[-1])
+        if value is not None:
+            numbers.append(value)
+        elif part:
+            words.append(part)
+    return words, numbers
+
+
+def bench_points(entries):
+    """Google Benchmark entries reduced to one point per run_name: the
+    'median' aggregate when there are repetitions, otherwise the median of
+    the iteration entries. Yields (run_name, entry-or-None, {field: Spread})."""
+    by_name = OrderedDict()
+    for e in entries:
+        by_name.setdefault(bench_name(e), []).append(e)
+    for name, group in by_name.items():
+        iterations = [e for e in group if e.get("run_type", "iteration") == "iteration"
+                      and not e.get("error_occurred")]
+        medians = [e for e in group if e.get("run_type") == "aggregate"
+                   and e.get("aggregate_name") == "median"]
+        errors = [e for e in group if e.get("error_occurred")]
+        fields = {
+            "time_ns": Spread(bench_time_ns(e) for e in iterations),
+            "bytes_per_second": Spread(number(e.get("bytes_per_second")) for e in iterations),
+            "items_per_second": Spread(number(e.get("items_per_second")) for e in iterations),
+        }
+        if medians:
+            m = medians[0]
+            for field, value in (("time_ns", bench_time_ns(m)),
+                                 ("bytes_per_second", number(m.get("bytes_per_second"))),
+                                 ("items_per_second", number(m.get("items_per_second")))):
+                if value is not None:
+                    fields[field].median = value
+        yield name, (errors[0] if errors and not iterations else None), fields

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Checks `allocmark plot` on one run directory.
+
+    check_plots.py [--allocmark EXE] [--strict] [--shuffle] RUN_DIR
+
+Copies RUN_DIR to a temporary directory (the original is never written),
+plots it, and checks:
+  - the driver exits 0 and says where the report is;
+  - every chart the run's data calls for exists as a valid, non-empty PNG
+    (signature, IHDR with a size) and SVG (parses as XML, has drawing
+    elements), and so does every other image under plots/;
+  - report.md and report.html exist, name every allocator and label of
+    cells.csv, and every image they show exists;
+  - each cell whose repetitions all failed is missing from the throughput
+    data (NaN, never 0), noted "failed: <status>" there and in the report;
+  - with --strict, gnuplot printed nothing (no warnings);
+  - with --shuffle, a copy of cells.csv with its columns in another order and
+    an extra column gives the same data files.
+The expectations come from the raw files, not from the driver's code, so that
+the integrator can point this at a real smoke run.
+
+Without --allocmark it runs plot/allocmark_plot.py directly.
+"""
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import struct
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+from checks import Checks, run  # noqa: E402
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DRIVER = os.path.join(SOURCE, "plot", "allocmark_plot.py")
+LATENCY = ("malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns", "malloc_max_ns",
+           "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns")
+
+check = Checks()
+
+
+def value(text):
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#") and line.strip()]
+    return list(csv.DictReader(lines))
+
+
+def expected_charts(run):
+    """Chart names the run's raw files call for."""
+    rows = read_csv(os.path.join(run, "cells.csv"))
+    threads = sorted({int(value(r["threads"])) for r in rows})
+    names = set()
+    slug = lambda text: re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("_")
+    if any(value(r.get("ops_per_sec")) is not None for r in rows):
+        names |= {"throughput-t%d" % t for t in threads}
+    if any(value(r.get("peak_rss_bytes")) is not None for r in rows):
+        names |= {"memory-t%d" % t for t in threads}
+    for w in {r["workload"] for r in rows}:
+        mine = [r for r in rows if r["workload"] == w]
+        counts = {int(value(r["threads"])) for r in mine}
+        if len(counts) > 1:
+            names.add(slug("scaling-" + w))
+        low = [r for r in mine if int(value(r["threads"])) == min(counts)]
+        if any(value(r.get(c)) is not None for r in low for c in LATENCY):
+            names.add(slug("latency-%s-t%d" % (w, min(counts))))
+    series = os.path.join(run, "timeseries.csv")
+    if os.path.exists(series):
+        names |= {slug("timeseries-" + r["workload"]) for r in read_csv(series)
+                  if value(r.get("rss_bytes")) is not None}
+    for name in os.listdir(run):
+        if not name.endswith(".json") or name == "metadata.json":
+            continue
+        with open(os.path.join(run, name), encoding="utf-8") as f:
+            text = f.read()
+        names |= {"bandwidth-" + op for op in ("memcpy", "memset")
+                  if re.search(r'"run_name": "[^"]*%s' % op, text)}
+    return names, rows
+
+
+def check_png(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    ok = check(head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR",
+               "%s is a PNG" % path)
+    if ok:
+        width, height = struct.unpack(">II", head[16:24])
+        check(width >= 400 and height >= 300, "%s is %dx%d" % (path, width, height))
+
+
+def check_svg(path):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, "%s parses as XML (%s)" % (path, e))
+        return
+    check(root.tag.endswith("svg"), "%s has an <svg> root" % path)
+    drawn = [e for e in root.iter() if e.tag.split("}")[-1] in ("path", "text", "rect", "g")]
+    check(len(drawn) > 10, "%s draws something (%d elements)" % (path, len(drawn)))
+
+
+def blocks(path):
+    """A gnuplot data file's blocks (separated by two blank lines), as rows
+    of tab-separated fields."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return [[line.split("\t") for line in block.strip("\n").split("\n")]
+            for block in re.split(r"\n\n\n+", text) if block.strip()]
+
+
+def check_failed_cells(run, rows, report):
+    """Every cell with no successful repetition is NaN in the throughput data
+    and says 'failed: <status>'."""
+    cells = {}
+    for r in rows:
+        key = (r["allocator"], r["workload"], int(value(r["threads"])))
+        cells.setdefault(key, []).append(r)
+    for (allocator, workload, threads), reps in cells.items():
+        statuses = {(r.get("status") or "ok") for r in reps}
+        if "ok" in statuses:
+            continue
+        for r in reps:
+            check(all(r.get(c, "") == "" for c in ("ops_per_sec", "peak_rss_bytes")),
+                  "the fixture keeps failed metrics empty (%s %s)" % (allocator, workload))
+        data = os.path.join(run, "plots", "data", "throughput-t%d.dat" % threads)
+        if not check(os.path.exists(data), "%s exists" % data):
+            continue
+        b = blocks(data)
+        groups = [row[1].strip('"') for row in b[0] if not row[0].startswith("#")]
+        labels = {r.get("label") or allocator for r in reps}
+        series = [blk for blk in b[1:] if blk[0][0] == "x"
+                  and any(label in blk[0][1] for label in labels | {allocator})]
+        if check(series and workload in groups,
+                 "%s has a series for %s and a group for %s" % (data, allocator, workload)):
+            row = series[0][1 + groups.index(workload)]
+            check(row[1] == "NaN", "%s: failed cell %s/%s is NaN, not %r"
+                  % (data, allocator, workload, row[1]))
+        notes = "\n".join("\t".join(row) for blk in b for row in blk)
+        for status in statuses:
+            check("failed: " in notes and status in notes,
+                  "%s notes the failure '%s'" % (data, status))
+            check("failed: " + status in report or status in report,
+                  "report.md names the failure '%s' of %s/%s" % (status, allocator, workload))
+
+
+def run_plot(args, run_dir):
+    command = ([args.allocmark, "plot", run_dir] if args.allocmark
+               else [sys.executable, DRIVER, "plot", run_dir])
+    proc = run(*command)
+    check(proc.returncode == 0, "%s exits 0 (got %d)" % (" ".join(command), proc.returncode))
+    check("report.md" in proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else False,
+          "the last line of output says where the report is")
+    if args.strict:
+        check(not proc.stderr.strip(), "gnuplot and the driver printed nothing on stderr")
+
+
+def shuffled_copy(run, target):
+    """A copy of the run whose cells.csv has its columns reversed and one more."""
+    shutil.copytree(run, target)
+    path = os.path.join(target, "cells.csv")
+    with open(path, encoding="utf-8") as f:
+        comments = [line for line in f if line.startswith("#")]
+    rows = read_csv(path)
+    columns = ["zz_unknown"] + list(reversed(list(rows[0])))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.writelines(comments)
+        writer = csv.DictWriter(f, columns, lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(dict(r, zz_unknown="42"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--allocmark", help="the allocmark executable (default: the driver)")
+    parser.add_argument("--strict", action="store_true", help="no output on stderr allowed")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="also check that column order does not matter")
+    args = parser.parse_args()
+    if shutil.which("gnuplot") is None:
+        print("gnuplot is not installed (scripts/setup.sh installs gnuplot-nox)")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="allocmark-plots-")
+    try:
+        copy = os.path.join(tmp, "run")
+        shutil.copytree(os.path.realpath(args.run_dir), copy)
+        run_plot(args, copy)
+        names, rows = expected_charts(copy)
+        check(names, "the run calls for some chart")
+        plots = os.path.join(copy, "plots")
+        for name in sorted(names):
+            for ext in ("png", "svg"):
+                path = os.path.join(plots, "%s.%s" % (name, ext))
+                check(os.path.exists(path) and os.path.getsize(path) > 0,
+                      "%s exists and is not empty" % path)
+        for name in sorted(os.listdir(plots)) if os.path.isdir(plots) else []:
+            path = os.path.join(plots, name)
+            if name.endswith(".png"):
+                check_png(path)
+            elif name.endswith(".svg"):
+                check_svg(path)
+        report = ""
+        for name in ("report.md", "report.html"):
+            path = os.path.join(copy, name)
+            if not check(os.path.exists(path), "%s exists" % name):
+                continue
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            report = text if name == "report.md" else report
+            for who in {r["allocator"] for r in rows} | {r.get("label", "") for r in rows}:
+                check(who in text, "%s names %s" % (name, who))
+            for image in re.findall(r'(?:\]\(|src=")(plots/[^)"]+)', text):
+                check(os.path.exists(os.path.join(copy, image)), "%s shows %s" % (name, image))
+        check_failed_cells(copy, rows, report)
+        if args.shuffle:
+            other = os.path.join(tmp, "shuffled")
+            shuffled_copy(os.path.realpath(args.run_dir), other)
+            run_plot(args, other)
+            data = os.path.join(copy, "plots", "data")
+            for name in sorted(os.listdir(data)):
+                with open(os.path.join(data, name), encoding="utf-8") as a, \
+                        open(os.path.join(other, "plots", "data", name), encoding="utf-8") as b:
+                    check(a.read() == b.read(), "%s is the same with columns shuffled" % name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return check.result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
