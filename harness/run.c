@@ -453,14 +453,20 @@ static void describe_references(struct am_json *j, const char *self)
         if (!(a->caps & AM_CAP_PROCESS_MALLOC))
             continue;
         char *argv[] = {(char *)self, AM_INFO_CHILD, (char *)a->name, NULL};
-        struct am_spawn_options opt = {.timeout_s = 10, .stderr_fd = -1,
+        /* A probe that fails (a sanitizer build cannot preload a library)
+         * just leaves the version out; what it says is noise here. */
+        int quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        struct am_spawn_options opt = {.timeout_s = 10, .stderr_fd = quiet,
                                        .cancel_fd = cancel_pipe[0]};
         struct am_child child;
         am_json_key(j, a->name);
         am_json_open(j, '{');
         am_json_key(j, "preload");
         am_json_string(j, a->preload);
-        if (am_spawn_ex(a, argv, &opt, &child) == 0) {
+        int err = am_spawn_ex(a, argv, &opt, &child);
+        if (quiet >= 0)
+            close(quiet);
+        if (err == 0) {
             char *save = NULL;
             for (char *line = strtok_r(child.output, "\n", &save); line;
                  line = strtok_r(NULL, "\n", &save)) {
@@ -755,13 +761,13 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
         werr = am_results_series(res, &row, out.series[i]);
     if (!werr)
         werr = am_results_row(res, &row);
-    if (!err)
-        free(child.output);
     if (werr) {
         char msg[PATH_MAX + 128];
         snprintf(msg, sizeof msg, "allocmark run: cannot write to %s: %s", res->dir,
                  strerror(werr));
         am_progress_note(progress, msg);
+        if (!err)
+            free(child.output);
         return CELL_NOT_WRITTEN;
     }
 
@@ -775,6 +781,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
                  child.wall_s);
     else
         snprintf(outcome, sizeof outcome, "%s: %s", am_status_name(status), reason);
+    if (!err)
+        free(child.output); /* row's fields point into it until here */
     am_progress_finish(progress, status == AM_STATUS_OK, outcome);
     return status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
 }
