@@ -21,6 +21,7 @@
 
 #include "frontend.h"
 #include "measure.h"
+#include "names.h"
 #include "results.h"
 #include "workload.h"
 
@@ -349,15 +350,9 @@ static void print_version(void)
 
 int am_info_child_main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "allocmark: %s takes one allocator name\n", AM_INFO_CHILD);
+    const struct am_allocator *a = am_names_only_allocator(argc, argv);
+    if (!a)
         return EXIT_USAGE;
-    }
-    const struct am_allocator *a = am_find_allocator(argv[1]);
-    if (!a) {
-        fprintf(stderr, "allocmark: unknown allocator '%s'\n", argv[1]);
-        return EXIT_USAGE;
-    }
     struct am_heap heap;
     int err = am_heap_open(&heap, a, 0);
     if (err) {

@@ -14,6 +14,7 @@
 
 #include "conformance.h"
 #include "frontend.h"
+#include "names.h"
 #include "spawn.h"
 
 /* Exit status for bad command-line input. */
@@ -28,53 +29,6 @@ void am_check_usage(FILE *to)
             "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
             "                             test doubles)\n"
             "    -v, --verbose            print each check's detail\n");
-}
-
-static void print_allocator_names(FILE *to)
-{
-    fprintf(to, "valid allocators:");
-    for (size_t i = 0; i < am_registry_count; i++)
-        fprintf(to, " %s", am_registry[i]->name);
-    fprintf(to, "\n");
-}
-
-/* Parse "a,b,c" into registry entries; on an unknown name, say which and list
- * the valid ones. Returns the count, or -1. */
-static int parse_allocators(const char *arg, const struct am_allocator **out, int max)
-{
-    int n = 0;
-    char *copy = strdup(arg), *save = NULL;
-    if (!copy)
-        return -1;
-    for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-        const struct am_allocator *a = am_find_allocator(name);
-        if (!a) {
-            fprintf(stderr, "allocmark: unknown allocator '%s'\n", name);
-            print_allocator_names(stderr);
-            free(copy);
-            return -1;
-        }
-        if (n == max) {
-            fprintf(stderr, "allocmark: more than %d allocators given\n", max);
-            free(copy);
-            return -1;
-        }
-        out[n++] = a;
-    }
-    free(copy);
-    if (n == 0)
-        fprintf(stderr, "allocmark: --allocators needs at least one name\n");
-    return n ? n : -1;
-}
-
-/* The default set: every allocator except test doubles. */
-static int all_allocators(const struct am_allocator **out, int max)
-{
-    int n = 0;
-    for (size_t i = 0; i < am_registry_count && n < max; i++)
-        if (!(am_registry[i]->caps & AM_CAP_TEST_ONLY))
-            out[n++] = am_registry[i];
-    return n;
 }
 
 #define MAX_ALLOCATORS 64
@@ -134,7 +88,8 @@ int am_check_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "a:vh", options, NULL)) != -1) {
         switch (c) {
         case 'a':
-            n = parse_allocators(optarg, chosen, MAX_ALLOCATORS);
+            n = am_names_allocators("allocmark check", "-a/--allocators", optarg, chosen,
+                                    MAX_ALLOCATORS);
             if (n < 0)
                 return EXIT_USAGE;
             break;
@@ -154,7 +109,7 @@ int am_check_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (n < 0)
-        n = all_allocators(chosen, MAX_ALLOCATORS);
+        n = (int)am_names_default_allocators(chosen, MAX_ALLOCATORS);
 
     static struct column cols[MAX_ALLOCATORS];
     unsigned checks = am_conformance_count();
@@ -209,14 +164,8 @@ int am_check_main(int argc, char **argv)
 
 int am_conformance_child_main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "allocmark: %s takes one allocator name\n", AM_CONFORMANCE_CHILD);
+    const struct am_allocator *a = am_names_only_allocator(argc, argv);
+    if (!a)
         return EXIT_USAGE;
-    }
-    const struct am_allocator *a = am_find_allocator(argv[1]);
-    if (!a) {
-        fprintf(stderr, "allocmark: unknown allocator '%s'\n", argv[1]);
-        return EXIT_USAGE;
-    }
     return am_conformance_run(a, stdout) ? 1 : 0;
 }

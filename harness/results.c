@@ -106,34 +106,6 @@ static void json_raw(struct am_json *j, const char *s)
     j->failed = t.failed;
 }
 
-/* The comma before a value or a key, where one is due. */
-static void json_separate(struct am_json *j)
-{
-    if (j->after_key) {
-        j->after_key = false;
-        return;
-    }
-    if (j->need_comma[j->depth])
-        json_raw(j, ",");
-    j->need_comma[j->depth] = true;
-}
-
-void am_json_open(struct am_json *j, char bracket)
-{
-    json_separate(j);
-    json_raw(j, bracket == '{' ? "{" : "[");
-    if (j->depth + 1 < AM_JSON_DEPTH)
-        j->depth++;
-    j->need_comma[j->depth] = false;
-}
-
-void am_json_close(struct am_json *j, char bracket)
-{
-    json_raw(j, bracket == '}' ? "}" : "]");
-    if (j->depth > 0)
-        j->depth--;
-}
-
 static void json_quoted(struct am_json *j, const char *s)
 {
     json_raw(j, "\"");
@@ -154,42 +126,62 @@ static void json_quoted(struct am_json *j, const char *s)
     json_raw(j, "\"");
 }
 
-void am_json_key(struct am_json *j, const char *key)
+/* The comma due before a member or an element, and the member's key. */
+static void json_begin(struct am_json *j, const char *key)
 {
-    json_separate(j);
-    json_quoted(j, key);
-    json_raw(j, ":");
-    j->after_key = true;
+    if (j->need_comma[j->depth])
+        json_raw(j, ",");
+    j->need_comma[j->depth] = true;
+    if (key) {
+        json_quoted(j, key);
+        json_raw(j, ":");
+    }
 }
 
-void am_json_string(struct am_json *j, const char *s)
+void am_json_open(struct am_json *j, const char *key, char bracket)
 {
-    json_separate(j);
+    json_begin(j, key);
+    json_raw(j, bracket == '{' ? "{" : "[");
+    if (j->depth + 1 < AM_JSON_DEPTH)
+        j->depth++;
+    j->need_comma[j->depth] = false;
+}
+
+void am_json_close(struct am_json *j, char bracket)
+{
+    json_raw(j, bracket == '}' ? "}" : "]");
+    if (j->depth > 0)
+        j->depth--;
+}
+
+void am_json_string(struct am_json *j, const char *key, const char *s)
+{
+    json_begin(j, key);
     if (s)
         json_quoted(j, s);
     else
         json_raw(j, "null");
 }
 
-void am_json_int(struct am_json *j, long long v)
+void am_json_int(struct am_json *j, const char *key, long long v)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", v);
-    json_separate(j);
+    json_begin(j, key);
     json_raw(j, buf);
 }
 
-void am_json_double(struct am_json *j, double v)
+void am_json_double(struct am_json *j, const char *key, double v)
 {
     char buf[40];
     snprintf(buf, sizeof buf, "%.9g", v);
-    json_separate(j);
+    json_begin(j, key);
     json_raw(j, buf);
 }
 
-void am_json_bool(struct am_json *j, bool v)
+void am_json_bool(struct am_json *j, const char *key, bool v)
 {
-    json_separate(j);
+    json_begin(j, key);
     json_raw(j, v ? "true" : "false");
 }
 
@@ -197,7 +189,7 @@ void am_json_members(struct am_json *j, const char *members)
 {
     if (!members || !*members)
         return;
-    json_separate(j);
+    json_begin(j, NULL);
     json_raw(j, members);
 }
 
@@ -373,31 +365,25 @@ static void first_line(const char *path, char *buf, size_t len)
 
 static void json_text_member(struct am_json *j, const char *key, struct text *t)
 {
-    am_json_key(j, key);
-    am_json_string(j, t->s ? t->s : "");
+    am_json_string(j, key, t->s ? t->s : "");
     free(t->s);
     memset(t, 0, sizeof *t);
 }
 
 static void describe_machine(struct am_json *j)
 {
-    am_json_key(j, "machine");
-    am_json_open(j, '{');
+    am_json_open(j, "machine", '{');
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    am_json_key(j, "hostname");
-    am_json_string(j, host);
+    am_json_string(j, "hostname", host);
     struct text t = {0};
     cpuinfo_field("model name", &t);
     json_text_member(j, "cpu_model", &t);
     cpuinfo_field("flags", &t);
     json_text_member(j, "cpu_flags", &t);
-    am_json_key(j, "nproc");
-    am_json_int(j, sysconf(_SC_NPROCESSORS_ONLN));
-    am_json_key(j, "memory_bytes");
-    am_json_int(j, (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
-    am_json_key(j, "page_size");
-    am_json_int(j, sysconf(_SC_PAGESIZE));
+    am_json_int(j, "nproc", sysconf(_SC_NPROCESSORS_ONLN));
+    am_json_int(j, "memory_bytes", (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
+    am_json_int(j, "page_size", sysconf(_SC_PAGESIZE));
     struct utsname u;
     if (uname(&u) == 0) {
         text_printf(&t, "%s %s %s %s", u.sysname, u.release, u.version, u.machine);
@@ -405,12 +391,10 @@ static void describe_machine(struct am_json *j)
     }
     char line[256];
     first_line("/sys/kernel/mm/transparent_hugepage/enabled", line, sizeof line);
-    am_json_key(j, "transparent_hugepages");
-    am_json_string(j, line);
+    am_json_string(j, "transparent_hugepages", line);
     first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", line,
                sizeof line);
-    am_json_key(j, "clocksource");
-    am_json_string(j, line);
+    am_json_string(j, "clocksource", line);
     am_json_close(j, '}');
 }
 
@@ -423,42 +407,29 @@ static void describe_build(struct am_json *j)
     char *dirty = strstr(commit, "-dirty");
     if (dirty)
         *dirty = '\0';
-    am_json_key(j, "git");
-    am_json_open(j, '{');
-    am_json_key(j, "commit");
-    am_json_string(j, commit);
-    am_json_key(j, "dirty");
-    am_json_bool(j, dirty != NULL);
-    am_json_key(j, "describe");
-    am_json_string(j, AM_GIT_DESCRIBE);
+    am_json_open(j, "git", '{');
+    am_json_string(j, "commit", commit);
+    am_json_bool(j, "dirty", dirty != NULL);
+    am_json_string(j, "describe", AM_GIT_DESCRIBE);
     am_json_close(j, '}');
 
-    am_json_key(j, "build");
-    am_json_open(j, '{');
-    am_json_key(j, "compiler");
-    am_json_string(j, AM_BUILD_COMPILER);
-    am_json_key(j, "compiler_version");
-    am_json_string(j, __VERSION__);
-    am_json_key(j, "buildtype");
-    am_json_string(j, AM_BUILD_TYPE);
-    am_json_key(j, "optimization");
-    am_json_string(j, AM_BUILD_OPTIMIZATION);
-    am_json_key(j, "debug");
-    am_json_bool(j, AM_BUILD_DEBUG);
-    am_json_key(j, "ndebug");
-    am_json_string(j, AM_BUILD_NDEBUG);
-    am_json_key(j, "sanitize");
-    am_json_string(j, AM_BUILD_SANITIZE);
-    am_json_key(j, "warning_level");
-    am_json_string(j, AM_BUILD_WARNING_LEVEL);
-    am_json_key(j, "c_args");
-    am_json_string(j, AM_BUILD_C_ARGS);
-    am_json_key(j, "project_c_args");
-    am_json_string(j, AM_BUILD_PROJECT_C_ARGS);
-    am_json_key(j, "c_link_args");
-    am_json_string(j, AM_BUILD_C_LINK_ARGS);
-    am_json_key(j, "meson_version");
-    am_json_string(j, AM_BUILD_MESON_VERSION);
+    static const char *const build[][2] = {
+        {"compiler", AM_BUILD_COMPILER},
+        {"compiler_version", __VERSION__},
+        {"buildtype", AM_BUILD_TYPE},
+        {"optimization", AM_BUILD_OPTIMIZATION},
+        {"ndebug", AM_BUILD_NDEBUG},
+        {"sanitize", AM_BUILD_SANITIZE},
+        {"warning_level", AM_BUILD_WARNING_LEVEL},
+        {"c_args", AM_BUILD_C_ARGS},
+        {"project_c_args", AM_BUILD_PROJECT_C_ARGS},
+        {"c_link_args", AM_BUILD_C_LINK_ARGS},
+        {"meson_version", AM_BUILD_MESON_VERSION},
+    };
+    am_json_open(j, "build", '{');
+    for (size_t i = 0; i < sizeof build / sizeof build[0]; i++)
+        am_json_string(j, build[i][0], build[i][1]);
+    am_json_bool(j, "debug", AM_BUILD_DEBUG);
     am_json_close(j, '}');
 }
 
@@ -466,67 +437,46 @@ static void describe_build(struct am_json *j)
  * found at configure time (their runtime versions are in the plan). */
 static void describe_libraries(struct am_json *j)
 {
-    am_json_key(j, "glibc");
-    am_json_open(j, '{');
-    am_json_key(j, "version");
-    am_json_string(j, gnu_get_libc_version());
-    am_json_key(j, "release");
-    am_json_string(j, gnu_get_libc_release());
+    am_json_open(j, "glibc", '{');
+    am_json_string(j, "version", gnu_get_libc_version());
+    am_json_string(j, "release", gnu_get_libc_release());
     am_json_close(j, '}');
-    am_json_key(j, "configured_versions");
-    am_json_open(j, '{');
-    am_json_key(j, "jemalloc");
-    am_json_string(j, AM_BUILD_JEMALLOC_VERSION);
-    am_json_key(j, "mimalloc");
-    am_json_string(j, AM_BUILD_MIMALLOC_VERSION);
-    am_json_key(j, "tcmalloc");
-    am_json_string(j, AM_BUILD_TCMALLOC_VERSION);
+    am_json_open(j, "configured_versions", '{');
+    am_json_string(j, "jemalloc", AM_BUILD_JEMALLOC_VERSION);
+    am_json_string(j, "mimalloc", AM_BUILD_MIMALLOC_VERSION);
+    am_json_string(j, "tcmalloc", AM_BUILD_TCMALLOC_VERSION);
     am_json_close(j, '}');
 }
 
 int am_results_metadata(struct am_results *r, const struct am_run_info *info)
 {
     struct am_json j = {0};
-    am_json_open(&j, '{');
-    am_json_key(&j, "format");
-    am_json_int(&j, 1);
+    am_json_open(&j, NULL, '{');
+    am_json_int(&j, "format", 1);
     char *command = am_command_line(info->argc, info->argv);
-    am_json_key(&j, "command");
-    am_json_string(&j, command ? command : "");
+    am_json_string(&j, "command", command ? command : "");
     free(command);
-    am_json_key(&j, "argv");
-    am_json_open(&j, '[');
+    am_json_open(&j, "argv", '[');
     for (int i = 0; i < info->argc; i++)
-        am_json_string(&j, info->argv[i]);
+        am_json_string(&j, NULL, info->argv[i]);
     am_json_close(&j, ']');
     char cwd[PATH_MAX];
-    am_json_key(&j, "cwd");
-    am_json_string(&j, getcwd(cwd, sizeof cwd) ? cwd : NULL);
-    am_json_key(&j, "directory");
-    am_json_string(&j, r->name);
-    am_json_key(&j, "started");
-    am_json_string(&j, r->started);
+    am_json_string(&j, "cwd", getcwd(cwd, sizeof cwd) ? cwd : NULL);
+    am_json_string(&j, "directory", r->name);
+    am_json_string(&j, "started", r->started);
     char now[32];
     iso_time(now, sizeof now);
-    am_json_key(&j, "finished");
-    am_json_string(&j, info->finished ? now : NULL);
-    am_json_key(&j, "state");
-    am_json_string(&j, !info->finished ? "running" : info->interrupted ? "interrupted" : "complete");
-    am_json_key(&j, "interrupted");
-    am_json_bool(&j, info->interrupted);
-    am_json_key(&j, "cells_total");
-    am_json_int(&j, info->cells_total);
-    am_json_key(&j, "cells_done");
-    am_json_int(&j, info->cells_done);
-    am_json_key(&j, "cells_failed");
-    am_json_int(&j, info->cells_failed);
-    am_json_key(&j, "profile");
-    am_json_string(&j, info->profile);
+    am_json_string(&j, "finished", info->finished ? now : NULL);
+    am_json_string(&j, "state", !info->finished ? "running" : info->interrupted ? "interrupted" : "complete");
+    am_json_bool(&j, "interrupted", info->interrupted);
+    am_json_int(&j, "cells_total", info->cells_total);
+    am_json_int(&j, "cells_done", info->cells_done);
+    am_json_int(&j, "cells_failed", info->cells_failed);
+    am_json_string(&j, "profile", info->profile);
     am_json_members(&j, info->plan_json);
     describe_build(&j);
     describe_machine(&j);
-    am_json_key(&j, "libraries");
-    am_json_open(&j, '{');
+    am_json_open(&j, "libraries", '{');
     describe_libraries(&j);
     am_json_close(&j, '}');
     am_json_close(&j, '}');

@@ -53,22 +53,22 @@ struct am_row {
 #define AM_SERIES_HEADER "allocator,label,workload,threads,rep,sample,ops_done,seconds,rss_bytes,live_bytes,os_bytes"
 
 /* A small JSON writer: members and elements get their commas by themselves.
- * On allocation failure the text is dropped and `failed` set. */
+ * Every writer takes the member's key, or NULL for an array element. On
+ * allocation failure the text is dropped and `failed` set. */
 #define AM_JSON_DEPTH 16
 struct am_json {
     char *text;
     size_t len, cap;
     int depth;
     bool need_comma[AM_JSON_DEPTH];
-    bool after_key, failed;
+    bool failed;
 };
-void am_json_open(struct am_json *j, char bracket);  /* '{' or '[' */
-void am_json_close(struct am_json *j, char bracket); /* '}' or ']' */
-void am_json_key(struct am_json *j, const char *key);
-void am_json_string(struct am_json *j, const char *s); /* NULL writes null */
-void am_json_int(struct am_json *j, long long v);
-void am_json_double(struct am_json *j, double v);
-void am_json_bool(struct am_json *j, bool v);
+void am_json_open(struct am_json *j, const char *key, char bracket); /* '{' or '[' */
+void am_json_close(struct am_json *j, char bracket);                 /* '}' or ']' */
+void am_json_string(struct am_json *j, const char *key, const char *s); /* NULL: null */
+void am_json_int(struct am_json *j, const char *key, long long v);
+void am_json_double(struct am_json *j, const char *key, double v);
+void am_json_bool(struct am_json *j, const char *key, bool v);
 /* Members of another object's text (without braces), as they are. */
 void am_json_members(struct am_json *j, const char *members);
 void am_json_free(struct am_json *j);

@@ -21,6 +21,7 @@
 #include "cell.h"
 #include "frontend.h"
 #include "measure.h"
+#include "names.h"
 #include "progress.h"
 #include "results.h"
 #include "spawn.h"
@@ -114,89 +115,6 @@ void am_run_usage(FILE *to)
  * The command line
  * ------------------------------------------------------------------------ */
 
-static void print_allocator_names(FILE *to)
-{
-    fprintf(to, "valid allocators:");
-    for (size_t i = 0; i < am_registry_count; i++)
-        fprintf(to, " %s", am_registry[i]->name);
-    fprintf(to, "\n");
-}
-
-static void print_workload_names(FILE *to)
-{
-    fprintf(to, "valid workloads:");
-    for (size_t i = 0; i < am_workload_count; i++)
-        fprintf(to, " %s", am_workloads[i]->name);
-    fprintf(to, "\n");
-}
-
-/* Split a comma-separated list into `out` (pointers into `copy`); 0 or -1. */
-static int split_list(char *copy, char **out, unsigned max, unsigned *n, const char *flag)
-{
-    *n = 0;
-    char *save = NULL;
-    for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
-        if (*n == max) {
-            fprintf(stderr, "allocmark run: %s: more than %u names\n", flag, max);
-            return -1;
-        }
-        out[(*n)++] = word;
-    }
-    if (*n == 0) {
-        fprintf(stderr, "allocmark run: %s needs at least one name\n", flag);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_allocators(const char *arg, struct plan *plan)
-{
-    char copy[4096], *names[MAX_ALLOCATORS];
-    unsigned n;
-    snprintf(copy, sizeof copy, "%s", arg);
-    if (split_list(copy, names, MAX_ALLOCATORS, &n, "-a/--allocators"))
-        return -1;
-    plan->n_allocators = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const struct am_allocator *a = am_find_allocator(names[i]);
-        if (!a) {
-            fprintf(stderr, "allocmark run: -a/--allocators: unknown allocator '%s'\n", names[i]);
-            print_allocator_names(stderr);
-            return -1;
-        }
-        bool seen = false;
-        for (unsigned k = 0; k < plan->n_allocators; k++)
-            seen |= plan->allocator[k] == a;
-        if (!seen)
-            plan->allocator[plan->n_allocators++] = a;
-    }
-    return 0;
-}
-
-static int parse_workloads(const char *arg, struct plan *plan)
-{
-    char copy[4096], *names[MAX_WORKLOADS];
-    unsigned n;
-    snprintf(copy, sizeof copy, "%s", arg);
-    if (split_list(copy, names, MAX_WORKLOADS, &n, "-w/--workloads"))
-        return -1;
-    plan->n_workloads = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const struct am_workload *w = am_find_workload(names[i]);
-        if (!w) {
-            fprintf(stderr, "allocmark run: -w/--workloads: unknown workload '%s'\n", names[i]);
-            print_workload_names(stderr);
-            return -1;
-        }
-        bool seen = false;
-        for (unsigned k = 0; k < plan->n_workloads; k++)
-            seen |= plan->workload[k] == w;
-        if (!seen)
-            plan->workload[plan->n_workloads++] = w;
-    }
-    return 0;
-}
-
 /* A whole decimal number in [min, max]. */
 static bool parse_unsigned(const char *s, unsigned long min, unsigned long max,
                            unsigned long *out)
@@ -226,19 +144,17 @@ static bool parse_seconds(const char *s, double *out)
 
 static int parse_threads(const char *arg, struct plan *plan)
 {
-    char copy[1024], *words[MAX_THREAD_COUNTS];
-    unsigned n;
+    char copy[1024], *save = NULL;
     snprintf(copy, sizeof copy, "%s", arg);
-    if (split_list(copy, words, MAX_THREAD_COUNTS, &n, "-t/--threads"))
-        return -1;
     plan->n_threads = 0;
-    for (unsigned i = 0; i < n; i++) {
+    for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
         unsigned long v;
-        if (!parse_unsigned(words[i], 1, AM_MAX_THREADS, &v)) {
+        if (!parse_unsigned(word, 1, AM_MAX_THREADS, &v) ||
+            plan->n_threads == MAX_THREAD_COUNTS) {
             fprintf(stderr,
                     "allocmark run: -t/--threads: '%s' is not a thread count (a whole number "
-                    "from 1 to %u)\n",
-                    words[i], AM_MAX_THREADS);
+                    "from 1 to %u, at most %d of them)\n",
+                    word, AM_MAX_THREADS, MAX_THREAD_COUNTS);
             return -1;
         }
         bool seen = false;
@@ -246,6 +162,10 @@ static int parse_threads(const char *arg, struct plan *plan)
             seen |= plan->threads[k] == v;
         if (!seen)
             plan->threads[plan->n_threads++] = (unsigned)v;
+    }
+    if (plan->n_threads == 0) {
+        fprintf(stderr, "allocmark run: -t/--threads needs at least one thread count\n");
+        return -1;
     }
     return 0;
 }
@@ -288,17 +208,23 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     const char *reps = NULL;
     double budget = 0, timeout = 0;
     unsigned long v;
-    int c;
+    int c, n;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:h", options, NULL)) != -1) {
         switch (c) {
         case 'a':
-            if (parse_allocators(optarg, plan))
+            n = am_names_allocators("allocmark run", "-a/--allocators", optarg, plan->allocator,
+                                    MAX_ALLOCATORS);
+            if (n < 0)
                 return LINE_BAD;
+            plan->n_allocators = (unsigned)n;
             break;
         case 'w':
-            if (parse_workloads(optarg, plan))
+            n = am_names_workloads("allocmark run", "-w/--workloads", optarg, plan->workload,
+                                   MAX_WORKLOADS);
+            if (n < 0)
                 return LINE_BAD;
+            plan->n_workloads = (unsigned)n;
             break;
         case 't':
             if (parse_threads(optarg, plan))
@@ -387,9 +313,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->budget_s = budget > 0 ? budget : p->budget_s;
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
     if (plan->n_allocators == 0)
-        for (size_t i = 0; i < am_registry_count && plan->n_allocators < MAX_ALLOCATORS; i++)
-            if (!(am_registry[i]->caps & AM_CAP_TEST_ONLY))
-                plan->allocator[plan->n_allocators++] = am_registry[i];
+        plan->n_allocators = am_names_default_allocators(plan->allocator, MAX_ALLOCATORS);
     if (plan->n_workloads == 0)
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
@@ -446,8 +370,7 @@ static int catch_signals(void)
  * process's malloc. */
 static void describe_references(struct am_json *j, const char *self)
 {
-    am_json_key(j, "reference_libraries");
-    am_json_open(j, '{');
+    am_json_open(j, "reference_libraries", '{');
     for (size_t i = 0; i < am_registry_count && !interrupted; i++) {
         const struct am_allocator *a = am_registry[i];
         if (!(a->caps & AM_CAP_PROCESS_MALLOC))
@@ -459,10 +382,8 @@ static void describe_references(struct am_json *j, const char *self)
         struct am_spawn_options opt = {.timeout_s = 10, .stderr_fd = quiet,
                                        .cancel_fd = cancel_pipe[0]};
         struct am_child child;
-        am_json_key(j, a->name);
-        am_json_open(j, '{');
-        am_json_key(j, "preload");
-        am_json_string(j, a->preload);
+        am_json_open(j, a->name, '{');
+        am_json_string(j, "preload", a->preload);
         int err = am_spawn_ex(a, argv, &opt, &child);
         if (quiet >= 0)
             close(quiet);
@@ -474,8 +395,7 @@ static void describe_references(struct am_json *j, const char *self)
                 if (!value)
                     continue;
                 *value++ = '\0';
-                am_json_key(j, line);
-                am_json_string(j, value);
+                am_json_string(j, line, value);
             }
             free(child.output);
         }
@@ -487,60 +407,41 @@ static void describe_references(struct am_json *j, const char *self)
 static char *plan_json(const struct plan *plan, const char *self, double clock_hz)
 {
     struct am_json j = {0};
-    am_json_open(&j, '{');
-    am_json_key(&j, "reps");
-    am_json_int(&j, plan->reps);
-    am_json_key(&j, "threads");
-    am_json_open(&j, '[');
+    am_json_open(&j, NULL, '{');
+    am_json_int(&j, "reps", plan->reps);
+    am_json_open(&j, "threads", '[');
     for (unsigned i = 0; i < plan->n_threads; i++)
-        am_json_int(&j, plan->threads[i]);
+        am_json_int(&j, NULL, plan->threads[i]);
     am_json_close(&j, ']');
-    am_json_key(&j, "budget_s");
-    am_json_double(&j, plan->budget_s);
-    am_json_key(&j, "timeout_s");
-    am_json_double(&j, plan->timeout_s);
-    am_json_key(&j, "mem_limit_mib");
-    am_json_int(&j, (long long)plan->mem_limit_mib);
-    am_json_key(&j, "order");
-    am_json_string(&j, "repetition, then workload, then threads, then allocator");
-    am_json_key(&j, "clock");
-    am_json_open(&j, '{');
-    am_json_key(&j, "source");
-    am_json_string(&j, am_clock_source());
-    am_json_key(&j, "hz");
-    am_json_double(&j, clock_hz);
+    am_json_double(&j, "budget_s", plan->budget_s);
+    am_json_double(&j, "timeout_s", plan->timeout_s);
+    am_json_int(&j, "mem_limit_mib", (long long)plan->mem_limit_mib);
+    am_json_string(&j, "order", "repetition, then workload, then threads, then allocator");
+    am_json_open(&j, "clock", '{');
+    am_json_string(&j, "source", am_clock_source());
+    am_json_double(&j, "hz", clock_hz);
     am_json_close(&j, '}');
-    am_json_key(&j, "allocators");
-    am_json_open(&j, '[');
+    am_json_open(&j, "allocators", '[');
     for (unsigned i = 0; i < plan->n_allocators; i++) {
         const struct am_allocator *a = plan->allocator[i];
         char caps[160];
-        am_json_open(&j, '{');
-        am_json_key(&j, "name");
-        am_json_string(&j, a->name);
-        am_json_key(&j, "summary");
-        am_json_string(&j, a->summary);
-        am_json_key(&j, "capabilities");
-        am_json_string(&j, am_caps_describe(a->caps, caps, sizeof caps));
+        am_json_open(&j, NULL, '{');
+        am_json_string(&j, "name", a->name);
+        am_json_string(&j, "summary", a->summary);
+        am_json_string(&j, "capabilities", am_caps_describe(a->caps, caps, sizeof caps));
         am_json_close(&j, '}');
     }
     am_json_close(&j, ']');
-    am_json_key(&j, "workloads");
-    am_json_open(&j, '[');
+    am_json_open(&j, "workloads", '[');
     for (unsigned i = 0; i < plan->n_workloads; i++) {
         const struct am_workload *w = plan->workload[i];
-        am_json_open(&j, '{');
-        am_json_key(&j, "name");
-        am_json_string(&j, w->name);
-        am_json_key(&j, "summary");
-        am_json_string(&j, w->summary);
-        am_json_key(&j, "threaded");
-        am_json_bool(&j, w->threaded);
-        am_json_key(&j, "params");
-        am_json_open(&j, '{');
+        am_json_open(&j, NULL, '{');
+        am_json_string(&j, "name", w->name);
+        am_json_string(&j, "summary", w->summary);
+        am_json_bool(&j, "threaded", w->threaded);
+        am_json_open(&j, "params", '{');
         for (unsigned k = 0; k < am_workload_param_count(w); k++) {
-            am_json_key(&j, w->params[k].name);
-            am_json_int(&j, w->params[k].value[plan->profile]);
+            am_json_int(&j, w->params[k].name, w->params[k].value[plan->profile]);
         }
         am_json_close(&j, '}');
         am_json_close(&j, '}');

@@ -183,6 +183,13 @@ int am_sizes_init(struct am_sizes *s, uint32_t entries)
     return s->v ? 0 : ENOMEM;
 }
 
+void am_sizes_uniform(struct am_sizes *s, long min, long max)
+{
+    double entries = (double)s->mask + 1, span = (double)(max - min);
+    for (uint32_t i = 0; i <= s->mask; i++)
+        s->v[i] = (uint32_t)((double)min + span * (i + 0.5) / entries);
+}
+
 int am_slots_init(struct am_slots *s, size_t count, uint64_t tag)
 {
     s->ptr = am_scratch(count * sizeof *s->ptr);

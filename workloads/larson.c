@@ -23,9 +23,7 @@ static int larson_prepare(struct am_workload_ctx *c)
     if (err)
         return err;
     struct am_churn *churn = c->state;
-    double lo = (double)c->p[MIN_SIZE], span = (double)(c->p[MAX_SIZE] - c->p[MIN_SIZE]);
-    for (uint32_t i = 0; i < ENTRIES; i++)
-        churn->sizes[0].v[i] = (uint32_t)(lo + span * (i + 0.5) / ENTRIES);
+    am_sizes_uniform(&churn->sizes[0], c->p[MIN_SIZE], c->p[MAX_SIZE]);
     struct larson *l = am_scratch(sizeof *l);
     if (!l)
         return ENOMEM;

@@ -22,9 +22,7 @@ static int phases_prepare(struct am_workload_ctx *c)
     if (!ph || am_sizes_init(&ph->sizes, ENTRIES) ||
         am_slots_init(&ph->slots, (size_t)c->p[BLOCKS], 0))
         return ENOMEM;
-    double lo = (double)c->p[MIN_SIZE], span = (double)(c->p[MAX_SIZE] - c->p[MIN_SIZE]);
-    for (uint32_t i = 0; i < ENTRIES; i++)
-        ph->sizes.v[i] = (uint32_t)(lo + span * (i + 0.5) / ENTRIES);
+    am_sizes_uniform(&ph->sizes, c->p[MIN_SIZE], c->p[MAX_SIZE]);
     c->state = ph;
     return 0;
 }

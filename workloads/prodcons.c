@@ -38,9 +38,7 @@ static int prodcons_prepare(struct am_workload_ctx *c)
     struct prodcons *pc = am_scratch(sizeof *pc);
     if (!pc || am_sizes_init(&pc->sizes, ENTRIES))
         return ENOMEM;
-    double lo = (double)c->p[MIN_SIZE], span = (double)(c->p[MAX_SIZE] - c->p[MIN_SIZE]);
-    for (uint32_t i = 0; i < ENTRIES; i++)
-        pc->sizes.v[i] = (uint32_t)(lo + span * (i + 0.5) / ENTRIES);
+    am_sizes_uniform(&pc->sizes, c->p[MIN_SIZE], c->p[MAX_SIZE]);
     size_t capacity = 1;
     while (capacity < (size_t)c->p[QUEUE])
         capacity *= 2;

@@ -14,10 +14,7 @@ static int uniform_prepare(struct am_workload_ctx *c)
     if (err)
         return err;
     struct am_churn *st = c->state;
-    double lo = (double)c->p[MIN_SIZE], span = (double)(c->p[MAX_SIZE] - c->p[MIN_SIZE]);
-    /* Stratified: entry i is the (i + 1/2)/ENTRIES quantile. */
-    for (uint32_t i = 0; i < ENTRIES; i++)
-        st->sizes[0].v[i] = (uint32_t)(lo + span * (i + 0.5) / ENTRIES);
+    am_sizes_uniform(&st->sizes[0], c->p[MIN_SIZE], c->p[MAX_SIZE]);
     return 0;
 }
 

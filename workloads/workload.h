@@ -152,6 +152,9 @@ struct am_sizes {
 
 /* A table of `entries` (a power of two) sizes in scratch memory; 0 or ENOMEM. */
 int am_sizes_init(struct am_sizes *s, uint32_t entries);
+/* Fill it with sizes uniform in [min, max]: entry i is the (i + 1/2)/entries
+ * quantile, so that the table is the distribution, not a sample of it. */
+void am_sizes_uniform(struct am_sizes *s, long min, long max);
 
 static inline uint32_t am_sizes_draw(const struct am_sizes *s, uint64_t *rng)
 {
