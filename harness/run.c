@@ -106,8 +106,9 @@ void am_run_usage(FILE *to)
             "        --mem-limit MIB      memory a cell may commit, 0 for no limit\n"
             "                             (default %lu)\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
-            "    corrupt, error; the run goes on), 2 bad command line (nothing written),\n"
-            "    130 interrupted (finished cells kept, metadata says interrupted).\n",
+            "    corrupt, error; the run goes on) or the results could not be written,\n"
+            "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
+            "    kept, metadata says interrupted).\n",
             DEFAULT_MEM_LIMIT_MIB);
 }
 
@@ -768,7 +769,8 @@ int am_run_main(int argc, char **argv)
     info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
-    info.interrupted = interrupted || counts[CELL_CANCELLED];
+    /* A signal after the last cell interrupted nothing. */
+    info.interrupted = counts[CELL_CANCELLED] || (interrupted && info.cells_done < plan.total);
     int merr = am_results_metadata(&res, &info);
     am_results_close(&res);
     free(plan_members);

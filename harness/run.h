@@ -16,7 +16,7 @@
 /* Exit statuses of `allocmark run`. */
 enum {
     AM_RUN_OK = 0,           /* every cell ok */
-    AM_RUN_CELLS_FAILED = 1, /* the run finished; some cells did not */
+    AM_RUN_CELLS_FAILED = 1, /* some cells failed, or the results could not be written */
     AM_RUN_USAGE = 2,        /* bad command line; nothing was written */
     AM_RUN_INTERRUPTED = 130 /* SIGINT or SIGTERM; finished cells are kept */
 };

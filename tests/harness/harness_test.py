@@ -108,6 +108,8 @@ def test_isolation(allocmark, root):
             r = got.get(("crash-test", workload, "2"), {})
             check(r.get("status") == status and reason in r.get("reason", ""),
                   f"{mode} {workload}: {r.get('status')} {r.get('reason')}")
+            # Not thread-safe: two threads run it behind the front end's lock.
+            check(r.get("label") == "crash-test+lock", f"{mode}: label {r.get('label')}")
             r = got.get(("mmap-only", workload, "2"), {})
             check(r.get("status") == "ok", f"{mode}: mmap-only {workload}: {r.get('status')}")
 
