@@ -567,12 +567,14 @@ int am_results_create(struct am_results *r, const char *root, const char *label,
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     iso_time(r->started, sizeof r->started);
     for (int attempt = 1;; attempt++) {
-        char suffix[16] = "";
+        char suffix[16] = "", name[sizeof r->name], dir[sizeof r->dir];
         if (attempt > 1)
             snprintf(suffix, sizeof suffix, "-%d", attempt);
-        snprintf(r->name, sizeof r->name, "%s%s%s%s", stamp, label && *label ? "-" : "",
+        snprintf(name, sizeof name, "%s%s%s%s", stamp, label && *label ? "-" : "",
                  label ? label : "", suffix);
-        snprintf(r->dir, sizeof r->dir, "%s/%s", root, r->name);
+        snprintf(dir, sizeof dir, "%s/%s", root, name);
+        memcpy(r->name, name, sizeof name);
+        memcpy(r->dir, dir, sizeof dir);
         if (mkdir(r->dir, 0755) == 0)
             break;
         if (errno != EEXIST || attempt == 100) {
