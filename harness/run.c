@@ -657,9 +657,10 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
                 row.v[c] = NULL;
     }
 
-    /* The series first: a cell's row in cells.csv says its series is whole. */
+    /* The series first: a cell's row in cells.csv says its series is whole,
+     * and only a child that finished its report has a whole one. */
     int werr = 0;
-    for (unsigned i = 0; i < out.n_series && !werr; i++)
+    for (unsigned i = 0; out.ended && i < out.n_series && !werr; i++)
         werr = am_results_series(res, &row, out.series[i]);
     if (!werr)
         werr = am_results_row(res, &row);
