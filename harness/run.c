@@ -39,13 +39,16 @@
  * The quick matrix, planned for 10 allocators (this branch has 6; more are
  * coming): 8 threaded workloads x 2 thread counts + 5 one-thread workloads
  * = 21 cells per allocator and repetition, so 10 x 21 x 3 = 630 cells. The
- * "ops" of each workload are sized so that glibc needs roughly 0.05-0.25 s;
- * a slow allocator stops at the 0.5 s budget. A cell's process also costs
- * about 0.03 s (start, calibration, teardown). Worst case, every cell at
- * its budget: 630 x (0.5 + 0.03) = 334 s, 5.6 minutes, under the 10-minute
- * limit with room for a busy machine; typical runs take about half that.
- * The smoke profile (meson test) is 1 repetition of tiny cells: about
- * 0.02-0.05 s each, a few seconds for the 126 cells of 6 allocators.
+ * "ops" of each workload are sized so that glibc needs roughly 0.05-0.3 s;
+ * a slow allocator stops at the 0.5 s budget, then frees what it holds
+ * (up to 0.3 s more for the slowest, mmap-only). A cell's process also
+ * costs about 0.02 s (start, calibration, reaping). Worst case, every cell
+ * at its budget: 630 x (0.5 + 0.02) = 328 s; with the slowest teardowns
+ * everywhere, 630 x 0.8 = 504 s: both under the 10-minute limit. Measured
+ * on the 2-core machine with other jobs running (load average 5-7): 378
+ * cells of 6 allocators in 2:07, so about 3.5 minutes for 10.
+ * The smoke profile (meson test) is 1 repetition of tiny cells with a
+ * 0.1 s budget: 5-7 s for the 126 cells of 6 allocators.
  * ------------------------------------------------------------------------ */
 
 struct profile {
