@@ -80,7 +80,7 @@ def meta_unsafe(meta):
 
 def test_isolation(allocmark, root):
     p = run(allocmark, ["run", "-a", "crash-test,hang-test,mmap-only", "-w", "churn", "-t", "1",
-                        "--timeout", "1", "-p", "smoke", "-o", root])
+                        "--timeout", "3", "-p", "smoke", "-o", root])
     check(p.returncode == 1, f"a run with failed cells exits 1, not {p.returncode}")
     run_dir = latest(root)
     for problem in results_check.problems(run_dir):
@@ -91,7 +91,7 @@ def test_isolation(allocmark, root):
           f"crash-test: {crash.get('status')} {crash.get('reason')}")
     hang = got.get(("hang-test", "churn", "1"), {})
     check(hang.get("status") == "timeout", f"hang-test: {hang.get('status')} {hang.get('reason')}")
-    check(float(hang.get("wall_s", 99)) < 5, f"hang-test killed after {hang.get('wall_s')} s")
+    check(float(hang.get("wall_s", 99)) < 8, f"hang-test killed after {hang.get('wall_s')} s")
     fine = got.get(("mmap-only", "churn", "1"), {})
     check(fine.get("status") == "ok", f"mmap-only after them: {fine.get('status')}")
 
