@@ -246,13 +246,11 @@ static bool parse_number(const char *s, double *out)
     return errno == 0 && end != s && *end == '\0' && *out >= 0;
 }
 
-/* The cell could not run at all: say why in the protocol and exit 0 (the
- * parent records "error" with the reason). */
-static int cannot_run(const char *fmt, const char *what, int err)
+/* The cell could not run at all: say why in the protocol ("cannot DOING
+ * WHAT: error") and exit 0; the parent records "error" with the reason. */
+static int cannot_run(const char *doing, const char *what, int err)
 {
-    printf("status error\nreason ");
-    printf(fmt, what, strerror(err));
-    printf("\nend\n");
+    printf("status error\nreason cannot %s %s: %s\nend\n", doing, what, strerror(err));
     return 0;
 }
 
@@ -282,7 +280,7 @@ int am_cell_child_main(int argc, char **argv)
     char label[128];
     if (err) {
         printf("label %s\n", a->name);
-        return cannot_run("cannot open %s: %s", a->name, err);
+        return cannot_run("open", a->name, err);
     }
     printf("label %s\n", am_heap_label(&heap, label, sizeof label));
     fflush(stdout);
@@ -293,14 +291,14 @@ int am_cell_child_main(int argc, char **argv)
     struct am_measure m;
     err = am_measure_init(&m, &heap, n_threads, (uint64_t)params[0]);
     if (err)
-        return cannot_run("cannot set up the measurement%s: %s", "", err);
+        return cannot_run("set up the measurement of", w->name, err);
     double overhead = harness_overhead_ticks();
     uint64_t clock_ticks = am_clock_overhead_ticks();
 
     struct am_workload_ctx ctx = {.m = &m, .threads = n_threads, .p = params};
     err = w->prepare ? w->prepare(&ctx) : 0;
     if (err)
-        return cannot_run("cannot prepare %s: %s", w->name, err);
+        return cannot_run("prepare", w->name, err);
 
     struct rusage before, after;
     size_t baseline_rss = am_measure_rss(&m);

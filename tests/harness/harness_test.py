@@ -7,7 +7,8 @@ Usage: harness_test.py ALLOCMARK TEST [ALLOCATORS]
                  exit 0, every cell present and ok, the results parse
   isolation      crash-test and hang-test beside mmap-only: a crash (SIGSEGV,
                  SIGABRT), a hang, NULL and a block handed out twice each cost
-                 one failed row with its reason, and the run goes on
+                 one failed row with its reason, and the run goes on; the
+                 memory guard turns a backend that never reuses into "oom"
   sigint         SIGINT in the middle of a cell: exit 130, the cell's process
                  group gone, finished rows kept, metadata says interrupted
   badinput       every malformed option: exit 2, a message naming the flag,
@@ -94,6 +95,14 @@ def test_isolation(allocmark, root):
     check(float(hang.get("wall_s", 99)) < 8, f"hang-test killed after {hang.get('wall_s')} s")
     fine = got.get(("mmap-only", "churn", "1"), {})
     check(fine.get("status") == "ok", f"mmap-only after them: {fine.get('status')}")
+
+    # The memory guard: bump-brk never reuses what churn frees, so with 32 MiB
+    # it runs out, and the cell ends as "oom" instead of eating the machine.
+    p = run(allocmark, ["run", "-a", "bump-brk", "-w", "churn", "-t", "1", "-r", "1", "-p",
+                        "quick", "--mem-limit", "32", "--budget", "2", "-o", root])
+    r = rows_by_allocator(latest(root)).get(("bump-brk", "churn", "1"), {})
+    check(p.returncode == 1 and r.get("status") == "oom" and "NULL" in r.get("reason", ""),
+          f"memory guard: exit {p.returncode}, {r.get('status')} {r.get('reason')}")
 
     for mode, status, reason in (("abort", "crash", "SIGABRT"), ("null", "oom", "NULL"),
                                  ("overlap", "corrupt", "changed")):
