@@ -57,7 +57,8 @@ def main():
     base = "glibc" if "glibc" in allocators else allocators[0]
     others = [a for a in allocators if a != base]
     print(f"{meta['command']}")
-    print(f"{meta['profile']} profile, {meta['reps']} repetitions, {meta['cells_done']} of "
+    reps = f"{meta['reps']} repetition{'' if meta['reps'] == 1 else 's'}"
+    print(f"{meta['profile']} profile, {reps}, {meta['cells_done']} of "
           f"{meta['cells_total']} cells, {meta['cells_failed']} failed, {duration(meta)}, "
           f"{meta['state']}")
     print()
