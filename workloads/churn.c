@@ -13,10 +13,9 @@ static int churn_prepare(struct am_workload_ctx *c)
     unsigned phases = 0;
     for (long n = c->p[MIN_SIZE]; n <= c->p[MAX_SIZE] && phases < AM_MAX_PHASES; n *= 2)
         phases++;
-    int err = am_churn_prepare(c, phases, 1, (size_t)c->p[LIVE]);
-    if (err)
-        return err;
-    struct am_churn *st = c->state;
+    struct am_churn *st = am_churn_prepare(c, phases, 1, (size_t)c->p[LIVE]);
+    if (!st)
+        return ENOMEM;
     for (unsigned k = 0; k < phases; k++)
         st->sizes[k].v[0] = (uint32_t)(c->p[MIN_SIZE] << k);
     return 0;

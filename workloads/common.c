@@ -230,21 +230,21 @@ void am_slots_clear(struct am_thread *t, struct am_slots *s)
     }
 }
 
-int am_churn_prepare(struct am_workload_ctx *c, unsigned phases, uint32_t entries,
-                     size_t slots_per_thread)
+struct am_churn *am_churn_prepare(struct am_workload_ctx *c, unsigned phases,
+                                  uint32_t entries, size_t slots_per_thread)
 {
     struct am_churn *st = am_scratch(sizeof *st);
     if (!st || phases > AM_MAX_PHASES)
-        return ENOMEM;
+        return NULL;
     st->phases = phases;
     for (unsigned k = 0; k < phases; k++)
         if (am_sizes_init(&st->sizes[k], entries))
-            return ENOMEM;
+            return NULL;
     for (unsigned i = 0; i < c->threads; i++)
         if (am_slots_init(&st->slots[i], slots_per_thread, (uint64_t)i << 32))
-            return ENOMEM;
+            return NULL;
     c->state = st;
-    return 0;
+    return st;
 }
 
 static void churn_thread(struct am_thread *t, void *arg)

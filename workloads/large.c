@@ -14,10 +14,9 @@ enum { OPS, SLOTS, MIN_SIZE, MAX_SIZE };
 
 static int large_prepare(struct am_workload_ctx *c)
 {
-    int err = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
-    if (err)
-        return err;
-    struct am_churn *st = c->state;
+    struct am_churn *st = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
+    if (!st)
+        return ENOMEM;
     double lo = log((double)c->p[MIN_SIZE]), hi = log((double)c->p[MAX_SIZE]);
     for (uint32_t i = 0; i < ENTRIES; i++)
         st->sizes[0].v[i] = (uint32_t)exp(lo + (hi - lo) * (i + 0.5) / ENTRIES);

@@ -19,10 +19,9 @@ struct larson {
 
 static int larson_prepare(struct am_workload_ctx *c)
 {
-    int err = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
-    if (err)
-        return err;
-    struct am_churn *churn = c->state;
+    struct am_churn *churn = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
+    if (!churn)
+        return ENOMEM;
     am_sizes_uniform(&churn->sizes[0], c->p[MIN_SIZE], c->p[MAX_SIZE]);
     struct larson *l = am_scratch(sizeof *l);
     if (!l)

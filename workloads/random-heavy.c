@@ -14,10 +14,9 @@ enum { OPS, SLOTS, MIN_SIZE, MAX_SIZE, ALPHA_X100 };
 
 static int heavy_prepare(struct am_workload_ctx *c)
 {
-    int err = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
-    if (err)
-        return err;
-    struct am_churn *st = c->state;
+    struct am_churn *st = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
+    if (!st)
+        return ENOMEM;
     double lo = (double)c->p[MIN_SIZE], hi = (double)c->p[MAX_SIZE];
     double alpha = (double)c->p[ALPHA_X100] / 100.0;
     /* Stratified quantiles of the Pareto distribution: the inverse of

@@ -10,10 +10,9 @@ enum { OPS, SLOTS, MIN_SIZE, MAX_SIZE };
 
 static int uniform_prepare(struct am_workload_ctx *c)
 {
-    int err = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
-    if (err)
-        return err;
-    struct am_churn *st = c->state;
+    struct am_churn *st = am_churn_prepare(c, 1, ENTRIES, (size_t)c->p[SLOTS]);
+    if (!st)
+        return ENOMEM;
     am_sizes_uniform(&st->sizes[0], c->p[MIN_SIZE], c->p[MAX_SIZE]);
     return 0;
 }
