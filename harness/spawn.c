@@ -50,6 +50,31 @@ static int append(struct am_child *c, size_t *cap, const char *buf, size_t n)
 int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
              struct am_child *out)
 {
+    struct am_spawn_options opt = {.timeout_s = timeout_s, .stderr_fd = -1, .cancel_fd = -1};
+    return am_spawn_ex(a, argv, &opt, out);
+}
+
+/* Kill the child's group for a time-out or a cancellation; true for either. */
+static bool should_stop(const struct am_spawn_options *opt, double start, pid_t pid,
+                        struct am_child *out)
+{
+    if (out->timed_out || out->cancelled)
+        return true;
+    if (opt->timeout_s > 0 && now_s() - start >= opt->timeout_s)
+        out->timed_out = true;
+    else if (opt->cancel_fd >= 0 &&
+             poll(&(struct pollfd){.fd = opt->cancel_fd, .events = POLLIN}, 1, 0) > 0)
+        out->cancelled = true;
+    else
+        return false;
+    kill(-pid, SIGKILL);
+    return true;
+}
+
+int am_spawn_ex(const struct am_allocator *a, char *const argv[],
+                const struct am_spawn_options *opt, struct am_child *out)
+{
+    double timeout_s = opt->timeout_s;
     memset(out, 0, sizeof *out);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -66,6 +91,8 @@ int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
     if (pid == 0) {
         setpgid(0, 0);
         dup2(fds[1], STDOUT_FILENO);
+        if (opt->stderr_fd >= 0)
+            dup2(opt->stderr_fd, STDERR_FILENO);
         am_spawn_prepare_env(a);
         execv("/proc/self/exe", argv);
         fprintf(stderr, "allocmark: cannot re-execute itself: %s\n", strerror(errno));
@@ -77,22 +104,23 @@ int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
     size_t cap = 0;
     int err = 0;
     for (;;) {
+        if (should_stop(opt, start, pid, out))
+            break;
         int wait_ms = -1;
-        if (timeout_s > 0) {
-            double left = timeout_s - (now_s() - start);
-            if (left <= 0) {
-                out->timed_out = true;
-                kill(-pid, SIGKILL);
-                break;
-            }
-            wait_ms = (int)(left * 1000) + 1;
-        }
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        int ready = poll(&p, 1, wait_ms);
+        if (timeout_s > 0)
+            wait_ms = (int)((timeout_s - (now_s() - start)) * 1000) + 1;
+        struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN},
+                              {.fd = opt->cancel_fd, .events = POLLIN}};
+        int ready = poll(p, opt->cancel_fd >= 0 ? 2 : 1, wait_ms);
         if (ready < 0 && errno == EINTR)
             continue;
-        if (ready == 0)
-            continue; /* the loop sees the time-out */
+        if (ready < 0) {
+            err = errno;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        if (ready == 0 || !p[0].revents)
+            continue; /* should_stop sees the time-out or the cancellation */
         char buf[8192];
         ssize_t n = read(fds[0], buf, sizeof buf);
         if (n < 0 && errno == EINTR)
@@ -114,10 +142,7 @@ int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
             break;
         if (got < 0 && errno != EINTR)
             return errno;
-        if (timeout_s > 0 && now_s() - start > timeout_s && !out->timed_out) {
-            out->timed_out = true;
-            kill(-pid, SIGKILL);
-        }
+        should_stop(opt, start, pid, out);
         struct timespec pause = {0, 2 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
@@ -138,7 +163,9 @@ int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
 
 const char *am_child_describe(const struct am_child *c, char *buf, size_t len)
 {
-    if (c->timed_out)
+    if (c->cancelled)
+        snprintf(buf, len, "cancelled after %.1f s", c->wall_s);
+    else if (c->timed_out)
         snprintf(buf, len, "timed out after %.1f s", c->wall_s);
     else if (c->exited)
         snprintf(buf, len, "exit %d", c->exit_code);

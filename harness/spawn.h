@@ -22,6 +22,7 @@ struct am_child {
     int exit_code;
     int signal;     /* killed by this signal (SIGKILL after a time-out) */
     bool timed_out; /* ran past its time limit and was killed */
+    bool cancelled; /* killed because the caller asked (am_spawn_options.cancel_fd) */
     double wall_s;
     struct rusage usage; /* the child's own resource use */
     char *output;        /* its standard output, NUL-terminated; free() it */
@@ -35,6 +36,19 @@ struct am_child {
  * not be started. */
 int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
              struct am_child *out);
+
+struct am_spawn_options {
+    double timeout_s; /* 0: no limit */
+    int stderr_fd;    /* the child's standard error; -1: inherited */
+    /* -1, or a descriptor that becomes readable when the caller wants the
+     * child gone (a self-pipe written by a SIGINT handler): the child's whole
+     * process group is killed at once and `cancelled` set. */
+    int cancel_fd;
+};
+
+/* am_spawn with options. */
+int am_spawn_ex(const struct am_allocator *a, char *const argv[],
+                const struct am_spawn_options *opt, struct am_child *out);
 
 /* "exit 0", "exit 3", "killed by SIGSEGV", "timed out after 10 s". */
 const char *am_child_describe(const struct am_child *c, char *buf, size_t len);

@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# The README's main command: set up, build, then run allocmark's main job.
-set -euo pipefail
+# The README's main command: set up and build, run the quick benchmark matrix
+# of every allocator and workload, check every allocator's conformance, then
+# draw the plots and write the report. The last line says where the report is.
+#
+#   BUILD_DIR   build directory (default: build)
+#   Arguments are passed to `allocmark run` (e.g. -a glibc,jemalloc -r 1).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh || exit 1
 build=${BUILD_DIR:-build}
 "$build/harness/allocmark" list
 echo
-"$build/harness/allocmark" check
-
-# Plots and report of the newest run (plot/): the conformance matrix goes into
-# the run directory for the report; the last line says where the report is.
-if [ -d results/latest ]; then
-  "$build/harness/allocmark" check > results/latest/conformance.txt || true
-  "$build/harness/allocmark" plot results/latest
-else
-  echo "no run in results/ yet: nothing to plot"
-fi
+"$build/harness/allocmark" run "$@"
+run=$?
+case $run in
+  0) ;;
+  1) echo "allocmark: some cells failed; their rows in cells.csv say why" ;;
+  *) exit $run ;; # bad arguments (2) or interrupted (130)
+esac
+run_dir=results/$(readlink results/latest)
+echo
+python3 scripts/report.py "$run_dir"
+echo
+# The conformance matrix, shown here and kept in the run for its report.
+"$build/harness/allocmark" check | tee "$run_dir/conformance.txt"
+check=${PIPESTATUS[0]}
+echo
+"$build/harness/allocmark" plot "$run_dir"
+plot=$?
+echo
+echo "Results: $run_dir (format: results/README.md)"
+echo "Report:  $run_dir/report.html (and report.md)"
+[ $check -eq 0 ] && [ $run -eq 0 ] && [ $plot -eq 0 ]

@@ -1,0 +1,19 @@
+/*
+ * check.h: `allocmark check`, the conformance matrix, and the hidden
+ * sub-command that runs one allocator's conformance suite in its child.
+ *
+ * Layering: depends on harness/spawn.h, tests/conformance and allocators/.
+ */
+#ifndef AM_CHECK_H
+#define AM_CHECK_H
+
+#include <stdio.h>
+
+#define AM_CONFORMANCE_CHILD "__conformance-child"
+
+/* argv[0] is "check" / the hidden sub-command. */
+int am_check_main(int argc, char **argv);
+int am_conformance_child_main(int argc, char **argv);
+void am_check_usage(FILE *to);
+
+#endif /* AM_CHECK_H */

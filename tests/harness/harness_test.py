@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `allocmark run`: they run the real binary and read what
+it wrote through results_check.py, the way a plot or a report would.
+
+Usage: harness_test.py ALLOCMARK TEST [ALLOCATORS]
+  smoke [NAMES]  the smoke profile over the default allocators (or NAMES):
+                 exit 0, every cell present and ok, the results parse
+  isolation      crash-test and hang-test beside mmap-only: a crash (SIGSEGV,
+                 SIGABRT), a hang, NULL and a block handed out twice each cost
+                 one failed row with its reason, and the run goes on; the
+                 memory guard turns a backend that never reuses into "oom"
+  sigint         SIGINT in the middle of a cell: exit 130, the cell's process
+                 group gone, finished rows kept, metadata says interrupted
+  badinput       every malformed option: exit 2, a message naming the flag,
+                 existing results untouched
+Ends with "N passed, N failed" like the C tests; exit 1 on any failure.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results_check  # noqa: E402
+
+passed = failed = 0
+
+
+def check(ok, message):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {message}", file=sys.stderr)
+    return ok
+
+
+def run(allocmark, args, env=None, timeout=120):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([allocmark] + args, capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+
+
+def latest(root):
+    return os.path.join(root, os.readlink(os.path.join(root, "latest")))
+
+
+def rows_by_allocator(run_dir):
+    _, rows, _ = results_check.load(run_dir)
+    return {(r["allocator"], r["workload"], r["threads"]): r for r in rows}
+
+
+def test_smoke(allocmark, root, names):
+    args = ["run", "--profile", "smoke", "-o", root]
+    if names:
+        args += ["-a", names]
+    p = run(allocmark, args)
+    check(p.returncode == 0, f"smoke run exited {p.returncode}:\n{p.stdout}{p.stderr}")
+    run_dir = latest(root)
+    for problem in results_check.problems(run_dir):
+        check(False, f"smoke results: {problem}")
+    meta, rows, _ = results_check.load(run_dir)
+    check(len(rows) == meta["cells_total"] and rows, f"{len(rows)} rows")
+    for r in rows:
+        check(r["status"] == "ok",
+              f"{r['allocator']} {r['workload']} t={r['threads']}: {r['status']} {r['reason']}")
+        if r["threads"] != "1" and r["status"] == "ok":
+            thread_safe = r["allocator"] not in meta_unsafe(meta)
+            check(r["label"] == r["allocator"] + ("" if thread_safe else "+lock"),
+                  f"label {r['label']} at {r['threads']} threads")
+
+
+def meta_unsafe(meta):
+    return {a["name"] for a in meta["allocators"] if "thread-safe" not in a["capabilities"]}
+
+
+def test_isolation(allocmark, root):
+    p = run(allocmark, ["run", "-a", "crash-test,hang-test,mmap-only", "-w", "churn", "-t", "1",
+                        "--timeout", "3", "-p", "smoke", "-o", root])
+    check(p.returncode == 1, f"a run with failed cells exits 1, not {p.returncode}")
+    run_dir = latest(root)
+    for problem in results_check.problems(run_dir):
+        check(False, f"isolation results: {problem}")
+    got = rows_by_allocator(run_dir)
+    crash = got.get(("crash-test", "churn", "1"), {})
+    check(crash.get("status") == "crash" and "SIGSEGV" in crash.get("reason", ""),
+          f"crash-test: {crash.get('status')} {crash.get('reason')}")
+    hang = got.get(("hang-test", "churn", "1"), {})
+    check(hang.get("status") == "timeout", f"hang-test: {hang.get('status')} {hang.get('reason')}")
+    check(float(hang.get("wall_s", 99)) < 8, f"hang-test killed after {hang.get('wall_s')} s")
+    fine = got.get(("mmap-only", "churn", "1"), {})
+    check(fine.get("status") == "ok", f"mmap-only after them: {fine.get('status')}")
+
+    # The memory guard: bump-brk never reuses what churn frees, so with 32 MiB
+    # it runs out, and the cell ends as "oom" instead of eating the machine.
+    p = run(allocmark, ["run", "-a", "bump-brk", "-w", "churn", "-t", "1", "-r", "1", "-p",
+                        "quick", "--mem-limit", "32", "--budget", "2", "-o", root])
+    r = rows_by_allocator(latest(root)).get(("bump-brk", "churn", "1"), {})
+    check(p.returncode == 1 and r.get("status") == "oom" and "NULL" in r.get("reason", ""),
+          f"memory guard: exit {p.returncode}, {r.get('status')} {r.get('reason')}")
+
+    for mode, status, reason in (("abort", "crash", "SIGABRT"), ("null", "oom", "NULL"),
+                                 ("overlap", "corrupt", "changed")):
+        p = run(allocmark, ["run", "-a", "crash-test,mmap-only", "-w", "churn,prodcons", "-t",
+                            "2", "-p", "smoke", "-o", root], env={"AM_CRASH_TEST": mode})
+        check(p.returncode == 1, f"{mode}: exit {p.returncode}")
+        run_dir = latest(root)
+        for problem in results_check.problems(run_dir):
+            check(False, f"{mode} results: {problem}")
+        got = rows_by_allocator(run_dir)
+        for workload in ("churn", "prodcons"):
+            r = got.get(("crash-test", workload, "2"), {})
+            check(r.get("status") == status and reason in r.get("reason", ""),
+                  f"{mode} {workload}: {r.get('status')} {r.get('reason')}")
+            # Not thread-safe: two threads run it behind the front end's lock.
+            check(r.get("label") == "crash-test+lock", f"{mode}: label {r.get('label')}")
+            r = got.get(("mmap-only", workload, "2"), {})
+            check(r.get("status") == "ok", f"{mode}: mmap-only {workload}: {r.get('status')}")
+
+
+def children_of(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return kids
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigint(allocmark, root):
+    proc = subprocess.Popen([allocmark, "run", "-a", "mmap-only,hang-test", "-w", "churn", "-t",
+                             "1", "-r", "3", "--timeout", "60", "-p", "smoke", "-o", root],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until mmap-only's row is written and hang-test's cell is running.
+    deadline = time.time() + 30
+    cells, kids = None, []
+    while time.time() < deadline:
+        time.sleep(0.05)
+        link = os.path.join(root, "latest")
+        if not cells and os.path.islink(link):
+            cells = os.path.join(latest(root), "cells.csv")
+        if cells and os.path.exists(cells):
+            with open(cells) as f:
+                if len(f.read().splitlines()) >= 3:
+                    kids = children_of(proc.pid)
+                    if kids:
+                        break
+    check(bool(kids), "the run got as far as a hanging cell")
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    check(proc.returncode == 130, f"SIGINT exit status {proc.returncode}: {out}{err}")
+    check("interrupted" in out, f"says it was interrupted: {out}")
+    time.sleep(0.2)
+    for kid in kids:
+        check(not alive(kid), f"the cell's process {kid} is gone")
+    run_dir = latest(root)
+    for problem in results_check.problems(run_dir, interrupted=True):
+        check(False, f"interrupted results: {problem}")
+    meta, rows, _ = results_check.load(run_dir)
+    check([r["allocator"] for r in rows] == ["mmap-only"],
+          f"only the finished cell is kept: {[r['allocator'] for r in rows]}")
+    check(meta["cells_done"] == 1 and meta["finished"], "metadata completed")
+
+
+BAD = [
+    (["-t", "0"], "-t/--threads"),
+    (["-t", "abc"], "-t/--threads"),
+    (["-t", "1,x"], "-t/--threads"),
+    (["-t", "257"], "-t/--threads"),
+    (["-t", ""], "-t/--threads"),
+    (["-r", "-1"], "-r/--reps"),
+    (["-r", "0"], "-r/--reps"),
+    (["-r", "2x"], "-r/--reps"),
+    (["--profile", "fast"], "smoke, quick, full"),
+    (["-a", "nosuch"], "valid allocators: glibc"),
+    (["-a", "glibc,,nosuch"], "nosuch"),
+    (["-w", "nosuch"], "valid workloads: churn"),
+    (["--budget", "0"], "--budget"),
+    (["--budget", "abc"], "--budget"),
+    (["--timeout", "-3"], "--timeout"),
+    (["--mem-limit", "lots"], "--mem-limit"),
+    (["-l", "a b"], "-l/--label"),
+    (["-o", ""], "-o/--output"),
+    (["--bogus"], "--bogus"),
+    (["-t"], "-t"),
+    (["extra"], "extra"),
+]
+
+
+def snapshot(root):
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                state[path] = ("link", os.readlink(path))
+            elif os.path.isfile(path):
+                with open(path, "rb") as f:
+                    state[path] = ("file", f.read())
+            else:
+                state[path] = ("dir", None)
+    return state
+
+
+def test_badinput(allocmark, root):
+    # An earlier run's results, which bad input must leave as they are.
+    old = os.path.join(root, "20000101-000000")
+    os.makedirs(old)
+    with open(os.path.join(old, "cells.csv"), "w") as f:
+        f.write("# earlier\nallocator\nglibc\n")
+    os.symlink("20000101-000000", os.path.join(root, "latest"))
+    before = snapshot(root)
+    for args, says in BAD:
+        p = run(allocmark, ["run"] + args + ["-o", root], timeout=30)
+        check(p.returncode == 2, f"{args}: exit {p.returncode}")
+        check(says in p.stderr, f"{args}: stderr does not say '{says}': {p.stderr.strip()}")
+        check(p.stdout == "", f"{args}: wrote to stdout: {p.stdout.strip()}")
+    check(snapshot(root) == before, "bad input changed the results directory")
+    p = run(allocmark, ["nosuchcommand"])
+    check(p.returncode == 2 and "valid" in p.stderr, f"unknown command: {p.returncode}")
+    p = run(allocmark, ["run", "--help"])
+    check(p.returncode == 0 and "--profile" in p.stdout, "run --help")
+    p = run(allocmark, ["list"])
+    check(p.returncode == 0 and "churn" in p.stdout and "crash-test" not in p.stdout,
+          "list shows workloads, not test doubles")
+    p = run(allocmark, ["list", "--all"])
+    check(p.returncode == 0 and "crash-test" in p.stdout, "list --all shows test doubles")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    allocmark, test = os.path.abspath(sys.argv[1]), sys.argv[2]
+    tests = {"smoke": lambda a, r: test_smoke(a, r, sys.argv[3] if len(sys.argv) > 3 else None),
+             "isolation": test_isolation, "sigint": test_sigint, "badinput": test_badinput}
+    if test not in tests:
+        print(f"unknown test {test}; valid: {', '.join(tests)}", file=sys.stderr)
+        sys.exit(2)
+    root = tempfile.mkdtemp(prefix=f"allocmark-{test}-")
+    try:
+        tests[test](allocmark, root)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        check(False, f"{type(e).__name__}: {e}")
+    print(f"{test}: {passed} passed, {failed} failed")
+    if failed:
+        print(f"results kept in {root}", file=sys.stderr)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
