@@ -57,7 +57,7 @@ enum {
 #define AM_STAT_UNKNOWN SIZE_MAX
 
 /* Backend-specific statistics beyond the common ones (free pages, waste...). */
-#define AM_STATS_MAX_EXTRA 8
+#define AM_STATS_MAX_EXTRA 48
 
 struct am_stats {
     size_t os_bytes;      /* bytes obtained from the OS and not given back, now */

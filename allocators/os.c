@@ -30,6 +30,24 @@ int am__os_map(size_t n, void **out)
     return map_with(n, PROT_READ | PROT_WRITE, 0, out);
 }
 
+int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out)
+{
+    size_t over = n + align;
+    if (over < n)
+        return ENOMEM;
+    char *raw = NULL;
+    int err = map_with(over, PROT_READ | PROT_WRITE, 0, (void **)&raw);
+    if (err)
+        return err;
+    char *start = (char *)(((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) - offset;
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    if (start + n < raw + over)
+        munmap(start + n, (size_t)(raw + over - (start + n)));
+    *out = start;
+    return 0;
+}
+
 int am__os_unmap(void *p, size_t n)
 {
     return munmap(p, n) == 0 ? 0 : errno;

@@ -25,6 +25,11 @@ static inline size_t am__align_up(size_t n, size_t align)
 
 /* Map n bytes (a multiple of the page size) of zeroed, read-write memory. */
 int am__os_map(size_t n, void **out);
+/* Map n bytes (a multiple of the page size) of zeroed, read-write memory whose
+ * start + offset is a multiple of align (a power of two, at least the page
+ * size; offset a multiple of the page size, below align). Over-maps by align
+ * and unmaps the unused head and tail, so it costs up to three system calls. */
+int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out);
 /* Unmap [p, p + n); p and n page-aligned. */
 int am__os_unmap(void *p, size_t n);
 /* Grow or shrink the mapping [p, p + old_n) to new_n bytes; it may move. */
