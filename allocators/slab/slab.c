@@ -481,7 +481,7 @@ static struct slab *refill(struct heap *h, unsigned cls)
     return s;
 }
 
-static void *malloc_slow(size_t n)
+__attribute__((noinline)) static void *malloc_slow(size_t n)
 {
     if (n > MAX_CLASS_SIZE)
         return am__slab_large_alloc(n, AM_MIN_ALIGN);
@@ -589,7 +589,13 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
     return adoptable;
 }
 
-static void free_slow(struct segment *seg, struct slab *s, void *p)
+__attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *s)
+{
+    slab_unlink(&h->partial[s->cls], s);
+    slab_retire_empty(h, s);
+}
+
+__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
 {
     if (unlikely(seg->kind == SEG_KIND_LARGE)) {
         am__slab_large_free(seg);
@@ -617,10 +623,8 @@ static void slab_free(void *p)
         uint32_t used = used_of(s) - 1;
         set_used(s, used);
         /* An emptied partial slab leaves; the current one stays for reuse. */
-        if (unlikely(used == 0) && s->state == SLAB_PARTIAL) {
-            slab_unlink(&h->partial[s->cls], s);
-            slab_retire_empty(h, s);
-        }
+        if (unlikely(used == 0) && s->state == SLAB_PARTIAL)
+            free_emptied(h, s);
         return;
     }
     free_slow(seg, s, p);
