@@ -589,27 +589,28 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
     return adoptable;
 }
 
+/* free's slow paths may reach munmap or madvise: they keep errno, as the
+ * vtable promises (AM_CAP_FREE_KEEPS_ERRNO). */
 __attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *s)
 {
+    int saved = errno;
     slab_unlink(&h->partial[s->cls], s);
     slab_retire_empty(h, s);
+    errno = saved;
 }
 
 __attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
 {
-    if (unlikely(seg->kind == SEG_KIND_LARGE)) {
-        am__slab_large_free(seg);
-        return;
-    }
+    int saved = errno;
     struct heap *h = tls.heap;
     struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (owner == h) {
+    if (unlikely(seg->kind == SEG_KIND_LARGE))
+        am__slab_large_free(seg);
+    else if (owner == h)
         free_into_full(h, s, p);
-        return;
-    }
-    if (owner == NULL && h != &no_heap && free_adopting(h, s, p))
-        return;
-    remote_free(s, p);
+    else if (owner != NULL || h == &no_heap || !free_adopting(h, s, p))
+        remote_free(s, p);
+    errno = saved;
 }
 
 static void slab_free(void *p)
@@ -824,7 +825,8 @@ static int slab_check(char *why, size_t len)
 const struct am_allocator am_slab_allocator = {
     .name = "slab",
     .summary = "size-class slabs in aligned segments, thread-local heaps, remote-free lists",
-    .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED,
+    .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED |
+            AM_CAP_FREE_KEEPS_ERRNO,
     /* Leaves room for a large run's header, alignment slack and rounding. */
     .max_request = (size_t)PTRDIFF_MAX - ((size_t)1 << 26),
     .init = slab_init,
