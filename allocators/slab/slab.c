@@ -61,11 +61,17 @@ struct tls_heap {
     struct heap *heap; /* &no_heap until the thread first allocates */
 };
 
+/* Slabs waiting for their turn to be current: taken oldest first, so that
+ * none waits forever while its remote frees pile up. */
+struct slab_queue {
+    struct slab *head, *tail;
+};
+
 /* A heap is owned by at most one thread (tls != NULL); heaps are never
  * unmapped, so a late look at one from a key destructor is always safe. */
 struct heap {
     struct tls_heap *tls;
-    struct slab *partial[N_CLASSES]; /* slabs with free blocks, not current */
+    struct slab_queue partial[N_CLASSES]; /* slabs with free blocks, oldest first */
     struct slab *full;               /* no free block when last looked at */
     struct slab *empty;              /* empty slabs kept for any class */
     unsigned n_empty;
@@ -129,6 +135,30 @@ static void slab_unlink(struct slab **head, struct slab *s)
         *head = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void queue_push(struct slab_queue *q, struct slab *s)
+{
+    s->next = NULL;
+    s->prev = q->tail;
+    if (q->tail)
+        q->tail->next = s;
+    else
+        q->head = s;
+    q->tail = s;
+}
+
+static void queue_remove(struct slab_queue *q, struct slab *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        q->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        q->tail = s->prev;
     s->next = s->prev = NULL;
 }
 
@@ -361,8 +391,8 @@ static void heap_abandon(struct heap *h)
         struct slab *s = tls.current[cls];
         if (s != &empty_slab)
             slab_abandon_locked(s);
-        while ((s = h->partial[cls])) {
-            slab_unlink(&h->partial[cls], s);
+        while ((s = h->partial[cls].head)) {
+            queue_remove(&h->partial[cls], s);
             slab_abandon_locked(s);
         }
     }
@@ -429,7 +459,8 @@ static inline void *slab_pop(struct slab *s)
 static struct slab *refill(struct heap *h, unsigned cls)
 {
     struct slab *s = tls.current[cls];
-    if (s != &empty_slab && (slab_carve(s) || slab_collect(s)))
+    /* Blocks freed by other threads first: they are resident already. */
+    if (s != &empty_slab && (slab_collect(s) || slab_carve(s)))
         return s;
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
         drain_delayed(h);
@@ -439,8 +470,8 @@ static struct slab *refill(struct heap *h, unsigned cls)
     if (s != &empty_slab && !slab_retire_full(h, s))
         return s;
 
-    if ((s = h->partial[cls])) {
-        slab_unlink(&h->partial[cls], s);
+    if ((s = h->partial[cls].head)) {
+        queue_remove(&h->partial[cls], s);
         s->state = SLAB_CURRENT;
         slab_collect(s);
     } else if ((s = h->empty)) {
@@ -522,7 +553,7 @@ static void free_into_full(struct heap *h, struct slab *s, void *p)
     }
     s->state = SLAB_PARTIAL;
     atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
-    slab_link(&h->partial[s->cls], s);
+    queue_push(&h->partial[s->cls], s);
 }
 
 /* A free by another thread. The block goes onto the slab's remote list; if
@@ -582,7 +613,7 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
         } else {
             s->state = SLAB_PARTIAL;
             atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
-            slab_link(&h->partial[s->cls], s);
+            queue_push(&h->partial[s->cls], s);
         }
     }
     pthread_mutex_unlock(&g.lock);
@@ -594,7 +625,7 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
 __attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *s)
 {
     int saved = errno;
-    slab_unlink(&h->partial[s->cls], s);
+    queue_remove(&h->partial[s->cls], s);
     slab_retire_empty(h, s);
     errno = saved;
 }
@@ -804,7 +835,14 @@ static int slab_check(char *why, size_t len)
     if (!err && h != &no_heap) {
         for (unsigned c = 0; c < N_CLASSES && !err; c++) {
             struct slab *s = tls.current[c];
-            err = check_list(h->partial[c], h, SLAB_PARTIAL, why, len);
+            err = check_list(h->partial[c].head, h, SLAB_PARTIAL, why, len);
+            const struct slab *last = h->partial[c].head;
+            while (last && last->next)
+                last = last->next;
+            if (!err && last != h->partial[c].tail) {
+                snprintf(why, len, "class %u: the partial queue's tail is not its last slab", c);
+                err = EFAULT;
+            }
             if (!err && s != &empty_slab)
                 err = check_list(s, h, SLAB_CURRENT, why, len);
             for (unsigned d = 1; d < DIRECT_SLOTS && !err; d++)
