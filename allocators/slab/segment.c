@@ -226,6 +226,7 @@ void *am__slab_large_alloc(size_t n, size_t align)
     g.n_large++;
     g.large_usable += seg->usable;
     os_bytes_add(len);
+    purge_idle(now_ms());
     pthread_mutex_unlock(&g.lock);
     return (char *)base + offset;
 }
@@ -237,6 +238,7 @@ void am__slab_large_free(struct segment *seg)
     g.n_large--;
     g.large_usable -= seg->usable;
     g.os_bytes -= seg->map_len;
+    purge_idle(now_ms());
     pthread_mutex_unlock(&g.lock);
     am__os_unmap(seg, seg->map_len);
 }

@@ -405,6 +405,9 @@ static void heap_abandon(struct heap *h)
         am__slab_unit_release(s);
     }
     h->n_empty = 0;
+    /* Frees by threads that exited before this one are all in: what they
+     * emptied in the pool goes back now. */
+    sweep_abandoned_locked();
     h->tls = NULL;
     h->next_pooled = st.pooled;
     st.pooled = h;
