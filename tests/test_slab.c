@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -306,7 +307,7 @@ static void test_exited_thread_hands_over(void)
  * --------------------------------------------------------------------- */
 
 struct busy {
-    volatile int stop;
+    atomic_int stop;
     uint64_t seed;
 };
 
@@ -315,7 +316,7 @@ static void *allocate_until_stopped(void *arg)
     struct busy *b = arg;
     void *keep[64] = {0};
     long failed = 0, bad = 0;
-    while (!b->stop) {
+    while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
         void **slot = &keep[next_random(&b->seed) % 64];
         if (*slot)
             cookie_free(*slot, &bad);
@@ -364,7 +365,8 @@ static void test_fork_while_allocating(void)
     struct busy b[BUSY];
     pthread_t tid[BUSY];
     for (int i = 0; i < BUSY; i++) {
-        b[i] = (struct busy){.stop = 0, .seed = 77 + (uint64_t)i};
+        atomic_init(&b[i].stop, 0);
+        b[i].seed = 77 + (uint64_t)i;
         REQUIRE(pthread_create(&tid[i], NULL, allocate_until_stopped, &b[i]) == 0);
     }
     for (int round = 0; round < 12; round++) {
@@ -380,7 +382,7 @@ static void test_fork_while_allocating(void)
               status, WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? " (deadlocked)" : "");
     }
     for (int i = 0; i < BUSY; i++) {
-        b[i].stop = 1;
+        atomic_store(&b[i].stop, 1);
         void *errors = NULL;
         pthread_join(tid[i], &errors);
         CHECK(errors == NULL, "busy thread %d saw %ld errors", i, (long)(intptr_t)errors);
