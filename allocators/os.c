@@ -5,6 +5,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -100,4 +101,16 @@ int am__os_sbrk(intptr_t delta, void **old_break)
 void *am__os_break(void)
 {
     return sbrk(0);
+}
+
+size_t am__os_resident_bytes(void)
+{
+    unsigned long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * am__os_page_size();
 }

@@ -45,6 +45,10 @@ int am__os_purge(void *p, size_t n);
  * none. */
 int am__os_hugepages(void *p, size_t n);
 
+/* The process's resident set now, in bytes (/proc/self/statm); 0 when it
+ * cannot be read. For tests and benchmarks that check what the OS sees. */
+size_t am__os_resident_bytes(void);
+
 /* The program break through libc's sbrk, never the raw brk system call, so
  * that libc's cached break stays right for glibc malloc beside us. On success
  * *old_break is the break before the move. */

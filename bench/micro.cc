@@ -41,6 +41,7 @@
 
 extern "C" {
 #include "frontend.h"
+#include "os.h"
 #include "spawn.h"
 }
 
@@ -448,18 +449,6 @@ constexpr RssWorkload RSS_WORKLOADS[] = {
     {"larson2", rss_larson2, true},
 };
 
-long resident_kib()
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* ---------------------------------------------------------------------------
  * Children
  * ------------------------------------------------------------------------ */
@@ -503,7 +492,7 @@ int run_rss_child(char **argv)
             w = &x;
     if (!a || !w || !open_heap(a))
         return 1;
-    long before = resident_kib();
+    long before = (long)(am__os_resident_bytes() / 1024);
     bool ok = w->run();
     printf("baseline_kib %ld\n", before);
     am_heap_close(&heap);

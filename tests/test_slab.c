@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "os.h"
 #include "testhelper.h"
 
 #define MIB ((size_t)1 << 20)
@@ -37,18 +38,6 @@ static struct am_stats stats_now(void)
     if (am_stats(&heap, &s) != 0)
         memset(&s, 0xff, sizeof s);
     return s;
-}
-
-static size_t resident_bytes(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static void check_consistent(const char *when)
@@ -251,10 +240,10 @@ static void free_burst(void)
 
 static void test_burst_returns_memory(void)
 {
-    size_t before = stats_now().os_bytes, rss_before = resident_bytes();
+    size_t before = stats_now().os_bytes, rss_before = am__os_resident_bytes();
     REQUIRE(allocate_burst(), "the burst ran out of memory");
     struct am_stats s = stats_now();
-    size_t rss_peak = resident_bytes();
+    size_t rss_peak = am__os_resident_bytes();
     CHECK(s.os_bytes >= 96 * MIB && s.live_bytes >= 95 * MIB, "burst: os %zu live %zu",
           s.os_bytes, s.live_bytes);
     free_burst();
@@ -262,7 +251,7 @@ static void test_burst_returns_memory(void)
     /* At most 8 MiB of free units stay resident, plus a heap's few slabs. */
     CHECK(s.os_bytes <= before + 10 * MIB, "after the burst os_bytes is still %zu MiB",
           s.os_bytes / MIB);
-    size_t rss_after = resident_bytes();
+    size_t rss_after = am__os_resident_bytes();
     CHECK(rss_after + 80 * MIB <= rss_peak, "RSS %zu -> %zu -> %zu MiB", rss_before / MIB,
           rss_peak / MIB, rss_after / MIB);
     check_consistent("after the burst");

@@ -515,15 +515,28 @@ static struct slab *refill(struct heap *h, unsigned cls)
     return s;
 }
 
+/* malloc's slow paths: NULL comes with errno ENOMEM (AM_CAP_OWN_ERRNO). */
+__attribute__((noinline, cold)) static void *out_of_memory(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+__attribute__((noinline)) static void *large_malloc(size_t n)
+{
+    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN);
+    return p ? p : out_of_memory();
+}
+
 __attribute__((noinline)) static void *malloc_slow(size_t n)
 {
     if (n > MAX_CLASS_SIZE)
-        return am__slab_large_alloc(n, AM_MIN_ALIGN);
+        return large_malloc(n);
     struct heap *h = tls.heap;
     if (h == &no_heap && !(h = heap_attach()))
-        return NULL;
+        return out_of_memory();
     struct slab *s = refill(h, class_of(n));
-    return s ? slab_pop(s) : NULL;
+    return s ? slab_pop(s) : out_of_memory();
 }
 
 static void *slab_malloc(size_t n)
@@ -534,7 +547,7 @@ static void *slab_malloc(size_t n)
     else if (n <= MAX_CLASS_SIZE)
         s = tls.current[class_of(n)];
     else
-        return am__slab_large_alloc(n, AM_MIN_ALIGN);
+        return large_malloc(n);
     if (unlikely(!s->free))
         return malloc_slow(n);
     return slab_pop(s);
@@ -624,7 +637,7 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
 }
 
 /* free's slow paths may reach munmap or madvise: they keep errno, as the
- * vtable promises (AM_CAP_FREE_KEEPS_ERRNO). */
+ * vtable promises (AM_CAP_OWN_ERRNO). */
 __attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *s)
 {
     int saved = errno;
@@ -867,7 +880,7 @@ const struct am_allocator am_slab_allocator = {
     .name = "slab",
     .summary = "size-class slabs in aligned segments, thread-local heaps, remote-free lists",
     .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED |
-            AM_CAP_FREE_KEEPS_ERRNO,
+            AM_CAP_OWN_ERRNO,
     /* Leaves room for a large run's header, alignment slack and rounding. */
     .max_request = (size_t)PTRDIFF_MAX - ((size_t)1 << 26),
     .init = slab_init,
