@@ -51,13 +51,18 @@ enum {
     /* Not a real allocator: a test double (it crashes or hangs on purpose).
      * Listed only when asked for; never part of a default run. */
     AM_CAP_TEST_ONLY = 1u << 6,
+    /* The backend keeps errno itself: malloc sets ENOMEM whenever it returns
+     * NULL, and free never changes errno (it saves and restores it around
+     * anything that could). The front end then calls malloc and free straight
+     * through, as it does a reference's. */
+    AM_CAP_OWN_ERRNO = 1u << 7,
 };
 
 /* A value of a statistic the backend cannot know. */
 #define AM_STAT_UNKNOWN SIZE_MAX
 
 /* Backend-specific statistics beyond the common ones (free pages, waste...). */
-#define AM_STATS_MAX_EXTRA 8
+#define AM_STATS_MAX_EXTRA 48
 
 struct am_stats {
     size_t os_bytes;      /* bytes obtained from the OS and not given back, now */

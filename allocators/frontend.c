@@ -5,7 +5,9 @@
  * Every edge case of malloc, calloc, realloc, posix_memalign and free lives
  * here once (see frontend.h for the choices made), so backends stay small and
  * assert their preconditions. The hot path for a backend that needs no lock is
- * one size comparison and one indirect call.
+ * one size comparison and one indirect call, a tail call when the backend
+ * keeps errno itself (AM_CAP_OWN_ERRNO), as close as it gets to what a
+ * reference pays for its call through the PLT.
  */
 #include "frontend.h"
 
@@ -104,6 +106,7 @@ int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags
     h->impl = a;
     h->passthrough = (a->caps & AM_CAP_PROCESS_MALLOC) != 0;
     h->locked = (flags & AM_OPEN_THREADED) && !(a->caps & AM_CAP_THREAD_SAFE);
+    h->direct = !h->locked && (a->caps & AM_CAP_OWN_ERRNO);
     if (h->locked) {
         pthread_once(&atfork_once, install_atfork);
         pthread_mutex_init(&h->lock, NULL);
@@ -161,14 +164,14 @@ static size_t backend_usable_size(struct am_heap *h, void *p)
     return n;
 }
 
-void *am_malloc(struct am_heap *h, size_t n)
+/* Everything am_malloc's fast path leaves out: n == 0, n too large, a lock,
+ * a backend that leaves errno to us. Out of line, so that the fast path needs
+ * no stack frame of its own. */
+__attribute__((noinline)) static void *malloc_general(struct am_heap *h, size_t n)
 {
-    const struct am_allocator *a = h->impl;
-    if (h->passthrough)
-        return malloc(n);
     if (n == 0)
         n = 1;
-    if (n > a->max_request) {
+    if (n > h->impl->max_request) {
         errno = ENOMEM;
         return NULL;
     }
@@ -178,17 +181,37 @@ void *am_malloc(struct am_heap *h, size_t n)
     return p;
 }
 
+void *am_malloc(struct am_heap *h, size_t n)
+{
+    const struct am_allocator *a = h->impl;
+    if (h->passthrough)
+        return malloc(n);
+    /* One comparison covers 1 <= n <= max_request (n - 1 wraps for 0). */
+    if (__builtin_expect(h->direct && n - 1 < a->max_request, 1))
+        return a->malloc(n);
+    return malloc_general(h, n);
+}
+
+__attribute__((noinline)) static void free_general(struct am_heap *h, void *p)
+{
+    if (!p)
+        return;
+    int saved = errno; /* free never changes errno, whatever the backend does */
+    backend_free(h, p);
+    errno = saved;
+}
+
 void am_free(struct am_heap *h, void *p)
 {
     if (h->passthrough) {
         free(p);
         return;
     }
-    if (!p)
+    if (__builtin_expect(h->direct && p != NULL, 1)) {
+        h->impl->free(p);
         return;
-    int saved = errno; /* free never changes errno, whatever the backend does */
-    backend_free(h, p);
-    errno = saved;
+    }
+    free_general(h, p);
 }
 
 void *am_calloc(struct am_heap *h, size_t nmemb, size_t size)
@@ -370,7 +393,7 @@ const char *am_caps_describe(unsigned caps, char *buf, size_t len)
         {AM_CAP_PROCESS_MALLOC, "process-malloc"}, {AM_CAP_THREAD_SAFE, "thread-safe"},
         {AM_CAP_REAL_FREE, "real-free"},           {AM_CAP_RETURNS_MEMORY, "returns-memory"},
         {AM_CAP_ALIGNED, "aligned"},               {AM_CAP_ALWAYS_ZEROED, "always-zeroed"},
-        {AM_CAP_TEST_ONLY, "test-only"},
+        {AM_CAP_OWN_ERRNO, "own-errno"},           {AM_CAP_TEST_ONLY, "test-only"},
     };
     size_t used = 0;
     if (len)

@@ -39,6 +39,7 @@ struct am_heap {
     const struct am_allocator *impl;
     bool locked;      /* calls are serialised by `lock` (the lock adapter) */
     bool passthrough; /* AM_CAP_PROCESS_MALLOC: forward calls untouched */
+    bool direct;      /* unlocked AM_CAP_OWN_ERRNO: malloc and free are tail calls */
     pthread_mutex_t lock;
 };
 

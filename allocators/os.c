@@ -5,6 +5,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -28,6 +29,24 @@ static int map_with(size_t n, int prot, int extra_flags, void **out)
 int am__os_map(size_t n, void **out)
 {
     return map_with(n, PROT_READ | PROT_WRITE, 0, out);
+}
+
+int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out)
+{
+    size_t over = n + align;
+    if (over < n)
+        return ENOMEM;
+    char *raw = NULL;
+    int err = map_with(over, PROT_READ | PROT_WRITE, 0, (void **)&raw);
+    if (err)
+        return err;
+    char *start = (char *)(((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) - offset;
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    if (start + n < raw + over)
+        munmap(start + n, (size_t)(raw + over - (start + n)));
+    *out = start;
+    return 0;
 }
 
 int am__os_unmap(void *p, size_t n)
@@ -82,4 +101,16 @@ int am__os_sbrk(intptr_t delta, void **old_break)
 void *am__os_break(void)
 {
     return sbrk(0);
+}
+
+size_t am__os_resident_bytes(void)
+{
+    unsigned long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * am__os_page_size();
 }

@@ -25,6 +25,11 @@ static inline size_t am__align_up(size_t n, size_t align)
 
 /* Map n bytes (a multiple of the page size) of zeroed, read-write memory. */
 int am__os_map(size_t n, void **out);
+/* Map n bytes (a multiple of the page size) of zeroed, read-write memory whose
+ * start + offset is a multiple of align (a power of two, at least the page
+ * size; offset a multiple of the page size, below align). Over-maps by align
+ * and unmaps the unused head and tail, so it costs up to three system calls. */
+int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out);
 /* Unmap [p, p + n); p and n page-aligned. */
 int am__os_unmap(void *p, size_t n);
 /* Grow or shrink the mapping [p, p + old_n) to new_n bytes; it may move. */
@@ -39,6 +44,10 @@ int am__os_purge(void *p, size_t n);
 /* Ask for transparent huge pages on [p, p + n); ENOTSUP where the kernel has
  * none. */
 int am__os_hugepages(void *p, size_t n);
+
+/* The process's resident set now, in bytes (/proc/self/statm); 0 when it
+ * cannot be read. For tests and benchmarks that check what the OS sees. */
+size_t am__os_resident_bytes(void);
 
 /* The program break through libc's sbrk, never the raw brk system call, so
  * that libc's cached break stays right for glibc malloc beside us. On success

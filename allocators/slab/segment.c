@@ -1,0 +1,310 @@
+/*
+ * segment.c: the slab backend's source of memory. Segments of 64 units are
+ * mapped from the OS (aligned, through the primitive layer) and hand out units
+ * to heaps; units that come back stay resident for a while, so a heap that
+ * frees and allocates again does not fault pages back in, and are purged
+ * (madvise) once too many are resident or once they have been idle too long.
+ * A segment whose units are all free is unmapped, but for one kept for the
+ * next burst. Large blocks are page runs of their own.
+ *
+ * Everything here runs under am__slab_g.lock, held by the caller, except the
+ * large-block functions, which take it around their bookkeeping only.
+ */
+#include "slab.h"
+
+#include "../os.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Free units allowed to stay resident before the excess is purged (8 MiB). */
+#define DIRTY_MAX_UNITS 128
+/* A free unit idle for longer than this is purged at the next visit. */
+#define PURGE_DELAY_MS 500
+/* Segments with every unit free that stay mapped. */
+#define EMPTY_SEGMENTS_KEPT 1
+
+struct slab_global am__slab_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+#define g am__slab_g
+
+static uint32_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+static void os_bytes_add(size_t n)
+{
+    g.os_bytes += n;
+    if (g.os_bytes > g.os_bytes_peak)
+        g.os_bytes_peak = g.os_bytes;
+}
+
+/* Bytes of block space in the units of mask (unit 0 is short by the header). */
+static size_t units_bytes(uint64_t mask)
+{
+    size_t n = (size_t)__builtin_popcountll(mask) * UNIT_SIZE;
+    return (mask & 1) ? n - SEG_HEADER_SIZE : n;
+}
+
+static void segment_link(struct segment **head, struct segment *seg)
+{
+    seg->prev = NULL;
+    seg->next = *head;
+    if (*head)
+        (*head)->prev = seg;
+    *head = seg;
+}
+
+static void segment_unlink(struct segment **head, struct segment *seg)
+{
+    if (seg->prev)
+        seg->prev->next = seg->next;
+    else
+        *head = seg->next;
+    if (seg->next)
+        seg->next->prev = seg->prev;
+}
+
+/* Give the pages of the units in mask back to the OS, one call per run of
+ * adjacent units. */
+static void purge_units(struct segment *seg, uint64_t mask)
+{
+    while (mask) {
+        unsigned first = (unsigned)__builtin_ctzll(mask);
+        unsigned last = first;
+        while (last + 1 < UNITS_PER_SEG && (mask >> (last + 1)) & 1)
+            last++;
+        uint64_t run = (last + 1 == UNITS_PER_SEG ? ALL_UNITS : ((uint64_t)1 << (last + 1)) - 1) &
+                       ~(((uint64_t)1 << first) - 1);
+        char *from = (char *)seg + ((size_t)first << UNIT_SHIFT) + unit_first_offset(first);
+        char *to = (char *)seg + ((size_t)(last + 1) << UNIT_SHIFT);
+        if (am__os_purge(from, (size_t)(to - from)) == 0) {
+            seg->dirty_mask &= ~run;
+            g.dirty_units -= (size_t)__builtin_popcountll(run);
+            g.os_bytes -= units_bytes(run);
+            g.purges++;
+        }
+        mask &= ~run;
+    }
+}
+
+/* Purge units idle for longer than PURGE_DELAY_MS; looks at most every half
+ * delay. */
+static void purge_idle(uint32_t now)
+{
+    if (g.dirty_units == 0 || now - g.last_age_scan_ms < PURGE_DELAY_MS / 2)
+        return;
+    g.last_age_scan_ms = now;
+    for (struct segment *seg = g.segments; seg; seg = seg->next) {
+        uint64_t old = 0;
+        for (uint64_t m = seg->dirty_mask; m; m &= m - 1) {
+            unsigned u = (unsigned)__builtin_ctzll(m);
+            if (now - seg->released_ms[u] >= PURGE_DELAY_MS)
+                old |= (uint64_t)1 << u;
+        }
+        purge_units(seg, old);
+    }
+}
+
+/* Past DIRTY_MAX_UNITS resident free units, purge down to half of it. */
+static void purge_excess(void)
+{
+    if (g.dirty_units <= DIRTY_MAX_UNITS)
+        return;
+    for (struct segment *seg = g.segments; seg && g.dirty_units > DIRTY_MAX_UNITS / 2;
+         seg = seg->next)
+        purge_units(seg, seg->dirty_mask);
+}
+
+static struct segment *segment_map(void)
+{
+    void *p;
+    if (am__os_map_aligned(SEG_SIZE, SEG_SIZE, 0, &p) != 0)
+        return NULL;
+    struct segment *seg = p;
+    seg->kind = SEG_KIND_SMALL;
+    seg->free_mask = ALL_UNITS;
+    segment_link(&g.segments, seg);
+    g.n_segments++;
+    g.empty_segments++;
+    os_bytes_add(SEG_HEADER_SIZE);
+    return seg;
+}
+
+static void segment_unmap(struct segment *seg)
+{
+    g.dirty_units -= (size_t)__builtin_popcountll(seg->dirty_mask);
+    g.os_bytes -= SEG_HEADER_SIZE + units_bytes(seg->dirty_mask);
+    segment_unlink(&g.segments, seg);
+    g.n_segments--;
+    g.empty_segments--;
+    am__os_unmap(seg, SEG_SIZE);
+}
+
+struct slab *am__slab_unit_acquire(void)
+{
+    /* A resident free unit first: its pages need no fault. */
+    struct segment *seg;
+    uint64_t pick = 0;
+    for (seg = g.segments; seg && !seg->dirty_mask; seg = seg->next) {
+    }
+    if (seg) {
+        pick = seg->dirty_mask;
+    } else {
+        for (seg = g.segments; seg && !seg->free_mask; seg = seg->next) {
+        }
+        if (!seg && !(seg = segment_map()))
+            return NULL;
+        pick = seg->free_mask;
+    }
+    unsigned u = (unsigned)__builtin_ctzll(pick);
+    uint64_t bit = (uint64_t)1 << u;
+    seg->free_mask &= ~bit;
+    if (seg->dirty_mask & bit) {
+        seg->dirty_mask &= ~bit;
+        g.dirty_units--;
+    } else {
+        os_bytes_add(units_bytes(bit));
+    }
+    if (seg->n_used++ == 0)
+        g.empty_segments--;
+    struct slab *s = &seg->units[u];
+    memset(s, 0, sizeof *s);
+    purge_idle(now_ms());
+    return s;
+}
+
+void am__slab_unit_release(struct slab *s)
+{
+    struct segment *seg = segment_of_slab(s);
+    unsigned u = unit_index(s);
+    uint64_t bit = (uint64_t)1 << u;
+    uint32_t now = now_ms();
+    atomic_store_explicit(&s->block_size, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->fast_owner, NULL, memory_order_relaxed);
+    s->state = SLAB_FREE;
+    seg->free_mask |= bit;
+    seg->dirty_mask |= bit;
+    seg->released_ms[u] = now;
+    g.dirty_units++;
+    if (--seg->n_used == 0 && ++g.empty_segments > EMPTY_SEGMENTS_KEPT)
+        segment_unmap(seg);
+    purge_excess();
+    purge_idle(now);
+}
+
+void *am__slab_large_alloc(size_t n, size_t align)
+{
+    size_t page = am__os_page_size();
+    size_t offset, map_align, map_offset;
+    if (align <= SEG_SIZE) {
+        /* The header at the segment-aligned start, the block right after it. */
+        offset = am__align_up(LARGE_HEADER_SIZE, align);
+        map_align = SEG_SIZE;
+        map_offset = 0;
+    } else {
+        /* The block on its alignment, the header one segment below it. */
+        offset = SEG_SIZE;
+        map_align = align;
+        map_offset = SEG_SIZE;
+    }
+    size_t len = am__align_up(offset + n, page);
+    void *base;
+    if (am__os_map_aligned(len, map_align, map_offset, &base) != 0)
+        return NULL;
+    struct segment *seg = base;
+    seg->kind = SEG_KIND_LARGE;
+    seg->map_len = len;
+    seg->usable = len - offset;
+    pthread_mutex_lock(&g.lock);
+    segment_link(&g.large, seg);
+    g.n_large++;
+    g.large_usable += seg->usable;
+    os_bytes_add(len);
+    purge_idle(now_ms());
+    pthread_mutex_unlock(&g.lock);
+    return (char *)base + offset;
+}
+
+void am__slab_large_free(struct segment *seg)
+{
+    pthread_mutex_lock(&g.lock);
+    segment_unlink(&g.large, seg);
+    g.n_large--;
+    g.large_usable -= seg->usable;
+    g.os_bytes -= seg->map_len;
+    purge_idle(now_ms());
+    pthread_mutex_unlock(&g.lock);
+    am__os_unmap(seg, seg->map_len);
+}
+
+void am__slab_segments_reset(void)
+{
+    while (g.segments) {
+        struct segment *seg = g.segments;
+        g.segments = seg->next;
+        am__os_unmap(seg, SEG_SIZE);
+    }
+    while (g.large) {
+        struct segment *seg = g.large;
+        g.large = seg->next;
+        am__os_unmap(seg, seg->map_len);
+    }
+    g.n_segments = g.n_large = g.empty_segments = g.dirty_units = 0;
+    g.os_bytes = g.os_bytes_peak = g.large_usable = g.purges = 0;
+}
+
+int am__slab_segments_check(char *why, size_t len)
+{
+    size_t os_bytes = 0, dirty = 0, empty = 0, n = 0;
+    for (struct segment *seg = g.segments; seg; seg = seg->next, n++) {
+        if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_SMALL) {
+            snprintf(why, len, "segment %p: misaligned or not a segment", (void *)seg);
+            return EFAULT;
+        }
+        if (seg->dirty_mask & ~seg->free_mask) {
+            snprintf(why, len, "segment %p: a unit in use is marked dirty", (void *)seg);
+            return EFAULT;
+        }
+        uint64_t used = ~seg->free_mask;
+        if ((unsigned)__builtin_popcountll(used) != seg->n_used) {
+            snprintf(why, len, "segment %p: %u units counted in use, %d marked", (void *)seg,
+                     seg->n_used, __builtin_popcountll(used));
+            return EFAULT;
+        }
+        for (uint64_t m = seg->free_mask; m; m &= m - 1) {
+            struct slab *s = &seg->units[__builtin_ctzll(m)];
+            if (s->state != SLAB_FREE || atomic_load(&s->block_size) != 0) {
+                snprintf(why, len, "segment %p unit %d: free but in state %u", (void *)seg,
+                         __builtin_ctzll(m), s->state);
+                return EFAULT;
+            }
+        }
+        os_bytes += SEG_HEADER_SIZE + units_bytes(used) + units_bytes(seg->dirty_mask);
+        dirty += (size_t)__builtin_popcountll(seg->dirty_mask);
+        empty += seg->n_used == 0;
+    }
+    size_t n_large = 0;
+    for (struct segment *seg = g.large; seg; seg = seg->next, n_large++) {
+        if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_LARGE) {
+            snprintf(why, len, "large run %p: misaligned or not a large run", (void *)seg);
+            return EFAULT;
+        }
+        os_bytes += seg->map_len;
+    }
+    if (n != g.n_segments || n_large != g.n_large || dirty != g.dirty_units ||
+        empty != g.empty_segments || os_bytes != g.os_bytes) {
+        snprintf(why, len,
+                 "counters disagree: segments %zu/%zu large %zu/%zu dirty %zu/%zu empty %zu/%zu "
+                 "os_bytes %zu/%zu",
+                 n, g.n_segments, n_large, g.n_large, dirty, g.dirty_units, empty,
+                 g.empty_segments, os_bytes, g.os_bytes);
+        return EFAULT;
+    }
+    return 0;
+}

@@ -1,0 +1,895 @@
+/*
+ * slab: allocmark's own fast allocator (issue 4), after the designs of
+ * mimalloc (free lists sharded per slab, a thread-free list per slab, a
+ * delayed-free notification for full slabs) and rpmalloc (per-thread heaps
+ * handed over when their thread exits).
+ *
+ * Design. Requests up to 32 KiB are rounded to one of 40 size classes
+ * (16-byte steps to 128 B, then four per power of two: a block wastes under
+ * 20 % of itself, 10 % on average over a class's sizes) and served from
+ * 64 KiB slabs, each holding blocks of one class. A slab's descriptor sits in
+ * the header of its 4 MiB-aligned segment, so free finds it from any block
+ * with a mask and a shift. Each thread has a heap in thread-local storage: a
+ * current slab per class, reached for small sizes straight from the request
+ * size (tls.direct). malloc pops the current slab's free list; a same-thread
+ * free pushes onto the block's slab; neither takes a lock or an atomic
+ * read-modify-write. A free from another thread pushes onto the slab's
+ * atomic remote list (one CAS), which the owner collects when its free list
+ * runs dry; when the slab is on the owner's full list, the first such free
+ * instead hands the block to the owner heap's `delayed` list, so that the
+ * owner learns that the slab has room again without scanning its full slabs.
+ * A thread that exits hands its slabs to a global pool, from which other
+ * threads adopt them (when they need a slab of that class, or when they free
+ * into one). Empty slabs go back to the segment manager (segment.c), which
+ * keeps some resident and purges the rest. Requests above 32 KiB get page
+ * runs of their own from the OS.
+ *
+ * Complexity: malloc and free O(1); collecting a remote list is linear in its
+ * length; the segment manager's slow paths are linear in the segments.
+ * Memory: per-class internal waste as above; per slab the uncarved tail (the
+ * free list is carved a page at a time); per segment a 12 KiB header.
+ * Thread safety: lock-free fast paths; one mutex for the segment manager and
+ * the pools, one for full-slab notifications; both are taken around fork.
+ */
+#include "../allocator.h"
+#include "../os.h"
+#include "slab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Blocks are carved from a slab's untouched end this many bytes at a time. */
+#define CARVE_BYTES 4096
+/* Empty slabs a heap keeps for any class before returning units. */
+#define EMPTY_SLABS_KEPT 4
+/* Alignments up to this are served from slabs (every slab starts on a page). */
+#define SLAB_ALIGN_MAX 4096
+
+/* ===========================================================================
+ * Types and state
+ * ======================================================================== */
+
+/* What the fast paths read, per thread. `current` and `direct` never hold
+ * NULL: &empty_slab stands for "none", so that malloc needs a single test. */
+struct tls_heap {
+    struct slab *direct[DIRECT_SLOTS]; /* by (n + 15) / 16: the current slab */
+    struct slab *current[N_CLASSES];
+    struct heap *heap; /* &no_heap until the thread first allocates */
+};
+
+/* Slabs waiting for their turn to be current: taken oldest first, so that
+ * none waits forever while its remote frees pile up. */
+struct slab_queue {
+    struct slab *head, *tail;
+};
+
+/* A heap is owned by at most one thread (tls != NULL); heaps are never
+ * unmapped, so a late look at one from a key destructor is always safe. */
+struct heap {
+    struct tls_heap *tls;
+    struct slab_queue partial[N_CLASSES]; /* slabs with free blocks, oldest first */
+    struct slab *full;               /* no free block when last looked at */
+    struct slab *empty;              /* empty slabs kept for any class */
+    unsigned n_empty;
+    _Atomic(void *) delayed; /* blocks other threads freed into full slabs */
+    struct heap *next_all, *next_pooled;
+};
+
+static struct slab empty_slab; /* its free list is always empty */
+static struct heap no_heap;    /* never the owner of anything */
+
+static __thread struct tls_heap tls __attribute__((tls_model("initial-exec"))) = {
+    .direct = {[0 ... DIRECT_SLOTS - 1] = &empty_slab},
+    .current = {[0 ... N_CLASSES - 1] = &empty_slab},
+    .heap = &no_heap,
+};
+
+#define g am__slab_g
+
+/* Under g.lock: heaps and abandoned slabs. notify_lock: see remote_free. */
+static struct {
+    pthread_mutex_t notify_lock;
+    struct heap *all, *pooled;
+    struct slab *abandoned[N_CLASSES];
+    size_t n_abandoned;
+    char *meta; /* heap structs are carved from here and never unmapped */
+    size_t meta_left;
+    pthread_key_t key;
+} st = {.notify_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t used_of(const struct slab *s)
+{
+    return atomic_load_explicit(&s->used, memory_order_relaxed);
+}
+
+static inline void set_used(struct slab *s, uint32_t n)
+{
+    atomic_store_explicit(&s->used, n, memory_order_relaxed);
+}
+
+static inline uint32_t block_size_of(const struct slab *s)
+{
+    return atomic_load_explicit(&s->block_size, memory_order_relaxed);
+}
+
+static void slab_link(struct slab **head, struct slab *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+}
+
+static void slab_unlink(struct slab **head, struct slab *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void queue_push(struct slab_queue *q, struct slab *s)
+{
+    s->next = NULL;
+    s->prev = q->tail;
+    if (q->tail)
+        q->tail->next = s;
+    else
+        q->head = s;
+    q->tail = s;
+}
+
+static void queue_remove(struct slab_queue *q, struct slab *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        q->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        q->tail = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void slab_free(void *p);
+
+/* ===========================================================================
+ * Slabs: carving, collecting, changing hands
+ * ======================================================================== */
+
+/* Make s a slab of class cls owned by h, with nothing carved yet. */
+static void slab_format(struct slab *s, unsigned cls, struct heap *h)
+{
+    uint32_t size = class_size(cls);
+    uint32_t first = unit_first_offset(unit_index(s));
+    uint32_t capacity = ((uint32_t)UNIT_SIZE - first) / size;
+    s->free = NULL;
+    set_used(s, 0);
+    atomic_store_explicit(&s->block_size, size, memory_order_relaxed);
+    s->bump = first;
+    s->end = first + capacity * size;
+    s->capacity = capacity;
+    s->cls = (uint8_t)cls;
+    s->state = SLAB_CURRENT;
+    atomic_store_explicit(&s->owner, h, memory_order_relaxed);
+    atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+}
+
+/* Carve up to a page's worth of blocks from the slab's untouched end onto its
+ * free list, in address order. False when nothing is left to carve. */
+static bool slab_carve(struct slab *s)
+{
+    if (s->bump >= s->end)
+        return false;
+    uint32_t size = block_size_of(s);
+    uint32_t n = CARVE_BYTES / size, left = (s->end - s->bump) / size;
+    if (n == 0)
+        n = 1;
+    if (n > left)
+        n = left;
+    char *first = unit_base(s) + s->bump, *b = first;
+    for (uint32_t i = 1; i < n; i++, b += size)
+        *(void **)b = b + size;
+    *(void **)b = s->free;
+    s->free = first;
+    s->bump += n * size;
+    return true;
+}
+
+/* Move the blocks other threads freed into s onto its free list. Only for a
+ * slab whose remote word carries no NOTIFY bit. */
+static bool slab_collect(struct slab *s)
+{
+    if (!atomic_load_explicit(&s->remote, memory_order_relaxed))
+        return false;
+    void *list = (void *)atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+    uint32_t n = 1;
+    void *tail = list;
+    while (*(void **)tail) {
+        tail = *(void **)tail;
+        n++;
+    }
+    *(void **)tail = s->free;
+    s->free = list;
+    set_used(s, used_of(s) - n);
+    return true;
+}
+
+/* Point the thread's current slab for cls (and its direct slots) at s. */
+static void set_current(struct tls_heap *t, unsigned cls, struct slab *s)
+{
+    t->current[cls] = s;
+    uint32_t size = class_size(cls);
+    if (size > DIRECT_MAX)
+        return;
+    uint32_t lo = (cls ? class_size(cls - 1) : 0) / 16 + 1;
+    for (uint32_t i = lo; i <= size / 16; i++)
+        t->direct[i] = s;
+}
+
+/* An empty slab (used == 0) of h that is not current: keep it in h's cache or
+ * give its unit back. */
+static void slab_retire_empty(struct heap *h, struct slab *s)
+{
+    atomic_store_explicit(&s->fast_owner, NULL, memory_order_relaxed);
+    if (h->n_empty < EMPTY_SLABS_KEPT) {
+        s->state = SLAB_EMPTY;
+        atomic_store_explicit(&s->block_size, 0, memory_order_relaxed);
+        slab_link(&h->empty, s);
+        h->n_empty++;
+        return;
+    }
+    pthread_mutex_lock(&g.lock);
+    am__slab_unit_release(s);
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* The current slab s has no free block: put it on h's full list and ask the
+ * remote freers to notify h. False (and s stays current, with blocks) when
+ * a remote free raced in first. */
+static bool slab_retire_full(struct heap *h, struct slab *s)
+{
+    uintptr_t expected = 0;
+    if (!atomic_compare_exchange_strong_explicit(&s->remote, &expected, REMOTE_NOTIFY,
+                                                 memory_order_acq_rel, memory_order_relaxed)) {
+        slab_collect(s);
+        return false;
+    }
+    s->state = SLAB_FULL;
+    atomic_store_explicit(&s->fast_owner, NULL, memory_order_relaxed);
+    slab_link(&h->full, s);
+    return true;
+}
+
+/* Under g.lock: hand s (owned by a heap that is letting go) to the pool, or
+ * give its unit back when it is empty. */
+static void slab_abandon_locked(struct slab *s)
+{
+    slab_collect(s);
+    if (used_of(s) == 0) {
+        am__slab_unit_release(s);
+        return;
+    }
+    atomic_store_explicit(&s->fast_owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, NULL, memory_order_release);
+    s->state = SLAB_ABANDONED;
+    slab_link(&st.abandoned[s->cls], s);
+    st.n_abandoned++;
+}
+
+/* Under g.lock: take s out of the pool for h. */
+static void slab_adopt_locked(struct heap *h, struct slab *s)
+{
+    slab_unlink(&st.abandoned[s->cls], s);
+    st.n_abandoned--;
+    atomic_store_explicit(&s->owner, h, memory_order_release);
+    slab_collect(s);
+}
+
+/* Under g.lock: give back the units of abandoned slabs that remote frees
+ * have emptied since. */
+static void sweep_abandoned_locked(void)
+{
+    for (unsigned cls = 0; cls < N_CLASSES && st.n_abandoned; cls++) {
+        struct slab *next;
+        for (struct slab *s = st.abandoned[cls]; s; s = next) {
+            next = s->next;
+            slab_collect(s);
+            if (used_of(s) == 0) {
+                slab_unlink(&st.abandoned[cls], s);
+                st.n_abandoned--;
+                am__slab_unit_release(s);
+            }
+        }
+    }
+}
+
+/* ===========================================================================
+ * Heaps: a thread's first allocation, its exit, fork
+ * ======================================================================== */
+
+static void drain_delayed(struct heap *h)
+{
+    void *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+    while (b) {
+        void *next = *(void **)b;
+        slab_free(b);
+        b = next;
+    }
+}
+
+static void tls_reset(struct tls_heap *t)
+{
+    for (unsigned i = 0; i < DIRECT_SLOTS; i++)
+        t->direct[i] = &empty_slab;
+    for (unsigned i = 0; i < N_CLASSES; i++)
+        t->current[i] = &empty_slab;
+    t->heap = &no_heap;
+}
+
+static struct heap *heap_new_locked(void)
+{
+    size_t size = am__align_up(sizeof(struct heap), 64);
+    if (st.meta_left < size) {
+        size_t chunk = 64 * 1024;
+        void *p;
+        if (am__os_map(chunk, &p) != 0)
+            return NULL;
+        st.meta = p;
+        st.meta_left = chunk;
+    }
+    struct heap *h = (struct heap *)st.meta;
+    st.meta += size;
+    st.meta_left -= size;
+    h->next_all = st.all;
+    st.all = h;
+    return h;
+}
+
+static struct heap *heap_attach(void)
+{
+    pthread_mutex_lock(&g.lock);
+    struct heap *h = st.pooled;
+    if (h)
+        st.pooled = h->next_pooled;
+    else
+        h = heap_new_locked();
+    if (h)
+        h->tls = &tls;
+    pthread_mutex_unlock(&g.lock);
+    if (!h)
+        return NULL;
+    tls.heap = h;
+    pthread_setspecific(st.key, h);
+    return h;
+}
+
+/* The thread owning h is exiting: stop notifications, take in the blocks
+ * already notified, then hand every slab to the pool (or back to the
+ * segment manager when empty). */
+static void heap_abandon(struct heap *h)
+{
+    pthread_mutex_lock(&st.notify_lock);
+    for (struct slab *s = h->full; s; s = s->next)
+        atomic_fetch_and_explicit(&s->remote, ~REMOTE_NOTIFY, memory_order_relaxed);
+    pthread_mutex_unlock(&st.notify_lock);
+    drain_delayed(h);
+
+    pthread_mutex_lock(&g.lock);
+    for (unsigned cls = 0; cls < N_CLASSES; cls++) {
+        struct slab *s = tls.current[cls];
+        if (s != &empty_slab)
+            slab_abandon_locked(s);
+        while ((s = h->partial[cls].head)) {
+            queue_remove(&h->partial[cls], s);
+            slab_abandon_locked(s);
+        }
+    }
+    for (struct slab *s; (s = h->full);) {
+        slab_unlink(&h->full, s);
+        slab_abandon_locked(s);
+    }
+    for (struct slab *s; (s = h->empty);) {
+        slab_unlink(&h->empty, s);
+        am__slab_unit_release(s);
+    }
+    h->n_empty = 0;
+    /* Frees by threads that exited before this one are all in: what they
+     * emptied in the pool goes back now. */
+    sweep_abandoned_locked();
+    h->tls = NULL;
+    h->next_pooled = st.pooled;
+    st.pooled = h;
+    pthread_mutex_unlock(&g.lock);
+    tls_reset(&tls);
+}
+
+static void thread_exit(void *arg)
+{
+    /* fini may have reset this thread's heap since the key was set. */
+    if (tls.heap == arg)
+        heap_abandon(arg);
+}
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&st.notify_lock);
+    pthread_mutex_lock(&g.lock);
+}
+
+static void after_fork(void)
+{
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&st.notify_lock);
+}
+
+static char class_stat_names[N_CLASSES][24];
+
+static void setup(void)
+{
+    pthread_key_create(&st.key, thread_exit);
+    pthread_atfork(before_fork, after_fork, after_fork);
+    for (unsigned c = 0; c < N_CLASSES; c++)
+        snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u",
+                 class_size(c));
+}
+
+/* ===========================================================================
+ * malloc and free
+ * ======================================================================== */
+
+static inline void *slab_pop(struct slab *s)
+{
+    void *b = s->free;
+    s->free = *(void **)b;
+    set_used(s, used_of(s) + 1);
+    return b;
+}
+
+/* A slab of class cls with a free block for h, made current; NULL when out of
+ * memory. */
+static struct slab *refill(struct heap *h, unsigned cls)
+{
+    struct slab *s = tls.current[cls];
+    /* Blocks freed by other threads first: they are resident already. */
+    if (s != &empty_slab && (slab_collect(s) || slab_carve(s)))
+        return s;
+    if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
+        drain_delayed(h);
+        if (s->free)
+            return s;
+    }
+    if (s != &empty_slab && !slab_retire_full(h, s))
+        return s;
+
+    if ((s = h->partial[cls].head)) {
+        queue_remove(&h->partial[cls], s);
+        s->state = SLAB_CURRENT;
+        slab_collect(s);
+    } else if ((s = h->empty)) {
+        slab_unlink(&h->empty, s);
+        h->n_empty--;
+        slab_format(s, cls, h);
+    } else {
+        pthread_mutex_lock(&g.lock);
+        while ((s = st.abandoned[cls])) {
+            slab_adopt_locked(h, s);
+            if (s->free || s->bump < s->end)
+                break;
+            /* Adopted full: it waits on h's full list like h's own. */
+            s->state = SLAB_CURRENT;
+            if (slab_retire_full(h, s))
+                continue;
+            break;
+        }
+        if (s) {
+            s->state = SLAB_CURRENT;
+            atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+        } else {
+            if (st.n_abandoned)
+                sweep_abandoned_locked();
+            s = am__slab_unit_acquire();
+        }
+        pthread_mutex_unlock(&g.lock);
+        if (!s) {
+            set_current(&tls, cls, &empty_slab);
+            return NULL;
+        }
+        if (s->state == SLAB_FREE)
+            slab_format(s, cls, h);
+    }
+    set_current(&tls, cls, s);
+    if (!s->free)
+        slab_carve(s);
+    return s;
+}
+
+/* malloc's slow paths: NULL comes with errno ENOMEM (AM_CAP_OWN_ERRNO). */
+__attribute__((noinline, cold)) static void *out_of_memory(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+__attribute__((noinline)) static void *large_malloc(size_t n)
+{
+    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN);
+    return p ? p : out_of_memory();
+}
+
+__attribute__((noinline)) static void *malloc_slow(size_t n)
+{
+    if (n > MAX_CLASS_SIZE)
+        return large_malloc(n);
+    struct heap *h = tls.heap;
+    if (h == &no_heap && !(h = heap_attach()))
+        return out_of_memory();
+    struct slab *s = refill(h, class_of(n));
+    return s ? slab_pop(s) : out_of_memory();
+}
+
+static void *slab_malloc(size_t n)
+{
+    struct slab *s;
+    if (likely(n <= DIRECT_MAX))
+        s = tls.direct[(n + 15) >> 4];
+    else if (n <= MAX_CLASS_SIZE)
+        s = tls.current[class_of(n)];
+    else
+        return large_malloc(n);
+    if (unlikely(!s->free))
+        return malloc_slow(n);
+    return slab_pop(s);
+}
+
+/* A free by the owner into a slab on its full list: back to the partial list
+ * (or the empty cache). */
+static void free_into_full(struct heap *h, struct slab *s, void *p)
+{
+    *(void **)p = s->free;
+    s->free = p;
+    uint32_t used = used_of(s) - 1;
+    set_used(s, used);
+    atomic_fetch_and_explicit(&s->remote, ~REMOTE_NOTIFY, memory_order_relaxed);
+    slab_unlink(&h->full, s);
+    if (used == 0) {
+        slab_retire_empty(h, s);
+        return;
+    }
+    s->state = SLAB_PARTIAL;
+    atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+    queue_push(&h->partial[s->cls], s);
+}
+
+/* A free by another thread. The block goes onto the slab's remote list; if
+ * the owner is waiting for news of the slab (NOTIFY), the first freer takes
+ * the bit off and gives the block to the owner heap's delayed list instead.
+ * That hand-off runs under notify_lock, which a heap letting go of its slabs
+ * also takes while it clears their NOTIFY bits: so the owner read here is
+ * still alive and still the owner. */
+static void remote_free(struct slab *s, void *p)
+{
+    uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+    for (;;) {
+        if (old & REMOTE_NOTIFY) {
+            pthread_mutex_lock(&st.notify_lock);
+            old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+            while ((old & REMOTE_NOTIFY) &&
+                   !atomic_compare_exchange_weak_explicit(&s->remote, &old, old & ~REMOTE_NOTIFY,
+                                                          memory_order_acq_rel,
+                                                          memory_order_relaxed)) {
+            }
+            if (old & REMOTE_NOTIFY) {
+                struct heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+                void *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+                do {
+                    *(void **)p = head;
+                } while (!atomic_compare_exchange_weak_explicit(
+                    &h->delayed, &head, p, memory_order_release, memory_order_relaxed));
+                pthread_mutex_unlock(&st.notify_lock);
+                return;
+            }
+            pthread_mutex_unlock(&st.notify_lock);
+            continue;
+        }
+        *(uintptr_t *)p = old;
+        if (atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)p,
+                                                  memory_order_release, memory_order_relaxed))
+            return;
+    }
+}
+
+/* A free into a slab in the pool: the freeing thread adopts the slab, so
+ * that memory freed after its thread exited comes back. False when someone
+ * else took it first. */
+static bool free_adopting(struct heap *h, struct slab *s, void *p)
+{
+    pthread_mutex_lock(&g.lock);
+    bool adoptable = atomic_load_explicit(&s->owner, memory_order_acquire) == NULL &&
+                     s->state == SLAB_ABANDONED;
+    if (adoptable) {
+        slab_adopt_locked(h, s);
+        *(void **)p = s->free;
+        s->free = p;
+        uint32_t used = used_of(s) - 1;
+        set_used(s, used);
+        if (used == 0) {
+            am__slab_unit_release(s);
+        } else {
+            s->state = SLAB_PARTIAL;
+            atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+            queue_push(&h->partial[s->cls], s);
+        }
+    }
+    pthread_mutex_unlock(&g.lock);
+    return adoptable;
+}
+
+/* free's slow paths may reach munmap or madvise: they keep errno, as the
+ * vtable promises (AM_CAP_OWN_ERRNO). */
+__attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *s)
+{
+    int saved = errno;
+    queue_remove(&h->partial[s->cls], s);
+    slab_retire_empty(h, s);
+    errno = saved;
+}
+
+__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
+{
+    int saved = errno;
+    struct heap *h = tls.heap;
+    struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+    if (unlikely(seg->kind == SEG_KIND_LARGE))
+        am__slab_large_free(seg);
+    else if (owner == h)
+        free_into_full(h, s, p);
+    else if (owner != NULL || h == &no_heap || !free_adopting(h, s, p))
+        remote_free(s, p);
+    errno = saved;
+}
+
+static void slab_free(void *p)
+{
+    struct segment *seg = segment_of(p);
+    struct slab *s = slab_of(seg, p);
+    struct heap *h = tls.heap;
+    if (likely(atomic_load_explicit(&s->fast_owner, memory_order_relaxed) == h)) {
+        *(void **)p = s->free;
+        s->free = p;
+        uint32_t used = used_of(s) - 1;
+        set_used(s, used);
+        /* An emptied partial slab leaves; the current one stays for reuse. */
+        if (unlikely(used == 0) && s->state == SLAB_PARTIAL)
+            free_emptied(h, s);
+        return;
+    }
+    free_slow(seg, s, p);
+}
+
+/* ===========================================================================
+ * The rest of the vtable
+ * ======================================================================== */
+
+static size_t slab_usable_size(void *p)
+{
+    struct segment *seg = segment_of(p);
+    if (seg->kind == SEG_KIND_LARGE)
+        return seg->usable;
+    return block_size_of(slab_of(seg, p));
+}
+
+static void *slab_realloc(void *p, size_t n)
+{
+    size_t old = slab_usable_size(p);
+    /* Keep the block unless a much smaller one would do. */
+    if (n <= old && (n >= old / 2 || old <= 32))
+        return p;
+    void *q = slab_malloc(n);
+    if (!q)
+        return n <= old ? p : NULL;
+    memcpy(q, p, n < old ? n : old);
+    slab_free(p);
+    return q;
+}
+
+static void *slab_aligned(size_t align, size_t n)
+{
+    if (align <= SLAB_ALIGN_MAX && n <= MAX_CLASS_SIZE) {
+        /* Blocks of a class whose size is a multiple of align are aligned. */
+        for (unsigned cls = class_of(n < align ? align : n); cls < N_CLASSES; cls++)
+            if (class_size(cls) % align == 0)
+                return slab_malloc(class_size(cls));
+    }
+    return am__slab_large_alloc(n, align);
+}
+
+static int slab_init(void)
+{
+    pthread_once(&setup_once, setup);
+    return 0;
+}
+
+/* Everything back to the OS. Other threads must not be using the allocator;
+ * their thread-local state is reset through their heaps. Heap structs stay
+ * (a key destructor may still look at them). */
+static void slab_fini(void)
+{
+    pthread_mutex_lock(&st.notify_lock);
+    pthread_mutex_lock(&g.lock);
+    st.pooled = NULL;
+    for (struct heap *h = st.all; h; h = h->next_all) {
+        if (h->tls)
+            tls_reset(h->tls);
+        struct heap *keep = h->next_all;
+        memset(h, 0, sizeof *h);
+        h->next_all = keep;
+        h->next_pooled = st.pooled;
+        st.pooled = h;
+    }
+    memset(st.abandoned, 0, sizeof st.abandoned);
+    st.n_abandoned = 0;
+    am__slab_segments_reset();
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&st.notify_lock);
+}
+
+static int slab_stats(struct am_stats *out)
+{
+    size_t live[N_CLASSES] = {0};
+    pthread_mutex_lock(&g.lock);
+    out->os_bytes = g.os_bytes;
+    out->os_bytes_peak = g.os_bytes_peak;
+    out->live_bytes = g.large_usable;
+    out->live_blocks = g.n_large;
+    for (struct segment *seg = g.segments; seg; seg = seg->next) {
+        for (uint64_t m = ~seg->free_mask; m; m &= m - 1) {
+            struct slab *s = &seg->units[__builtin_ctzll(m)];
+            uint32_t size = block_size_of(s), used = used_of(s);
+            if (size) {
+                live[class_of(size)] += (size_t)used * size;
+                out->live_bytes += (size_t)used * size;
+                out->live_blocks += used;
+            }
+        }
+    }
+    const struct {
+        const char *name;
+        size_t value;
+    } extra[] = {
+        {"segments", g.n_segments},
+        {"large_blocks", g.n_large},
+        {"resident_free_bytes", g.dirty_units * UNIT_SIZE},
+        {"abandoned_slabs", st.n_abandoned},
+        {"purges", g.purges},
+    };
+    pthread_mutex_unlock(&g.lock);
+    unsigned n = 0;
+    for (unsigned i = 0; i < sizeof extra / sizeof extra[0] && n < AM_STATS_MAX_EXTRA; i++, n++) {
+        out->extra[n].name = extra[i].name;
+        out->extra[n].value = extra[i].value;
+    }
+    for (unsigned c = 0; c < N_CLASSES && n < AM_STATS_MAX_EXTRA; c++) {
+        if (!live[c])
+            continue;
+        out->extra[n].name = class_stat_names[c];
+        out->extra[n++].value = live[c];
+    }
+    out->n_extra = n;
+    return 0;
+}
+
+/* ---- check ---- */
+
+#define FAIL(...)                          \
+    do {                                   \
+        snprintf(why, len, __VA_ARGS__);   \
+        return EFAULT;                     \
+    } while (0)
+
+/* A slab whose lists the calling thread may walk (its own, or in the pool). */
+static int check_slab(const struct slab *s, char *why, size_t len)
+{
+    uint32_t size = block_size_of(s);
+    if (s->cls >= N_CLASSES || size != class_size(s->cls))
+        FAIL("slab %p: block size %u, class %u", (void *)s, size, s->cls);
+    uint32_t first = unit_first_offset(unit_index(s));
+    if (s->capacity != ((uint32_t)UNIT_SIZE - first) / size ||
+        s->end != first + s->capacity * size || s->bump < first || s->bump > s->end ||
+        (s->bump - first) % size)
+        FAIL("slab %p: capacity %u, carved to %u of %u", (void *)s, s->capacity, s->bump, s->end);
+    const char *base = unit_base(s);
+    uint32_t n_free = 0;
+    for (const void *b = s->free; b; b = *(void *const *)b) {
+        uint32_t off = (uint32_t)((const char *)b - base);
+        if ((const char *)b < base + first || off >= s->bump || (off - first) % size)
+            FAIL("slab %p (class %u): free block %p out of place", (void *)s, size, b);
+        if (++n_free > s->capacity)
+            FAIL("slab %p: free list longer than the slab (a cycle?)", (void *)s);
+    }
+    uint32_t carved = (s->bump - first) / size;
+    if (n_free + used_of(s) != carved)
+        FAIL("slab %p (class %u): %u free + %u used != %u carved", (void *)s, size, n_free,
+             used_of(s), carved);
+    return 0;
+}
+
+static int check_list(const struct slab *head, struct heap *owner, enum slab_state state,
+                      char *why, size_t len)
+{
+    const struct slab *prev = NULL;
+    for (const struct slab *s = head; s; prev = s, s = s->next) {
+        if (s->prev != prev || s->state != state ||
+            atomic_load_explicit(&s->owner, memory_order_relaxed) != owner)
+            FAIL("slab %p: list links, state %u or owner wrong (want state %u)", (void *)s,
+                 s->state, state);
+        if (state != SLAB_EMPTY && check_slab(s, why, len))
+            return EFAULT;
+    }
+    return 0;
+}
+
+static int slab_check(char *why, size_t len)
+{
+    int err;
+    struct heap *h = tls.heap;
+    pthread_mutex_lock(&g.lock);
+    err = am__slab_segments_check(why, len);
+    for (unsigned c = 0; c < N_CLASSES && !err; c++)
+        err = check_list(st.abandoned[c], NULL, SLAB_ABANDONED, why, len);
+    if (!err && h != &no_heap) {
+        for (unsigned c = 0; c < N_CLASSES && !err; c++) {
+            struct slab *s = tls.current[c];
+            err = check_list(h->partial[c].head, h, SLAB_PARTIAL, why, len);
+            const struct slab *last = h->partial[c].head;
+            while (last && last->next)
+                last = last->next;
+            if (!err && last != h->partial[c].tail) {
+                snprintf(why, len, "class %u: the partial queue's tail is not its last slab", c);
+                err = EFAULT;
+            }
+            if (!err && s != &empty_slab)
+                err = check_list(s, h, SLAB_CURRENT, why, len);
+            for (unsigned d = 1; d < DIRECT_SLOTS && !err; d++)
+                if (class_of(d * 16) == c && tls.direct[d] != s) {
+                    snprintf(why, len, "direct slot %u is not class %u's current slab", d, c);
+                    err = EFAULT;
+                }
+        }
+        if (!err)
+            err = check_list(h->full, h, SLAB_FULL, why, len);
+        if (!err)
+            err = check_list(h->empty, h, SLAB_EMPTY, why, len);
+    }
+    pthread_mutex_unlock(&g.lock);
+    return err;
+}
+
+const struct am_allocator am_slab_allocator = {
+    .name = "slab",
+    .summary = "size-class slabs in aligned segments, thread-local heaps, remote-free lists",
+    .caps = AM_CAP_THREAD_SAFE | AM_CAP_RETURNS_MEMORY | AM_CAP_REAL_FREE | AM_CAP_ALIGNED |
+            AM_CAP_OWN_ERRNO,
+    /* Leaves room for a large run's header, alignment slack and rounding. */
+    .max_request = (size_t)PTRDIFF_MAX - ((size_t)1 << 26),
+    .init = slab_init,
+    .fini = slab_fini,
+    .malloc = slab_malloc,
+    .free = slab_free,
+    .realloc = slab_realloc,
+    .aligned = slab_aligned,
+    .usable_size = slab_usable_size,
+    .stats = slab_stats,
+    .check = slab_check,
+};

@@ -1,0 +1,442 @@
+/*
+ * test_slab.c: what is particular to the slab backend: its size classes and
+ * their waste, blocks passed between four threads with a cookie checked on
+ * every free, memory going back to the OS after a burst (and after the thread
+ * that allocated it exits), fork while other threads allocate, large and
+ * aligned blocks, and a check() that notices a corrupted free list.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "os.h"
+#include "testhelper.h"
+
+#define MIB ((size_t)1 << 20)
+
+static struct am_heap heap;
+
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static struct am_stats stats_now(void)
+{
+    struct am_stats s;
+    if (am_stats(&heap, &s) != 0)
+        memset(&s, 0xff, sizeof s);
+    return s;
+}
+
+static void check_consistent(const char *when)
+{
+    char why[256];
+    int err = am_check(&heap, why, sizeof why);
+    CHECK(err == 0, "%s: %s", when, why);
+}
+
+/* ------------------------------------------------------------------------
+ * Size classes
+ * --------------------------------------------------------------------- */
+
+static void test_size_classes(void)
+{
+    size_t prev_usable = 0, classes = 0, class_lo = 1;
+    for (size_t n = 1; n <= 32768; n++) {
+        void *p = am_malloc(&heap, n);
+        REQUIRE(p != NULL, "malloc(%zu)", n);
+        size_t u = am_usable_size(&heap, p);
+        am_free(&heap, p);
+        REQUIRE(u >= n && u % 16 == 0, "usable_size(malloc(%zu)) = %zu", n, u);
+        REQUIRE(u >= prev_usable, "usable size falls from %zu to %zu at %zu", prev_usable, u, n);
+        if (n > 128)
+            REQUIRE(u * 4 <= n * 5 + 3, "%zu B rounds up to %zu: more than 20 %% waste", n, u);
+        if (u != prev_usable) {
+            classes++;
+            class_lo = n;
+        }
+        if (n == u && u >= 64) {
+            /* The class (class_lo..u): mean waste over its sizes. */
+            double waste = 0;
+            for (size_t k = class_lo; k <= u; k++)
+                waste += (double)(u - k) / (double)u;
+            waste /= (double)(u - class_lo + 1);
+            CHECK(waste <= 0.125, "class %zu wastes %.1f %% on average", u, waste * 100);
+        }
+        prev_usable = u;
+    }
+    CHECK(prev_usable == 32768 && classes == 40, "%zu classes up to %zu", classes, prev_usable);
+    void *big = am_malloc(&heap, 32769);
+    REQUIRE(big != NULL);
+    CHECK(am_usable_size(&heap, big) >= 32769);
+    am_free(&heap, big);
+    check_consistent("after the size classes");
+}
+
+/* ------------------------------------------------------------------------
+ * Four threads pass blocks around; a cookie is checked on every free
+ * --------------------------------------------------------------------- */
+
+enum { STRESS_THREADS = 4, STRESS_OPS = 150000, STRESS_LIVE = 512, MAILBOX = 256 };
+
+struct mailbox {
+    pthread_mutex_t lock;
+    void *slot[MAILBOX];
+    int count;
+};
+
+struct stresser {
+    struct mailbox *inbox, *outbox;
+    uint64_t seed;
+    long bad_cookies, failed_mallocs;
+};
+
+static struct mailbox boxes[STRESS_THREADS];
+
+/* The cookie: the block's size and a hash of its address, at both ends. */
+static uint64_t cookie_of(const void *p, size_t n)
+{
+    return ((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL) ^ n;
+}
+
+static void *cookie_malloc(uint64_t *seed, long *failed)
+{
+    uint64_t r = next_random(seed);
+    size_t n = 16 + (size_t)(r % 16 == 0 ? r % 40000 : r % 600);
+    unsigned char *p = am_malloc(&heap, n);
+    if (!p) {
+        (*failed)++;
+        return NULL;
+    }
+    uint64_t c = cookie_of(p, n);
+    memcpy(p, &n, sizeof n);
+    memcpy(p + 8, &c, sizeof c);
+    if (n >= 24) /* below, the tail would overlap the head */
+        memcpy(p + n - 8, &c, sizeof c);
+    return p;
+}
+
+static void cookie_free(void *block, long *bad)
+{
+    unsigned char *p = block;
+    size_t n;
+    uint64_t head, tail;
+    memcpy(&n, p, sizeof n);
+    memcpy(&head, p + 8, sizeof head);
+    if (n < 16 || n > 40016) {
+        (*bad)++;
+        return; /* not ours to free: the size is garbage */
+    }
+    memcpy(&tail, p + (n >= 24 ? n - 8 : 8), sizeof tail);
+    if (head != cookie_of(p, n) || tail != head)
+        (*bad)++;
+    am_free(&heap, p);
+}
+
+static void *stress_thread(void *arg)
+{
+    struct stresser *t = arg;
+    void *live[STRESS_LIVE] = {0};
+    for (int op = 0; op < STRESS_OPS; op++) {
+        uint64_t r = next_random(&t->seed);
+        void **slot = &live[r % STRESS_LIVE];
+        if (!*slot) {
+            *slot = cookie_malloc(&t->seed, &t->failed_mallocs);
+        } else if (r & 0x10000) {
+            cookie_free(*slot, &t->bad_cookies);
+            *slot = NULL;
+        } else { /* pass it on: the next thread frees it */
+            pthread_mutex_lock(&t->outbox->lock);
+            if (t->outbox->count < MAILBOX) {
+                t->outbox->slot[t->outbox->count++] = *slot;
+                *slot = NULL;
+            }
+            pthread_mutex_unlock(&t->outbox->lock);
+        }
+        if (op % 64 == 0) {
+            pthread_mutex_lock(&t->inbox->lock);
+            for (int i = 0; i < t->inbox->count; i++)
+                cookie_free(t->inbox->slot[i], &t->bad_cookies);
+            t->inbox->count = 0;
+            pthread_mutex_unlock(&t->inbox->lock);
+        }
+    }
+    for (int i = 0; i < STRESS_LIVE; i++)
+        if (live[i])
+            cookie_free(live[i], &t->bad_cookies);
+    return NULL;
+}
+
+static void test_threads_pass_blocks(void)
+{
+    struct stresser t[STRESS_THREADS];
+    pthread_t tid[STRESS_THREADS];
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_mutex_init(&boxes[i].lock, NULL);
+        boxes[i].count = 0;
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        t[i] = (struct stresser){.inbox = &boxes[i],
+                                 .outbox = &boxes[(i + 1) % STRESS_THREADS],
+                                 .seed = 0xABCDEFULL * (uint64_t)(i + 1)};
+        REQUIRE(pthread_create(&tid[i], NULL, stress_thread, &t[i]) == 0);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++)
+        pthread_join(tid[i], NULL);
+    long bad = 0;
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        CHECK(t[i].bad_cookies == 0 && t[i].failed_mallocs == 0,
+              "thread %d: %ld bad cookies, %ld failed mallocs", i, t[i].bad_cookies,
+              t[i].failed_mallocs);
+        for (int k = 0; k < boxes[i].count; k++)
+            cookie_free(boxes[i].slot[k], &bad);
+        boxes[i].count = 0;
+    }
+    CHECK(bad == 0, "%ld bad cookies in the mailboxes", bad);
+    check_consistent("after the threads");
+    struct am_stats s = stats_now();
+    CHECK(s.live_blocks == 0 && s.live_bytes == 0,
+          "everything is freed, yet %zu blocks (%zu bytes) count as live", s.live_blocks,
+          s.live_bytes);
+}
+
+/* ------------------------------------------------------------------------
+ * Memory goes back to the OS
+ * --------------------------------------------------------------------- */
+
+enum { BURST_BLOCKS = 96 * 1024 };
+
+static void *burst[BURST_BLOCKS];
+
+/* Allocate about 96 MiB in blocks of 64 B to 2 KiB. */
+static bool allocate_burst(void)
+{
+    for (size_t i = 0; i < BURST_BLOCKS; i++) {
+        size_t n = 64 + (i * 61) % 1985;
+        if (!(burst[i] = am_malloc(&heap, n)))
+            return false;
+        memset(burst[i], 0x5A, n);
+    }
+    return true;
+}
+
+static void free_burst(void)
+{
+    for (size_t i = 0; i < BURST_BLOCKS; i++)
+        am_free(&heap, burst[i]);
+}
+
+static void test_burst_returns_memory(void)
+{
+    size_t before = stats_now().os_bytes, rss_before = am__os_resident_bytes();
+    REQUIRE(allocate_burst(), "the burst ran out of memory");
+    struct am_stats s = stats_now();
+    size_t rss_peak = am__os_resident_bytes();
+    CHECK(s.os_bytes >= 96 * MIB && s.live_bytes >= 95 * MIB, "burst: os %zu live %zu",
+          s.os_bytes, s.live_bytes);
+    free_burst();
+    s = stats_now();
+    /* At most 8 MiB of free units stay resident, plus a heap's few slabs. */
+    CHECK(s.os_bytes <= before + 10 * MIB, "after the burst os_bytes is still %zu MiB",
+          s.os_bytes / MIB);
+    size_t rss_after = am__os_resident_bytes();
+    CHECK(rss_after + 80 * MIB <= rss_peak, "RSS %zu -> %zu -> %zu MiB", rss_before / MIB,
+          rss_peak / MIB, rss_after / MIB);
+    check_consistent("after the burst");
+
+    /* Left idle, the rest goes too, at the allocator's next visit to the OS. */
+    struct timespec pause = {0, 700 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    void *large = am_malloc(&heap, 1 * MIB);
+    am_free(&heap, large);
+    s = stats_now();
+    CHECK(s.os_bytes <= before + 2 * MIB, "after idling os_bytes is still %zu KiB (was %zu)",
+          s.os_bytes >> 10, before >> 10);
+}
+
+static void *allocate_burst_and_exit(void *arg)
+{
+    *(bool *)arg = allocate_burst();
+    return NULL;
+}
+
+/* A thread allocates and exits; its blocks are freed here, after it is gone. */
+static void test_exited_thread_hands_over(void)
+{
+    size_t before = stats_now().os_bytes;
+    bool ok = false;
+    pthread_t tid;
+    REQUIRE(pthread_create(&tid, NULL, allocate_burst_and_exit, &ok) == 0);
+    pthread_join(tid, NULL);
+    REQUIRE(ok, "the thread's burst ran out of memory");
+    CHECK(stats_now().os_bytes >= before + 90 * MIB);
+    check_consistent("after the thread exited");
+    free_burst();
+    struct am_stats s = stats_now();
+    CHECK(s.live_blocks == 0, "%zu blocks still live", s.live_blocks);
+    CHECK(s.os_bytes <= before + 10 * MIB, "os_bytes %zu MiB after freeing what the thread left",
+          s.os_bytes / MIB);
+    check_consistent("after freeing the exited thread's blocks");
+}
+
+/* ------------------------------------------------------------------------
+ * fork while other threads allocate
+ * --------------------------------------------------------------------- */
+
+struct busy {
+    atomic_int stop;
+    uint64_t seed;
+};
+
+static void *allocate_until_stopped(void *arg)
+{
+    struct busy *b = arg;
+    void *keep[64] = {0};
+    long failed = 0, bad = 0;
+    while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
+        void **slot = &keep[next_random(&b->seed) % 64];
+        if (*slot)
+            cookie_free(*slot, &bad);
+        *slot = cookie_malloc(&b->seed, &failed);
+    }
+    for (int i = 0; i < 64; i++)
+        if (keep[i])
+            cookie_free(keep[i], &bad);
+    return (void *)(intptr_t)(failed + bad);
+}
+
+static void *child_thread(void *arg)
+{
+    (void)arg;
+    uint64_t seed = 5;
+    long failed = 0, bad = 0;
+    for (int i = 0; i < 1000; i++)
+        cookie_free(cookie_malloc(&seed, &failed), &bad);
+    return (void *)(intptr_t)(failed + bad);
+}
+
+static int in_child(int round)
+{
+    alarm(10); /* a lock inherited locked would hang here */
+    uint64_t seed = (uint64_t)round + 1;
+    long failed = 0, bad = 0;
+    void *blocks[500];
+    for (int i = 0; i < 500; i++)
+        blocks[i] = cookie_malloc(&seed, &failed);
+    for (int i = 0; i < 500; i++)
+        if (blocks[i])
+            cookie_free(blocks[i], &bad);
+    pthread_t tid;
+    void *thread_errors = (void *)1;
+    if (pthread_create(&tid, NULL, child_thread, NULL) == 0)
+        pthread_join(tid, &thread_errors);
+    char why[256];
+    if (failed || bad || thread_errors || am_check(&heap, why, sizeof why) != 0)
+        return 1;
+    return 0;
+}
+
+static void test_fork_while_allocating(void)
+{
+    enum { BUSY = 3 };
+    struct busy b[BUSY];
+    pthread_t tid[BUSY];
+    for (int i = 0; i < BUSY; i++) {
+        atomic_init(&b[i].stop, 0);
+        b[i].seed = 77 + (uint64_t)i;
+        REQUIRE(pthread_create(&tid[i], NULL, allocate_until_stopped, &b[i]) == 0);
+    }
+    for (int round = 0; round < 12; round++) {
+        struct timespec pause = {0, 3 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(in_child(round));
+        REQUIRE(pid > 0, "fork failed");
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status 0x%x%s", round,
+              status, WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? " (deadlocked)" : "");
+    }
+    for (int i = 0; i < BUSY; i++) {
+        atomic_store(&b[i].stop, 1);
+        void *errors = NULL;
+        pthread_join(tid[i], &errors);
+        CHECK(errors == NULL, "busy thread %d saw %ld errors", i, (long)(intptr_t)errors);
+    }
+    check_consistent("after fork");
+}
+
+/* ------------------------------------------------------------------------
+ * Large and aligned blocks; check() sees corruption
+ * --------------------------------------------------------------------- */
+
+static void test_large_and_aligned(void)
+{
+    size_t before = stats_now().os_bytes;
+    for (size_t align = 32; align <= 16 * MIB; align *= 2) {
+        for (size_t n = 1; n <= 100000; n = n * 7 + 3) {
+            void *p = NULL;
+            REQUIRE(am_posix_memalign(&heap, &p, align, n) == 0, "align %zu n %zu", align, n);
+            CHECK((uintptr_t)p % align == 0, "align %zu n %zu: %p", align, n, p);
+            size_t u = am_usable_size(&heap, p);
+            CHECK(u >= n, "align %zu n %zu: usable %zu", align, n, u);
+            memset(p, 0xA5, u);
+            am_free(&heap, p);
+        }
+    }
+    void *big = am_malloc(&heap, 5 * MIB);
+    REQUIRE(big != NULL);
+    memset(big, 1, 5 * MIB);
+    CHECK(stats_now().os_bytes >= before + 5 * MIB);
+    am_free(&heap, big);
+    CHECK(stats_now().os_bytes <= before + 2 * MIB, "a large block's pages are unmapped");
+    check_consistent("after large and aligned blocks");
+}
+
+static void test_check_sees_corruption(void)
+{
+    void *a = am_malloc(&heap, 48), *b = am_malloc(&heap, 48);
+    REQUIRE(a && b);
+    check_consistent("before the corruption");
+    am_free(&heap, a);
+    void *saved;
+    memcpy(&saved, a, sizeof saved);
+    void *bogus = (char *)b + 8; /* inside a live block, off the block grid */
+    memcpy(a, &bogus, sizeof bogus);
+    char why[256];
+    CHECK(am_check(&heap, why, sizeof why) == EFAULT, "a free list into a live block passed");
+    memcpy(a, &saved, sizeof saved);
+    check_consistent("after the repair");
+    am_free(&heap, b);
+}
+
+int main(void)
+{
+    const struct am_allocator *a = am_find_allocator("slab");
+    if (!a || am_heap_open(&heap, a, AM_OPEN_THREADED) != 0) {
+        fprintf(stderr, "cannot open slab\n");
+        return 1;
+    }
+    test_size_classes();
+    test_check_sees_corruption();
+    test_threads_pass_blocks();
+    test_burst_returns_memory();
+    test_exited_thread_hands_over();
+    test_large_and_aligned();
+    test_fork_while_allocating();
+    am_heap_close(&heap);
+    return am_test_finish("slab");
+}
