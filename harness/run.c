@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cell.h"
@@ -55,12 +56,15 @@ struct profile {
     double budget_s;
     double timeout_s;
     unsigned reps;
+    /* allocmark-micro's --benchmark_min_time per benchmark, 0 to skip the
+     * microbenchmarks (9 allocators: about 20 s per repetition at 0.05 s). */
+    double micro_min_time_s;
 };
 
 static const struct profile profiles[AM_PROFILE_COUNT] = {
-    [AM_PROFILE_SMOKE] = {.budget_s = 0.1, .timeout_s = 10, .reps = 1},
-    [AM_PROFILE_QUICK] = {.budget_s = 0.5, .timeout_s = 20, .reps = 3},
-    [AM_PROFILE_FULL] = {.budget_s = 5, .timeout_s = 120, .reps = 5},
+    [AM_PROFILE_SMOKE] = {.budget_s = 0.1, .timeout_s = 10, .reps = 1, .micro_min_time_s = 0},
+    [AM_PROFILE_QUICK] = {.budget_s = 0.5, .timeout_s = 20, .reps = 3, .micro_min_time_s = 0.05},
+    [AM_PROFILE_FULL] = {.budget_s = 5, .timeout_s = 120, .reps = 5, .micro_min_time_s = 0.5},
 };
 
 /* What a cell may commit on top of what its process had at the start. */
@@ -82,6 +86,7 @@ struct plan {
     enum am_profile profile;
     double budget_s, timeout_s;
     unsigned long mem_limit_mib;
+    bool micro; /* run allocmark-micro into the run directory afterwards */
     const char *root, *label;
     long total;
 };
@@ -108,6 +113,9 @@ void am_run_usage(FILE *to)
             "                             recorded as \"timeout\" (smoke 10, quick 20, full 120)\n"
             "        --mem-limit MIB      memory a cell may commit, 0 for no limit\n"
             "                             (default %lu)\n"
+            "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
+            "                             Benchmark) for the same allocators into the run\n"
+            "                             directory (default: on, but for smoke)\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
@@ -184,7 +192,7 @@ static bool label_is_valid(const char *s)
     return true;
 }
 
-enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT };
+enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT, OPT_MICRO, OPT_NO_MICRO };
 
 enum parsed_line { LINE_OK, LINE_HELP, LINE_BAD };
 
@@ -202,6 +210,8 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         {"budget", required_argument, NULL, OPT_BUDGET},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
+        {"micro", no_argument, NULL, OPT_MICRO},
+        {"no-micro", no_argument, NULL, OPT_NO_MICRO},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -211,6 +221,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->mem_limit_mib = DEFAULT_MEM_LIMIT_MIB;
     const char *reps = NULL;
     double budget = 0, timeout = 0;
+    int micro = -1; /* -1: the profile decides */
     unsigned long v;
     int c, n;
     opterr = 0;
@@ -296,6 +307,10 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
             }
             plan->mem_limit_mib = v;
             break;
+        case OPT_MICRO:
+        case OPT_NO_MICRO:
+            micro = c == OPT_MICRO ? 1 : 0;
+            break;
         case 'h':
             return LINE_HELP;
         case ':':
@@ -316,6 +331,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         plan->reps = p->reps;
     plan->budget_s = budget > 0 ? budget : p->budget_s;
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
+    plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
     if (plan->n_allocators == 0)
         plan->n_allocators = am_names_default_allocators(plan->allocator, MAX_ALLOCATORS);
     if (plan->n_workloads == 0)
@@ -697,6 +713,71 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
  * The run
  * ------------------------------------------------------------------------ */
 
+/* ---------------------------------------------------------------------------
+ * Microbenchmarks: allocmark-micro after the cells, into the run directory
+ * ------------------------------------------------------------------------ */
+
+#ifndef AM_MICRO_PATH
+#define AM_MICRO_PATH "allocmark-micro"
+#endif
+
+/* Run allocmark-micro (bench/micro.cc) for the plan's allocators: it starts a
+ * child per allocator itself (a reference's with its LD_PRELOAD) and writes
+ * micro-<allocator>.json into dir; its console output goes to dir/micro.log.
+ * Returns 0, or -1 with a message when it could not run or reported failure;
+ * the cells already written are untouched either way. */
+static int run_micro(const struct plan *plan, const char *dir)
+{
+    const char *path = getenv("AM_MICRO");
+    if (!path)
+        path = AM_MICRO_PATH;
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "allocmark run: microbenchmarks skipped: %s: %s (AM_MICRO names it)\n",
+                path, strerror(errno));
+        return -1;
+    }
+    char allocators[4096] = "--allocators=";
+    for (unsigned k = 0; k < plan->n_allocators; k++) {
+        size_t used = strlen(allocators);
+        snprintf(allocators + used, sizeof allocators - used, "%s%s", k ? "," : "",
+                 plan->allocator[k]->name);
+    }
+    double min_time = profiles[plan->profile].micro_min_time_s;
+    char out[PATH_MAX + 8], log[PATH_MAX + 16], min_time_arg[64], reps_arg[64];
+    snprintf(out, sizeof out, "--out=%s", dir);
+    snprintf(log, sizeof log, "%s/micro.log", dir);
+    snprintf(min_time_arg, sizeof min_time_arg, "--benchmark_min_time=%g",
+             min_time > 0 ? min_time : 0.01);
+    snprintf(reps_arg, sizeof reps_arg, "--benchmark_repetitions=%u", plan->reps);
+    char *argv[] = {(char *)path, allocators, out, min_time_arg, reps_arg, NULL};
+
+    printf("allocmark run: microbenchmarks (allocmark-micro, %u repetition%s) -> %s\n",
+           plan->reps, plan->reps == 1 ? "" : "s", log);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "allocmark run: cannot start %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(126);
+        execv(path, argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    fprintf(stderr, "allocmark run: allocmark-micro %s; see %s\n",
+            WIFEXITED(status) ? "reported failed benchmarks" : "was killed", log);
+    return -1;
+}
+
 int am_run_main(int argc, char **argv)
 {
     /* argv is main's: argv[0] the program, argv[1] "run". */
@@ -769,6 +850,8 @@ int am_run_main(int argc, char **argv)
         }
     }
     am_progress_end(&progress);
+    if (plan.micro && !interrupted && !counts[CELL_CANCELLED] && !counts[CELL_NOT_WRITTEN])
+        run_micro(&plan, res.dir);
 
     info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
     info.cells_failed = counts[CELL_FAILED];

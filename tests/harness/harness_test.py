@@ -75,6 +75,28 @@ def test_smoke(allocmark, root, names):
                   f"label {r['label']} at {r['threads']} threads")
 
 
+def test_plot(allocmark, root):
+    """A real smoke run, with the microbenchmarks and a crashing test double
+    among the allocators, then `allocmark plot` on it, checked by
+    tests/plots/check_plots.py: valid PNG and SVG files, a report naming
+    every allocator, failed cells missing rather than zero."""
+    # `allocmark list`: a header, one line per allocator, a blank line, workloads.
+    listing = run(allocmark, ["list"]).stdout.split("\n\n")[0].splitlines()[1:]
+    allocators = [line.split()[0] for line in listing if line.strip()]
+    p = run(allocmark, ["run", "--profile", "smoke", "--micro", "-o", root,
+                        "-a", ",".join(allocators + ["crash-test"])], timeout=240)
+    check(p.returncode == 1, f"a run with crash-test cells exits 1, not {p.returncode}")
+    run_dir = latest(root)
+    for a in allocators:
+        path = os.path.join(run_dir, f"micro-{a}.json")
+        check(os.path.exists(path) and os.path.getsize(path) > 0, f"{path} written")
+    checker = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "plots", "check_plots.py")
+    q = subprocess.run([sys.executable, checker, "--allocmark", allocmark, run_dir],
+                       capture_output=True, text=True, timeout=240)
+    check(q.returncode == 0, f"check_plots on the smoke run:\n{q.stdout}{q.stderr}")
+
+
 def meta_unsafe(meta):
     return {a["name"] for a in meta["allocators"] if "thread-safe" not in a["capabilities"]}
 
@@ -256,7 +278,8 @@ def main():
         sys.exit(2)
     allocmark, test = os.path.abspath(sys.argv[1]), sys.argv[2]
     tests = {"smoke": lambda a, r: test_smoke(a, r, sys.argv[3] if len(sys.argv) > 3 else None),
-             "isolation": test_isolation, "sigint": test_sigint, "badinput": test_badinput}
+             "isolation": test_isolation, "sigint": test_sigint, "badinput": test_badinput,
+             "plot": test_plot}
     if test not in tests:
         print(f"unknown test {test}; valid: {', '.join(tests)}", file=sys.stderr)
         sys.exit(2)
