@@ -51,7 +51,7 @@ _Static_assert(offsetof(struct am_mem_tuning, nt_set_min) == 40, "memcore.inc TU
  * it is the baseline, and the vector variants already use rep movsb and rep
  * stosb in the window where they measure faster. */
 enum { V_AVX512, V_AVX2, V_SSE2, V_ERMS, V_COUNT };
-static struct am_mem_variant variants[V_COUNT] = {
+static struct am_mem_ops variants[V_COUNT] = {
     [V_AVX512] = {"avx512", "avx512f avx512bw avx512vl bmi2, zmm state saved by the OS", false,
                   am__memcpy_avx512, am__memmove_avx512, am__memset_avx512},
     [V_AVX2] = {"avx2", "avx2, ymm state saved by the OS", false, am__memcpy_avx2,
@@ -62,7 +62,7 @@ static struct am_mem_variant variants[V_COUNT] = {
 };
 
 static struct am_mem_cpu cpu;
-static const struct am_mem_variant *chosen;
+static const struct am_mem_ops *chosen;
 static char override_note[96]; /* what became of AM_MEMCORE, for describe */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -183,7 +183,7 @@ static void tune_from_cpu(void)
  * Choosing
  * ------------------------------------------------------------------------ */
 
-static void publish(const struct am_mem_variant *v)
+static void publish(const struct am_mem_ops *v)
 {
     chosen = v;
     __atomic_store_n(&table.memcpy, v->memcpy, __ATOMIC_RELEASE);
@@ -200,14 +200,14 @@ static void init(void)
     variants[V_ERMS].supported = cpu.erms;
     tune_from_cpu();
 
-    const struct am_mem_variant *pick = NULL;
+    const struct am_mem_ops *pick = NULL;
     for (int i = 0; i < V_ERMS && !pick; i++)
         if (variants[i].supported)
             pick = &variants[i];
 
     const char *want = getenv("AM_MEMCORE");
     if (want && *want) {
-        const struct am_mem_variant *v = am_mem_find_variant(want);
+        const struct am_mem_ops *v = am_mem_find_variant(want);
         if (v && v->supported) {
             pick = v;
             snprintf(override_note, sizeof override_note, "forced by AM_MEMCORE");
@@ -266,14 +266,14 @@ void *am_memset(void *dst, int c, size_t n)
     return __atomic_load_n(&table.memset, __ATOMIC_ACQUIRE)(dst, c, n);
 }
 
-const struct am_mem_variant *am_mem_variants(size_t *count)
+const struct am_mem_ops *am_mem_variants(size_t *count)
 {
     ensure_init();
     *count = V_COUNT;
     return variants;
 }
 
-const struct am_mem_variant *am_mem_find_variant(const char *name)
+const struct am_mem_ops *am_mem_find_variant(const char *name)
 {
     for (int i = 0; i < V_COUNT; i++)
         if (strcmp(variants[i].name, name) == 0)
@@ -290,7 +290,7 @@ const char *am_mem_variant(void)
 int am_mem_force(const char *name)
 {
     ensure_init();
-    const struct am_mem_variant *v = am_mem_find_variant(name);
+    const struct am_mem_ops *v = am_mem_find_variant(name);
     if (!v)
         return EINVAL;
     if (!v->supported)

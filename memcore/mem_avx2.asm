@@ -21,6 +21,10 @@
 %define R9  ymm9
 %define R10 ymm10
 %define R11 ymm11
+%define HMOVU  vmovdqu
+%define X0  xmm0
+%define X1  xmm1
+%define MOVQ   vmovq
 
 %macro VRET 0
     vzeroupper

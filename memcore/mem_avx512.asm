@@ -22,6 +22,12 @@
 %define R9  zmm25
 %define R10 zmm26
 %define R11 zmm27
+%define HMOVU  vmovdqu64            ; EVEX: xmm16/ymm16 need no vzeroupper either
+%define X0  xmm16
+%define X1  xmm17
+%define Y0  ymm16
+%define Y1  ymm17
+%define MOVQ   vmovq
 
 %macro VRET 0
     ret

@@ -20,6 +20,10 @@
 %define R9  xmm9
 %define R10 xmm10
 %define R11 xmm11
+%define HMOVU  movdqu
+%define X0  xmm0
+%define X1  xmm1
+%define MOVQ   movq
 
 %macro VRET 0
     ret

@@ -34,7 +34,7 @@ typedef void *am_memmove_fn(void *dst, const void *src, size_t n);
 typedef void *am_memset_fn(void *dst, int c, size_t n);
 
 /* One implementation of the three functions. */
-struct am_mem_variant {
+struct am_mem_ops {
     const char *name;  /* "avx512", "avx2", "sse2", "erms" */
     const char *needs; /* the CPU features it requires, for messages */
     bool supported;    /* this CPU and OS can run it */
@@ -45,10 +45,10 @@ struct am_mem_variant {
 
 /* Every variant, in the order the dispatch prefers them; *count is set to
  * their number. The functions of an unsupported variant must not be called. */
-const struct am_mem_variant *am_mem_variants(size_t *count);
+const struct am_mem_ops *am_mem_variants(size_t *count);
 
 /* The variant called `name`, or NULL. */
-const struct am_mem_variant *am_mem_find_variant(const char *name);
+const struct am_mem_ops *am_mem_find_variant(const char *name);
 
 /* The name of the variant am_memcpy and friends go to. */
 const char *am_mem_variant(void);

@@ -454,7 +454,7 @@ static const struct {
     {"loop", {0, 0, 0, 0, SIZE_MAX, SIZE_MAX}},
 };
 
-static void test_variant(const struct am_mem_variant *v, struct large *b)
+static void test_variant(const struct am_mem_ops *v, struct large *b)
 {
     struct am_mem_tuning defaults;
     am_mem_get_tuning(&defaults);
@@ -528,8 +528,8 @@ static bool variant_under_env(const char *self, const char *value, char *out, si
 static void test_dispatch(const char *self)
 {
     size_t count;
-    const struct am_mem_variant *all = am_mem_variants(&count);
-    const struct am_mem_variant *active = am_mem_find_variant(am_mem_variant());
+    const struct am_mem_ops *all = am_mem_variants(&count);
+    const struct am_mem_ops *active = am_mem_find_variant(am_mem_variant());
     CHECK(active && active->supported, "dispatched to %s", am_mem_variant());
     CHECK(am_mem_find_variant("sse2") && am_mem_find_variant("sse2")->supported);
     CHECK(am_mem_force("no-such-variant") == EINVAL);
@@ -578,7 +578,7 @@ int main(int argc, char **argv)
     struct large b = {region_new(LARGE_MAX + 64), target_new(LARGE_MAX + 64)};
     fill_random(b.src.lo, b.src.len);
     size_t count;
-    const struct am_mem_variant *all = am_mem_variants(&count);
+    const struct am_mem_ops *all = am_mem_variants(&count);
     for (size_t i = 0; i < count; i++) {
         if (all[i].supported)
             test_variant(&all[i], &b);
