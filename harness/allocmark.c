@@ -12,6 +12,7 @@
 
 #include "conformance.h"
 #include "frontend.h"
+#include "memcore.h"
 #include "spawn.h"
 
 /* Exit status for bad command-line input. */
@@ -98,6 +99,9 @@ static int cmd_list(void)
         char caps[160];
         printf("%-12s %-60s %s\n", a->name, a->summary, am_caps_describe(a->caps, caps, sizeof caps));
     }
+    char cores[512];
+    am_mem_describe(cores, sizeof cores);
+    printf("\nmemory cores: %s\n", cores);
     return 0;
 }
 
