@@ -326,8 +326,10 @@ static void overlap_matrix(am_memmove_fn *fn)
 {
     size_t len = 2 * page_size + MATRIX_MAX + OVERLAP;
     struct target t = target_new(len);
-    unsigned char *fresh = malloc(MATRIX_MAX + OVERLAP);
-    fill_random(fresh, MATRIX_MAX + OVERLAP);
+    /* Each span starts at a different offset of `fresh` (below 256). */
+    size_t fresh_len = MATRIX_MAX + OVERLAP + 256;
+    unsigned char *fresh = malloc(fresh_len);
+    fill_random(fresh, fresh_len);
     char why[160] = "";
     bool ok = true;
     for (size_t n = 0; n <= MATRIX_MAX && ok; n++) {
