@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -120,10 +121,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return am_test_xorshift(&rng_state);
 }
 
 static void fill_random(unsigned char *p, size_t n)
@@ -188,15 +186,48 @@ static bool window_matches(const struct target *t, const unsigned char *p, size_
     return false;
 }
 
-static bool region_matches(const struct target *t, char *why, size_t len)
+/* Check one call: its return value `ret`, which must be `d`, and the bytes
+ * from `d - WINDOW` to `d + n + WINDOW`. A failure is recorded with the
+ * case, described by the printf-style arguments. */
+__attribute__((format(printf, 5, 6))) static bool
+verified(const struct target *t, const void *ret, const unsigned char *d, size_t n,
+         const char *fmt, ...)
+{
+    char why[160];
+    bool ok = ret == d;
+    if (!ok)
+        snprintf(why, sizeof why, "returned %p, not dst %p", ret, (const void *)d);
+    else
+        ok = window_matches(t, d, n, why, sizeof why);
+    if (!ok) {
+        char where[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(where, sizeof where, fmt, ap);
+        va_end(ap);
+        CHECK(false, "%s %s: %s", now.variant, where, why);
+    }
+    return ok;
+}
+
+/* Once per size: no store landed outside the windows either. */
+static bool region_unchanged(const struct target *t, const char *what, size_t n)
 {
     if (memcmp(t->work.lo, t->mirror.lo, t->work.len) == 0)
         return true;
     size_t i = 0;
     while (t->work.lo[i] == t->mirror.lo[i])
         i++;
-    snprintf(why, len, "stray store at byte %zu of the destination region", i);
+    CHECK(false, "%s %s n=%zu: stray store at byte %zu of the destination region", now.variant,
+          what, n, i);
     return false;
+}
+
+/* After a failure: make the mirror agree again, so that the next test does
+ * not report this one's damage. */
+static void resync(struct target *t)
+{
+    memcpy(t->mirror.lo, t->work.lo, t->work.len);
 }
 
 /* ---------------------------------------------------------------------------
@@ -225,36 +256,22 @@ static void copy_matrix(const char *what, am_memmove_fn *fn, struct offsets offs
     struct region src = region_new(4 * page_size);
     struct target dst = target_new(4 * page_size);
     fill_random(src.lo, src.len);
-    char why[160] = "";
     bool ok = true;
     for (size_t n = 0; n <= MATRIX_MAX && ok; n++) {
         for (int hi = 0; hi < 2 && ok; hi++) {
             for (size_t i = 0; i < offs.count && ok; i++) {
                 unsigned char *s = place(&src, hi, n, offs.list[i]);
-                for (size_t j = 0; j < offs.count; j++) {
+                for (size_t j = 0; j < offs.count && ok; j++) {
                     unsigned char *d = place(&dst.work, hi, n, offs.list[j]);
                     set_case(what, n, offs.list[i], offs.list[j]);
                     void *ret = fn(d, s, n);
                     memcpy(mirror_of(&dst, d), s, n);
-                    if (ret != d) {
-                        snprintf(why, sizeof why, "returned %p, not dst %p", ret, (void *)d);
-                        ok = false;
-                    } else {
-                        ok = window_matches(&dst, d, n, why, sizeof why);
-                    }
-                    if (!ok) {
-                        CHECK(false, "%s %s n=%zu src offset %u dst offset %u (%s): %s",
-                              now.variant, what, n, offs.list[i], offs.list[j], hi ? "hi" : "lo",
-                              why);
-                        break;
-                    }
+                    ok = verified(&dst, ret, d, n, "%s n=%zu src offset %u dst offset %u (%s)",
+                                  what, n, offs.list[i], offs.list[j], hi ? "hi" : "lo");
                 }
             }
         }
-        if (ok && !region_matches(&dst, why, sizeof why)) {
-            CHECK(false, "%s %s n=%zu: %s", now.variant, what, n, why);
-            ok = false;
-        }
+        ok = ok && region_unchanged(&dst, what, n);
     }
     if (ok)
         CHECK(true);
@@ -267,57 +284,46 @@ static const int set_values[] = {0x00, 0xff, 0x5a, 0x80, 0x01};
 static void set_matrix(const char *what, am_memset_fn *fn, struct offsets offs)
 {
     struct target dst = target_new(4 * page_size);
-    char why[160] = "";
     bool ok = true;
     for (size_t n = 0; n <= MATRIX_MAX && ok; n++) {
         for (int hi = 0; hi < 2 && ok; hi++) {
             for (size_t v = 0; v < sizeof set_values / sizeof set_values[0] && ok; v++) {
-                for (size_t j = 0; j < offs.count; j++) {
+                for (size_t j = 0; j < offs.count && ok; j++) {
                     unsigned char *d = place(&dst.work, hi, n, offs.list[j]);
                     /* Only the low byte counts: vary what lies above it. */
                     int c = set_values[v] | (int)(((n + j) % 3) << 8);
                     set_case(what, n, c, offs.list[j]);
                     void *ret = fn(d, c, n);
                     memset(mirror_of(&dst, d), c, n);
-                    if (ret != d) {
-                        snprintf(why, sizeof why, "returned %p, not dst %p", ret, (void *)d);
-                        ok = false;
-                    } else {
-                        ok = window_matches(&dst, d, n, why, sizeof why);
-                    }
-                    if (!ok) {
-                        CHECK(false, "%s %s n=%zu c=%#x dst offset %u (%s): %s", now.variant,
-                              what, n, (unsigned)c, offs.list[j], hi ? "hi" : "lo", why);
-                        break;
-                    }
+                    ok = verified(&dst, ret, d, n, "%s n=%zu c=%#x dst offset %u (%s)", what, n,
+                                  (unsigned)c, offs.list[j], hi ? "hi" : "lo");
                 }
             }
         }
-        if (ok && !region_matches(&dst, why, sizeof why)) {
-            CHECK(false, "%s %s n=%zu: %s", now.variant, what, n, why);
-            ok = false;
-        }
+        ok = ok && region_unchanged(&dst, what, n);
     }
     if (ok)
         CHECK(true);
     target_free(&dst);
 }
 
-/* One memmove inside a region: n bytes from `from` to `to` (offsets from
- * base), the span freshly filled first. */
-static bool overlap_once(struct target *t, am_memmove_fn *fn, unsigned char *base, size_t span,
-                         size_t from, size_t to, size_t n, const unsigned char *fresh, char *why,
-                         size_t len)
+/* One memmove inside a region: n bytes from base + from to base + to, the
+ * span freshly filled first; the whole span and its windows are checked. */
+static bool overlap_once(struct target *t, am_memmove_fn *fn, unsigned char *base, size_t from,
+                         size_t to, size_t n, const unsigned char *fresh, const char *where)
 {
+    size_t span = n + (from > to ? from - to : to - from);
+    unsigned char *m = mirror_of(t, base);
     memcpy(base, fresh, span);
-    memcpy(mirror_of(t, base), fresh, span);
+    memcpy(m, fresh, span);
+    set_case(to > from ? "memmove up" : "memmove down", n, (long)from, (long)to);
     void *ret = fn(base + to, base + from, n);
-    memmove(mirror_of(t, base) + to, mirror_of(t, base) + from, n);
-    if (ret != base + to) {
-        snprintf(why, len, "returned %p, not dst %p", ret, (void *)(base + to));
-        return false;
-    }
-    return window_matches(t, base, span, why, len);
+    memmove(m + to, m + from, n);
+    if (ret != base + to)
+        return verified(t, ret, base + to, n, "memmove n=%zu from +%zu to +%zu (%s)", n, from,
+                        to, where);
+    return verified(t, base, base, span, "memmove n=%zu from +%zu to +%zu (%s)", n, from, to,
+                    where);
 }
 
 /* Every size 0..MATRIX_MAX x distance 0..OVERLAP, dst below and above src,
@@ -330,25 +336,17 @@ static void overlap_matrix(am_memmove_fn *fn)
     size_t fresh_len = MATRIX_MAX + OVERLAP + 256;
     unsigned char *fresh = malloc(fresh_len);
     fill_random(fresh, fresh_len);
-    char why[160] = "";
+    static const char *const wheres[] = {"lo", "hi", "mid"};
     bool ok = true;
     for (size_t n = 0; n <= MATRIX_MAX && ok; n++) {
         for (size_t dist = 0; dist <= OVERLAP && ok; dist++) {
             size_t span = n + dist;
+            unsigned char *bases[] = {t.work.lo, t.work.hi - span,
+                                      t.work.lo + page_size + ((n + 7 * dist) & 63)};
             for (int where = 0; where < 3 && ok; where++) {
-                unsigned char *base = where == 0   ? t.work.lo
-                                      : where == 1 ? t.work.hi - span
-                                                   : t.work.lo + page_size + ((n + 7 * dist) & 63);
-                for (int up = 0; up < 2 && ok; up++) {
-                    size_t from = up ? 0 : dist, to = up ? dist : 0;
-                    set_case(up ? "memmove up" : "memmove down", n, (long)dist, where);
-                    ok = overlap_once(&t, fn, base, span, from, to, n, fresh + (n & 255), why,
-                                      sizeof why);
-                    if (!ok)
-                        CHECK(false, "%s memmove n=%zu dst %s src by %zu (%s): %s", now.variant,
-                              n, up ? "above" : "below", dist,
-                              where == 0 ? "lo" : where == 1 ? "hi" : "mid", why);
-                }
+                for (int up = 0; up < 2 && ok; up++)
+                    ok = overlap_once(&t, fn, bases[where], up ? 0 : dist, up ? dist : 0, n,
+                                      fresh + (n & 255), wheres[where]);
             }
         }
     }
@@ -367,16 +365,8 @@ struct large {
     struct target dst;
 };
 
-/* After a failure: make the mirror agree again, so that the next test does
- * not report this one's damage. */
-static void resync(struct target *t)
-{
-    memcpy(t->mirror.lo, t->work.lo, t->work.len);
-}
-
 static void large_copies(struct large *b, am_memmove_fn *fn, int rounds)
 {
-    char why[160] = "";
     for (int r = 0; r < rounds; r++) {
         size_t n = random_size(LARGE_MAX);
         unsigned soff = (unsigned)(rng() & 63), doff = (unsigned)(rng() & 63);
@@ -385,11 +375,8 @@ static void large_copies(struct large *b, am_memmove_fn *fn, int rounds)
         set_case("memcpy (large)", n, soff, doff);
         void *ret = fn(d, s, n);
         memcpy(mirror_of(&b->dst, d), s, n);
-        if (ret != d)
-            snprintf(why, sizeof why, "returned %p, not dst %p", ret, (void *)d);
-        if (ret != d || !window_matches(&b->dst, d, n, why, sizeof why)) {
-            CHECK(false, "%s memcpy n=%zu src offset %u dst offset %u: %s", now.variant, n, soff,
-                  doff, why);
+        if (!verified(&b->dst, ret, d, n, "memcpy n=%zu src offset %u dst offset %u", n, soff,
+                      doff)) {
             resync(&b->dst);
             return;
         }
@@ -399,7 +386,6 @@ static void large_copies(struct large *b, am_memmove_fn *fn, int rounds)
 
 static void large_sets(struct large *b, am_memset_fn *fn, int rounds)
 {
-    char why[160] = "";
     for (int r = 0; r < rounds; r++) {
         size_t n = random_size(LARGE_MAX);
         unsigned doff = (unsigned)(rng() & 63);
@@ -408,11 +394,8 @@ static void large_sets(struct large *b, am_memset_fn *fn, int rounds)
         set_case("memset (large)", n, c, doff);
         void *ret = fn(d, c, n);
         memset(mirror_of(&b->dst, d), c, n);
-        if (ret != d)
-            snprintf(why, sizeof why, "returned %p, not dst %p", ret, (void *)d);
-        if (ret != d || !window_matches(&b->dst, d, n, why, sizeof why)) {
-            CHECK(false, "%s memset n=%zu c=%#x dst offset %u: %s", now.variant, n, (unsigned)c,
-                  doff, why);
+        if (!verified(&b->dst, ret, d, n, "memset n=%zu c=%#x dst offset %u", n, (unsigned)c,
+                      doff)) {
             resync(&b->dst);
             return;
         }
@@ -423,18 +406,14 @@ static void large_sets(struct large *b, am_memset_fn *fn, int rounds)
 /* Overlapping moves of up to 4 MiB, at distances from 1 byte to the size. */
 static void large_overlaps(struct large *b, am_memmove_fn *fn, int rounds)
 {
-    char why[160] = "";
     for (int r = 0; r < rounds; r++) {
         size_t n = random_size((size_t)4 << 20);
         size_t dist = 1 + random_size(n);
-        size_t span = n + dist;
         bool up = rng() & 1;
-        unsigned char *base = rng() & 1 ? b->dst.work.hi - span : b->dst.work.lo + (rng() & 63);
-        set_case(up ? "memmove up (large)" : "memmove down (large)", n, (long)dist, 0);
-        if (!overlap_once(&b->dst, fn, base, span, up ? 0 : dist, up ? dist : 0, n, b->src.lo,
-                          why, sizeof why)) {
-            CHECK(false, "%s memmove n=%zu dst %s src by %zu: %s", now.variant, n,
-                  up ? "above" : "below", dist, why);
+        unsigned char *base =
+            rng() & 1 ? b->dst.work.hi - (n + dist) : b->dst.work.lo + (rng() & 63);
+        if (!overlap_once(&b->dst, fn, base, up ? 0 : dist, up ? dist : 0, n, b->src.lo,
+                          "large")) {
             resync(&b->dst);
             return;
         }
