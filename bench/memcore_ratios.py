@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Print memcore's ratio tables from a memcore-bench JSON file.
 
-    bench/memcore_ratios.py results/memcore/<date>.json [--all]
+    bench/memcore_ratios.py results/memcore/<date>.json
 
-For each operation (memcpy, memset) and alignment: the median rate of every
-contender in GB/s (10^9 bytes per second), each memcore variant and the
-dispatched entry as a ratio to glibc, and the dispatched entry as a share of
-the best rate any contender reached at that size (the ceiling this machine
-showed). Medians come from the file's "median" aggregates, or are computed
-from the repetitions when the file has no aggregates. --all adds the
-baselines' ratios too. Python standard library only.
+For each operation (memcpy, memset) and alignment, one row per size: the
+median rates of glibc and of the dispatched entry in GB/s (10^9 bytes per
+second), every contender's rate as a ratio to glibc's, and the dispatched
+entry as a share of the best rate any contender reached at that size (the
+ceiling this machine showed). Medians come from the file's "median"
+aggregates, or are computed from the repetitions when the file has none.
+Python standard library only.
 """
 import json
 import re
@@ -54,33 +54,38 @@ def size_text(n):
     return f"{n} B"
 
 
+# Columns in this order; contenders the file has beyond these follow.
+ORDER = ["dispatch", "avx512", "avx2", "sse2", "erms", "words", "bytes"]
+
+
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    table, order, context = load(args[0])
-    baselines = {"glibc", "bytes", "words"}
-    memcore = [c for c in order if c not in baselines]
-    ratio_of = memcore + (["bytes", "words"] if "--all" in argv else [])
+    table, seen, context = load(args[0])
+    ratio_of = [c for c in ORDER if c in seen] + [
+        c for c in seen if c not in ORDER and c != "glibc"]
     for key in ("memcore", "command", "glibc", "date", "host_name"):
         if key in context:
             print(f"# {key}: {context[key]}")
     for (op, align) in sorted(table):
         rows = table[(op, align)]
-        print(f"\n## {op}, {align} (median GB/s; x = ratio to glibc; "
-              "ceiling = best of all contenders)")
-        head = ["size"] + order + [f"{c} x" for c in ratio_of] + ["dispatch/ceiling"]
-        print(" | ".join(f"{h:>10}" for h in head))
+        print(f"\n## {op}, {align}: median GB/s of glibc and of the dispatched "
+              "entry, then each contender / glibc, then dispatch / the best "
+              "contender at that size")
+        head = ["size", "glibc", "dispatch"] + ratio_of + ["of best"]
+        print(" ".join(f"{h:>9}" for h in head))
         for size in sorted(rows):
             rates = rows[size]
             glibc = rates.get("glibc")
-            ceiling = max(rates.values())
+            best = max(rates.values())
             cells = [size_text(size)]
-            cells += [f"{rates[c]:.1f}" if c in rates else "-" for c in order]
-            cells += [f"{rates[c] / glibc:.2f}" if glibc and c in rates else "-" for c in ratio_of]
-            cells.append(f"{rates['dispatch'] / ceiling:.0%}" if "dispatch" in rates else "-")
-            print(" | ".join(f"{c:>10}" for c in cells))
+            cells += [f"{rates[c]:.1f}" if c in rates else "-" for c in ("glibc", "dispatch")]
+            cells += [f"{rates[c] / glibc:.2f}" if glibc and c in rates else "-"
+                      for c in ratio_of]
+            cells.append(f"{rates['dispatch'] / best:.0%}" if "dispatch" in rates else "-")
+            print(" ".join(f"{c:>9}" for c in cells))
     return 0
 
 
