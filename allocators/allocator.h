@@ -5,8 +5,9 @@
  * `const struct am_allocator am_<name>_allocator` (the name with '-' as '_').
  * Everything a caller may rely on is written here, member by member.
  *
- * Layering: this header depends on the C library only. Backends may include it
- * and allocators/os.h (the primitive layer); nothing else.
+ * Layering: this header depends on the C library only. Backends may include it,
+ * allocators/os.h (the primitive layer) and memcore.h (am_memcpy, am_memmove,
+ * am_memset: use them for every copy or fill of block contents); nothing else.
  *
  * The front end (frontend.h) implements the C and POSIX contract once, so that
  * a backend can assert its preconditions instead of re-checking them:

@@ -10,6 +10,7 @@
  * reference pays for its call through the PLT.
  */
 #include "frontend.h"
+#include "memcore.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -234,7 +235,7 @@ void *am_calloc(struct am_heap *h, size_t nmemb, size_t size)
     } else {
         p = backend_malloc(h, n);
         if (p && !(a->caps & AM_CAP_ALWAYS_ZEROED))
-            memset(p, 0, n);
+            am_memset(p, 0, n);
     }
     if (!p)
         errno = ENOMEM;
@@ -251,7 +252,7 @@ static void *realloc_by_copy(struct am_heap *h, void *p, size_t n)
     void *q = backend_malloc(h, n);
     if (!q)
         return NULL;
-    memcpy(q, p, old);
+    am_memcpy(q, p, old);
     backend_free(h, p);
     return q;
 }

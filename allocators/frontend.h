@@ -15,7 +15,8 @@
  * malloc_usable_size (the preloaded library's), untouched:
  * what is measured and checked is the library's own behaviour.
  *
- * Layering: depends on allocator.h and the C library only.
+ * Layering: depends on allocator.h, memcore.h (the copy and fill cores that
+ * the calloc and realloc fallbacks use) and the C library only.
  */
 #ifndef AM_FRONTEND_H
 #define AM_FRONTEND_H

@@ -14,6 +14,7 @@
 #include "plot.h"
 #include "run.h"
 #include "workload.h"
+#include "memcore.h"
 
 /* Exit status for bad command-line input. */
 #define EXIT_USAGE 2
@@ -66,6 +67,9 @@ static int cmd_list(int argc, char **argv)
                    p->value[AM_PROFILE_FULL]);
         }
     }
+    char cores[512];
+    am_mem_describe(cores, sizeof cores);
+    printf("\nmemory cores: %s\n", cores);
     return 0;
 }
 

@@ -24,10 +24,7 @@ struct block {
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return am_test_xorshift(&rng);
 }
 
 static void paint(struct block *b, unsigned char tag)

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct am_test_state {
@@ -57,6 +58,16 @@ __attribute__((unused)) static void am_test_reset(void)
 {
     am_test.passed = am_test.failed = 0;
     am_test.first_failure[0] = '\0';
+}
+
+/* xorshift64: a fast, reproducible stream of test data. The state must not
+ * start at 0. */
+__attribute__((unused)) static uint64_t am_test_xorshift(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
 }
 
 /* Print the closing line and return the process's exit status. */

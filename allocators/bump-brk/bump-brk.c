@@ -23,12 +23,12 @@
  */
 #include "../allocator.h"
 #include "../os.h"
+#include "memcore.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
 /* Smallest sbrk request; larger blocks get a chunk of their own size. */
 #define CHUNK_MIN ((size_t)1 << 20)
@@ -246,7 +246,7 @@ static void *bump_realloc(void *p, size_t n)
     } else if (size > old) {
         q = bump_malloc_locked(n);
         if (q) {
-            memcpy(q, p, old);
+            am_memcpy(q, p, old);
             bump_free_locked(p);
         }
     }
