@@ -53,6 +53,7 @@
  */
 #include "../allocator.h"
 #include "../os.h"
+#include "memcore.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -413,7 +414,7 @@ static void *bitmap_calloc(size_t n)
     unlock();
     if (p && d.from < d.to) {
         size_t from = (d.from - s) << bm.shift, to = (d.to - s) << bm.shift;
-        memset(p + from, 0, (to < n ? to : n) - from);
+        am_memset(p + from, 0, (to < n ? to : n) - from);
     }
     return p;
 }
@@ -447,7 +448,7 @@ static void *bitmap_realloc(void *p, size_t n)
     unlock();
     if (!q)
         return NULL;
-    memcpy(q, p, old << bm.shift);
+    am_memcpy(q, p, old << bm.shift);
     bitmap_free(p);
     return q;
 }

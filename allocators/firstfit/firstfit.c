@@ -49,6 +49,7 @@
  */
 #include "../allocator.h"
 #include "../os.h"
+#include "memcore.h"
 #include "firstfit.h"
 
 #include <errno.h>
@@ -569,7 +570,7 @@ static void *firstfit_realloc(void *p, size_t n)
     unlock_and_report();
     if (!q)
         return NULL;
-    memcpy(q, p, old); /* p is still ours alone: no lock needed */
+    am_memcpy(q, p, old); /* p is still ours alone: no lock needed */
     firstfit_free(p);
     return q;
 }

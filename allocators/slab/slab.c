@@ -33,6 +33,7 @@
  */
 #include "../allocator.h"
 #include "../os.h"
+#include "memcore.h"
 #include "slab.h"
 
 #include <errno.h>
@@ -699,7 +700,7 @@ static void *slab_realloc(void *p, size_t n)
     void *q = slab_malloc(n);
     if (!q)
         return n <= old ? p : NULL;
-    memcpy(q, p, n < old ? n : old);
+    am_memcpy(q, p, n < old ? n : old);
     slab_free(p);
     return q;
 }
