@@ -391,10 +391,14 @@ const char *am_caps_describe(unsigned caps, char *buf, size_t len)
         unsigned flag;
         const char *word;
     } words[] = {
-        {AM_CAP_PROCESS_MALLOC, "process-malloc"}, {AM_CAP_THREAD_SAFE, "thread-safe"},
-        {AM_CAP_REAL_FREE, "real-free"},           {AM_CAP_RETURNS_MEMORY, "returns-memory"},
-        {AM_CAP_ALIGNED, "aligned"},               {AM_CAP_ALWAYS_ZEROED, "always-zeroed"},
-        {AM_CAP_OWN_ERRNO, "own-errno"},           {AM_CAP_TEST_ONLY, "test-only"},
+        {AM_CAP_PROCESS_MALLOC, "process-malloc"},
+        {AM_CAP_THREAD_SAFE, "thread-safe"},
+        {AM_CAP_REAL_FREE, "real-free"},
+        {AM_CAP_RETURNS_MEMORY, "returns-memory"},
+        {AM_CAP_ALIGNED, "aligned"},
+        {AM_CAP_ALWAYS_ZEROED, "always-zeroed"},
+        {AM_CAP_OWN_ERRNO, "own-errno"},
+        {AM_CAP_TEST_ONLY, "test-only"},
     };
     size_t used = 0;
     if (len)

@@ -40,7 +40,8 @@ int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out)
     int err = map_with(over, PROT_READ | PROT_WRITE, 0, (void **)&raw);
     if (err)
         return err;
-    char *start = (char *)(((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) - offset;
+    char *start =
+        (char *)(((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) - offset;
     if (start > raw)
         munmap(raw, (size_t)(start - raw));
     if (start + n < raw + over)

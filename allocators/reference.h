@@ -28,9 +28,9 @@ void am__reference_track_peak(struct am_stats *s, size_t *peak);
 void am__stats_extra(struct am_stats *s, const char *name, size_t value);
 
 /* The vtable members every reference shares: the process's own functions. */
-#define AM_REFERENCE_MEMBERS                                                        \
-    .caps = AM_CAP_PROCESS_MALLOC | AM_CAP_THREAD_SAFE | AM_CAP_REAL_FREE |            \
-            AM_CAP_RETURNS_MEMORY | AM_CAP_ALIGNED,                                    \
+#define AM_REFERENCE_MEMBERS                                                             \
+    .caps = AM_CAP_PROCESS_MALLOC | AM_CAP_THREAD_SAFE | AM_CAP_REAL_FREE |              \
+            AM_CAP_RETURNS_MEMORY | AM_CAP_ALIGNED,                                      \
     .max_request = SIZE_MAX, .malloc = am__reference_malloc, .free = am__reference_free, \
     .usable_size = am__reference_usable_size
 

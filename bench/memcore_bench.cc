@@ -33,7 +33,8 @@
 #include "memcore.h"
 #include "memcore_baselines.h"
 
-namespace {
+namespace
+{
 
 constexpr size_t kMinSize = 16;
 constexpr size_t kMaxSize = size_t(1) << 30;
@@ -64,7 +65,8 @@ unsigned char *map_touched(size_t len)
 
 // The timed loops, instantiated per way of calling (a function pointer, or
 // a lambda whose call the compiler writes in place).
-template <typename Copy> void copy_loop(benchmark::State &state, Copy copy, size_t n, size_t misalign)
+template <typename Copy>
+void copy_loop(benchmark::State &state, Copy copy, size_t n, size_t misalign)
 {
     unsigned char *dst = dst_buf, *src = src_buf + misalign;
     for (auto _ : state) {
@@ -131,24 +133,25 @@ std::vector<Contender> contenders()
                            n, m);
                    },
                    [](benchmark::State &s, size_t n, size_t m) {
-                       set_loop(s, [](void *d, int c, size_t k) { return memset(d, c, k); }, n, m);
+                       set_loop(
+                           s, [](void *d, int c, size_t k) { return memset(d, c, k); }, n, m);
                    }});
-    out.push_back({"dispatch",
-                   [](benchmark::State &s, size_t n, size_t m) {
-                       copy_loop(
-                           s,
-                           [](void *d, const void *src, size_t k) { return am_memcpy(d, src, k); },
-                           n, m);
-                   },
-                   [](benchmark::State &s, size_t n, size_t m) {
-                       set_loop(s, [](void *d, int c, size_t k) { return am_memset(d, c, k); }, n,
-                                m);
-                   }});
+    out.push_back(
+        {"dispatch",
+         [](benchmark::State &s, size_t n, size_t m) {
+             copy_loop(
+                 s, [](void *d, const void *src, size_t k) { return am_memcpy(d, src, k); }, n, m);
+         },
+         [](benchmark::State &s, size_t n, size_t m) {
+             set_loop(
+                 s, [](void *d, int c, size_t k) { return am_memset(d, c, k); }, n, m);
+         }});
     size_t count;
     const am_mem_ops *variants = am_mem_variants(&count);
     for (size_t i = 0; i < count; i++)
         if (variants[i].supported)
-            out.push_back(through_pointers(variants[i].name, variants[i].memcpy, variants[i].memset));
+            out.push_back(
+                through_pointers(variants[i].name, variants[i].memcpy, variants[i].memset));
     out.push_back(through_pointers("bytes", am_bench_byte_copy, am_bench_byte_fill));
     out.push_back(through_pointers("words", am_bench_word_copy, am_bench_word_fill));
     return out;
@@ -166,7 +169,8 @@ void register_all(const std::vector<size_t> &sizes, bool set_repetitions)
                                        "/" + std::to_string(n);
                     Runner run = op[3] == 'c' ? c.copy : c.set;
                     benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-                        name.c_str(), [run, n, misalign](benchmark::State &s) { run(s, n, misalign); });
+                        name.c_str(),
+                        [run, n, misalign](benchmark::State &s) { run(s, n, misalign); });
                     // This machine is shared and noisy: many short
                     // repetitions (interleaved, see the script) and their
                     // median, except where one iteration takes milliseconds.

@@ -45,7 +45,8 @@ extern "C" {
 #include "spawn.h"
 }
 
-namespace {
+namespace
+{
 
 constexpr int EXIT_USAGE = 2;
 constexpr const char *CHILD = "__micro-child";
@@ -55,9 +56,9 @@ constexpr size_t SIZES[] = {16, 32, 64, 128, 256, 512, 1024, 4096};
 constexpr int BATCH = 1000;
 constexpr int LARSON_SLOTS = 1000;
 constexpr size_t LARSON_MIN = 16, LARSON_MAX = 512;
-constexpr int XTHREAD_CHUNK = 64;  /* blocks per iteration */
-constexpr int RING_SLOTS = 1024;   /* blocks in flight, at most */
-constexpr int SWAP_EVERY = 1024;   /* larson2 iterations between swaps */
+constexpr int XTHREAD_CHUNK = 64; /* blocks per iteration */
+constexpr int RING_SLOTS = 1024;  /* blocks in flight, at most */
+constexpr int SWAP_EVERY = 1024;  /* larson2 iterations between swaps */
 
 am_heap heap;
 
@@ -514,14 +515,13 @@ struct Options {
 
 void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: allocmark-micro [--allocators=A,B] [--out=DIR] [--rounds=N] "
-            "[--timeout=S] [--benchmark_...]\n"
-            "       allocmark-micro --rss [--allocators=A,B] [--out=DIR]\n"
-            "Runs each allocator's microbenchmarks (or, with --rss, fixed workloads whose\n"
-            "peak RSS is reported) in a child process of its own; JSON goes to DIR\n"
-            "(micro-A.json, micro-A.rN.json for round N > 1, rss.json).\n"
-            "Options starting with --benchmark_ are passed to Google Benchmark.\n");
+    fprintf(to, "usage: allocmark-micro [--allocators=A,B] [--out=DIR] [--rounds=N] "
+                "[--timeout=S] [--benchmark_...]\n"
+                "       allocmark-micro --rss [--allocators=A,B] [--out=DIR]\n"
+                "Runs each allocator's microbenchmarks (or, with --rss, fixed workloads whose\n"
+                "peak RSS is reported) in a child process of its own; JSON goes to DIR\n"
+                "(micro-A.json, micro-A.rN.json for round N > 1, rss.json).\n"
+                "Options starting with --benchmark_ are passed to Google Benchmark.\n");
 }
 
 void print_allocator_names(FILE *to)
@@ -538,8 +538,8 @@ bool parse_allocators(const char *list, Options &o)
     size_t start = 0;
     while (start <= s.size()) {
         size_t comma = s.find(',', start);
-        std::string name = s.substr(start, comma == std::string::npos ? std::string::npos
-                                                                      : comma - start);
+        std::string name =
+            s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         const am_allocator *a = am_find_allocator(name.c_str());
         if (!a) {
             fprintf(stderr, "allocmark-micro: unknown allocator '%s'\n", name.c_str());

@@ -62,9 +62,8 @@ static int cmd_list(int argc, char **argv)
             const struct am_param *p = &w->params[k];
             char what[128];
             snprintf(what, sizeof what, "  %s: %s", p->name, p->about);
-            printf("%-16s %-8s %-52s %10ld %10ld %10ld\n", "", "", what,
-                   p->value[AM_PROFILE_SMOKE], p->value[AM_PROFILE_QUICK],
-                   p->value[AM_PROFILE_FULL]);
+            printf("%-16s %-8s %-52s %10ld %10ld %10ld\n", "", "", what, p->value[AM_PROFILE_SMOKE],
+                   p->value[AM_PROFILE_QUICK], p->value[AM_PROFILE_FULL]);
         }
     }
     char cores[512];

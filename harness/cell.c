@@ -114,7 +114,7 @@ static const struct am_allocator null_allocator = {
     .usable_size = null_usable_size,
 };
 
-#define CALIBRATION_PAIRS 50000
+#define CALIBRATION_PAIRS  50000
 #define CALIBRATION_TRIALS 3
 
 /* Ticks per operation that the instrumentation (counting, live bytes,

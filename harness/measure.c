@@ -112,9 +112,8 @@ uint64_t am_clock_overhead_ticks(void)
  * ------------------------------------------------------------------------ */
 
 static const char *const status_names[AM_STATUS_COUNT] = {
-    [AM_STATUS_OK] = "ok",           [AM_STATUS_CRASH] = "crash",
-    [AM_STATUS_TIMEOUT] = "timeout", [AM_STATUS_OOM] = "oom",
-    [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
+    [AM_STATUS_OK] = "ok",   [AM_STATUS_CRASH] = "crash",     [AM_STATUS_TIMEOUT] = "timeout",
+    [AM_STATUS_OOM] = "oom", [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
 };
 
 const char *am_status_name(enum am_status s)
@@ -149,8 +148,8 @@ void am_measure_fail(struct am_measure *m, enum am_status s, const char *fmt, ..
 
 static void *map_populated(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
+    void *p =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 

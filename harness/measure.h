@@ -104,10 +104,10 @@ struct am_sampler {
 struct am_thread {
     struct am_heap *heap;
     struct am_measure *m;
-    uint64_t ops;        /* instrumented operations so far */
-    uint64_t ops_target; /* the workload's per-thread budget of operations */
-    int64_t live;        /* requested bytes allocated minus freed by this thread */
-    int64_t live_peak;   /* the largest `live` seen (exact for one thread) */
+    uint64_t ops;         /* instrumented operations so far */
+    uint64_t ops_target;  /* the workload's per-thread budget of operations */
+    int64_t live;         /* requested bytes allocated minus freed by this thread */
+    int64_t live_peak;    /* the largest `live` seen (exact for one thread) */
     uint64_t series_next; /* `ops` at which to take the next series point */
     uint64_t rng;         /* the sampler's own random state */
     unsigned index;
@@ -127,7 +127,7 @@ struct am_measure {
     _Alignas(64) atomic_int stop; /* the deadline passed or something failed */
     _Alignas(64) struct am_heap *heap;
     unsigned threads;
-    struct am_thread *thread; /* [threads] */
+    struct am_thread *thread;      /* [threads] */
     uint64_t start, end, deadline; /* ticks */
     uint64_t series_every;         /* thread-0 operations between series points */
     struct am_series_point *series;

@@ -52,7 +52,8 @@ static void draw(struct am_progress *p)
     clock_text(spent, sizeof spent, elapsed);
     if (p->done > 0) {
         left[0] = '~';
-        clock_text(left + 1, sizeof left - 1, elapsed / (double)p->done * (double)(p->total - p->done));
+        clock_text(left + 1, sizeof left - 1,
+                   elapsed / (double)p->done * (double)(p->total - p->done));
     }
     char line[320];
     int n = snprintf(line, sizeof line, "[%ld/%ld] %s | %s elapsed, %s left", p->done, p->total,

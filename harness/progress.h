@@ -16,9 +16,9 @@ struct am_progress {
     FILE *out;
     bool tty;
     long total, done, failed;
-    double start;        /* monotonic seconds */
-    char current[160];   /* the cell being run */
-    bool line_is_drawn;  /* a progress line is on screen and must be cleared */
+    double start;       /* monotonic seconds */
+    char current[160];  /* the cell being run */
+    bool line_is_drawn; /* a progress line is on screen and must be cleared */
 };
 
 void am_progress_init(struct am_progress *p, FILE *out, long total);

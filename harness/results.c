@@ -80,8 +80,7 @@ static void text_puts(struct text *t, const char *s)
     text_add(t, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 3))) static void text_printf(struct text *t, const char *fmt,
-                                                              ...)
+__attribute__((format(printf, 2, 3))) static void text_printf(struct text *t, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -208,8 +207,7 @@ static bool shell_safe(const char *s)
     if (!*s)
         return false;
     for (; *s; s++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-@%",
-                    *s))
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-@%", *s))
             return false;
     return true;
 }
@@ -334,8 +332,8 @@ static void cpuinfo_field(const char *key, struct text *out)
     size_t cap = 0;
     size_t klen = strlen(key);
     while (getline(&line, &cap, f) > 0) {
-        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != '\t' &&
-                                              line[klen] != ':'))
+        if (strncmp(line, key, klen) != 0 ||
+            (line[klen] != ' ' && line[klen] != '\t' && line[klen] != ':'))
             continue;
         char *v = strchr(line, ':');
         if (!v)
@@ -467,7 +465,10 @@ int am_results_metadata(struct am_results *r, const struct am_run_info *info)
     char now[32];
     iso_time(now, sizeof now);
     am_json_string(&j, "finished", info->finished ? now : NULL);
-    am_json_string(&j, "state", !info->finished ? "running" : info->interrupted ? "interrupted" : "complete");
+    am_json_string(&j, "state",
+                   !info->finished     ? "running"
+                   : info->interrupted ? "interrupted"
+                                       : "complete");
     am_json_bool(&j, "interrupted", info->interrupted);
     am_json_int(&j, "cells_total", info->cells_total);
     am_json_int(&j, "cells_done", info->cells_done);

@@ -21,23 +21,23 @@
 #include <stddef.h>
 
 /* The columns of cells.csv, in order. */
-#define AM_COLUMNS(X)                                                                      \
-    X(allocator) X(label) X(workload) X(threads) X(rep) X(status) X(reason) X(complete)    \
-    X(ops) X(seconds) X(ops_per_sec) X(ns_per_op)                                          \
-    X(malloc_p50_ns) X(malloc_p99_ns) X(malloc_p999_ns) X(malloc_max_ns) X(malloc_samples) \
-    X(free_p50_ns) X(free_p99_ns) X(free_p999_ns) X(free_max_ns) X(free_samples)           \
-    X(realloc_p50_ns) X(realloc_p99_ns) X(realloc_p999_ns) X(realloc_max_ns)               \
-    X(realloc_samples)                                                                     \
-    X(peak_rss_bytes) X(baseline_rss_bytes) X(end_rss_bytes) X(peak_live_bytes)            \
-    X(fragmentation) X(os_bytes_peak)                                                      \
-    X(user_s) X(sys_s) X(minor_faults) X(run_user_s) X(run_sys_s) X(run_minor_faults)      \
-    X(harness_overhead_ns) X(clock_overhead_ns) X(wall_s)
+#define AM_COLUMNS(X)                                                                              \
+    X(allocator)                                                                                   \
+    X(label) X(workload) X(threads) X(rep) X(status) X(reason) X(complete) X(ops) X(seconds)       \
+        X(ops_per_sec) X(ns_per_op) X(malloc_p50_ns) X(malloc_p99_ns) X(malloc_p999_ns)            \
+            X(malloc_max_ns) X(malloc_samples) X(free_p50_ns) X(free_p99_ns) X(free_p999_ns)       \
+                X(free_max_ns) X(free_samples) X(realloc_p50_ns) X(realloc_p99_ns)                 \
+                    X(realloc_p999_ns) X(realloc_max_ns) X(realloc_samples) X(peak_rss_bytes)      \
+                        X(baseline_rss_bytes) X(end_rss_bytes) X(peak_live_bytes) X(fragmentation) \
+                            X(os_bytes_peak) X(user_s) X(sys_s) X(minor_faults) X(run_user_s)      \
+                                X(run_sys_s) X(run_minor_faults) X(harness_overhead_ns)            \
+                                    X(clock_overhead_ns) X(wall_s)
 
 enum am_column {
 #define AM_COLUMN_ENUM(name) AM_COL_##name,
     AM_COLUMNS(AM_COLUMN_ENUM)
 #undef AM_COLUMN_ENUM
-    AM_COL_COUNT
+        AM_COL_COUNT
 };
 
 /* "allocator", ...; AM_COL_COUNT for an unknown name. */
@@ -50,7 +50,8 @@ struct am_row {
 };
 
 /* The columns of timeseries.csv. */
-#define AM_SERIES_HEADER "allocator,label,workload,threads,rep,sample,ops_done,seconds,rss_bytes,live_bytes,os_bytes"
+#define AM_SERIES_HEADER \
+    "allocator,label,workload,threads,rep,sample,ops_done,seconds,rss_bytes,live_bytes,os_bytes"
 
 /* A small JSON writer: members and elements get their commas by themselves.
  * Every writer takes the member's key, or NULL for an array element. On
@@ -63,8 +64,8 @@ struct am_json {
     bool need_comma[AM_JSON_DEPTH];
     bool failed;
 };
-void am_json_open(struct am_json *j, const char *key, char bracket); /* '{' or '[' */
-void am_json_close(struct am_json *j, char bracket);                 /* '}' or ']' */
+void am_json_open(struct am_json *j, const char *key, char bracket);    /* '{' or '[' */
+void am_json_close(struct am_json *j, char bracket);                    /* '}' or ']' */
 void am_json_string(struct am_json *j, const char *key, const char *s); /* NULL: null */
 void am_json_int(struct am_json *j, const char *key, long long v);
 void am_json_double(struct am_json *j, const char *key, double v);

@@ -70,10 +70,10 @@ static const struct profile profiles[AM_PROFILE_COUNT] = {
 /* What a cell may commit on top of what its process had at the start. */
 #define DEFAULT_MEM_LIMIT_MIB 4096ul
 
-#define MAX_ALLOCATORS 64
-#define MAX_WORKLOADS 64
+#define MAX_ALLOCATORS    64
+#define MAX_WORKLOADS     64
 #define MAX_THREAD_COUNTS 16
-#define MAX_REPS 1000
+#define MAX_REPS          1000
 
 struct plan {
     const struct am_allocator *allocator[MAX_ALLOCATORS];
@@ -128,8 +128,7 @@ void am_run_usage(FILE *to)
  * ------------------------------------------------------------------------ */
 
 /* A whole decimal number in [min, max]. */
-static bool parse_unsigned(const char *s, unsigned long min, unsigned long max,
-                           unsigned long *out)
+static bool parse_unsigned(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
     if (!*s || *s == '-' || *s == '+')
         return false;
@@ -161,8 +160,7 @@ static int parse_threads(const char *arg, struct plan *plan)
     plan->n_threads = 0;
     for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
         unsigned long v;
-        if (!parse_unsigned(word, 1, AM_MAX_THREADS, &v) ||
-            plan->n_threads == MAX_THREAD_COUNTS) {
+        if (!parse_unsigned(word, 1, AM_MAX_THREADS, &v) || plan->n_threads == MAX_THREAD_COUNTS) {
             fprintf(stderr,
                     "allocmark run: -t/--threads: '%s' is not a thread count (a whole number "
                     "from 1 to %u, at most %d of them)\n",
@@ -399,8 +397,8 @@ static void describe_references(struct am_json *j, const char *self)
         /* A probe that fails (a sanitizer build cannot preload a library)
          * just leaves the version out; what it says is noise here. */
         int quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        struct am_spawn_options opt = {.timeout_s = 10, .stderr_fd = quiet,
-                                       .cancel_fd = cancel_pipe[0]};
+        struct am_spawn_options opt = {
+            .timeout_s = 10, .stderr_fd = quiet, .cancel_fd = cancel_pipe[0]};
         struct am_child child;
         am_json_open(j, a->name, '{');
         am_json_string(j, "preload", a->preload);
@@ -583,9 +581,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     };
     char store[4][32], *argv[AM_CELL_ARGV_MAX];
     am_cell_argv(&spec, self, store, argv);
-    struct am_spawn_options opt = {.timeout_s = plan->timeout_s,
-                                   .stderr_fd = res->log_fd,
-                                   .cancel_fd = cancel_pipe[0]};
+    struct am_spawn_options opt = {
+        .timeout_s = plan->timeout_s, .stderr_fd = res->log_fd, .cancel_fd = cancel_pipe[0]};
     struct am_child child;
     int err = am_spawn_ex(a, argv, &opt, &child);
 
@@ -641,10 +638,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     } else {
         status = am_status_parse(out.v[AM_COL_status]);
         snprintf(reason, sizeof reason, "%s", out.v[AM_COL_reason] ? out.v[AM_COL_reason] : "");
-        if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH ||
-            status == AM_STATUS_TIMEOUT) {
-            snprintf(reason, sizeof reason, "the cell reported status '%s'",
-                     out.v[AM_COL_status]);
+        if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH || status == AM_STATUS_TIMEOUT) {
+            snprintf(reason, sizeof reason, "the cell reported status '%s'", out.v[AM_COL_status]);
             status = AM_STATUS_ERROR;
         }
     }
@@ -664,8 +659,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
         row.v[AM_COL_user_s] = user;
         row.v[AM_COL_sys_s] = sys;
         row.v[AM_COL_minor_faults] = faults;
-        double live = out.v[AM_COL_peak_live_bytes] ? strtod(out.v[AM_COL_peak_live_bytes], NULL)
-                                                    : 0;
+        double live =
+            out.v[AM_COL_peak_live_bytes] ? strtod(out.v[AM_COL_peak_live_bytes], NULL) : 0;
         if (live > 0) {
             snprintf(fragmentation, sizeof fragmentation, "%.4f", (double)rss / live);
             row.v[AM_COL_fragmentation] = fragmentation;
@@ -751,8 +746,8 @@ static int run_micro(const struct plan *plan, const char *dir)
     snprintf(reps_arg, sizeof reps_arg, "--benchmark_repetitions=%u", plan->reps);
     char *argv[] = {(char *)path, allocators, out, min_time_arg, reps_arg, NULL};
 
-    printf("allocmark run: microbenchmarks (allocmark-micro, %u repetition%s) -> %s\n",
-           plan->reps, plan->reps == 1 ? "" : "s", log);
+    printf("allocmark run: microbenchmarks (allocmark-micro, %u repetition%s) -> %s\n", plan->reps,
+           plan->reps == 1 ? "" : "s", log);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -839,10 +834,9 @@ int am_run_main(int argc, char **argv)
                         stop = true;
                         break;
                     }
-                    struct cell cell = {plan.allocator[k], wl,
-                                        wl->threaded ? plan.threads[t] : 1, rep};
-                    enum cell_outcome o =
-                        run_cell(&plan, &cell, self, clock_hz, &res, &progress);
+                    struct cell cell = {plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1,
+                                        rep};
+                    enum cell_outcome o = run_cell(&plan, &cell, self, clock_hz, &res, &progress);
                     counts[o]++;
                     stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
                 }

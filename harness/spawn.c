@@ -170,7 +170,7 @@ const char *am_child_describe(const struct am_child *c, char *buf, size_t len)
     else if (c->exited)
         snprintf(buf, len, "exit %d", c->exit_code);
     else
-        snprintf(buf, len, "killed by SIG%s", sigabbrev_np(c->signal) ? sigabbrev_np(c->signal)
-                                                                        : "?");
+        snprintf(buf, len, "killed by SIG%s",
+                 sigabbrev_np(c->signal) ? sigabbrev_np(c->signal) : "?");
     return buf;
 }

@@ -18,7 +18,7 @@
 #include "allocator.h"
 
 struct am_child {
-    bool exited;    /* exited normally, with exit_code */
+    bool exited; /* exited normally, with exit_code */
     int exit_code;
     int signal;     /* killed by this signal (SIGKILL after a time-out) */
     bool timed_out; /* ran past its time limit and was killed */

@@ -27,9 +27,9 @@
 #define HIDDEN __attribute__((visibility("hidden")))
 
 /* The assembly (mem_<isa>.asm): memcpy is the same code as memmove. */
-#define DECLARE_VARIANT(isa)                                                                       \
-    HIDDEN am_memcpy_fn am__memcpy_##isa;                                                          \
-    HIDDEN am_memmove_fn am__memmove_##isa;                                                        \
+#define DECLARE_VARIANT(isa)                \
+    HIDDEN am_memcpy_fn am__memcpy_##isa;   \
+    HIDDEN am_memmove_fn am__memmove_##isa; \
     HIDDEN am_memset_fn am__memset_##isa
 DECLARE_VARIANT(avx512);
 DECLARE_VARIANT(avx2);
@@ -54,8 +54,8 @@ enum { V_AVX512, V_AVX2, V_SSE2, V_ERMS, V_COUNT };
 static struct am_mem_ops variants[V_COUNT] = {
     [V_AVX512] = {"avx512", "avx512f avx512bw avx512vl bmi2, zmm state saved by the OS", false,
                   am__memcpy_avx512, am__memmove_avx512, am__memset_avx512},
-    [V_AVX2] = {"avx2", "avx2, ymm state saved by the OS", false, am__memcpy_avx2,
-                am__memmove_avx2, am__memset_avx2},
+    [V_AVX2] = {"avx2", "avx2, ymm state saved by the OS", false, am__memcpy_avx2, am__memmove_avx2,
+                am__memset_avx2},
     [V_SSE2] = {"sse2", "nothing (every x86-64 CPU)", true, am__memcpy_sse2, am__memmove_sse2,
                 am__memset_sse2},
     [V_ERMS] = {"erms", "erms", false, am__memcpy_erms, am__memmove_erms, am__memset_erms},
@@ -123,7 +123,8 @@ static size_t sysconf_size(int name)
 
 static void detect_cpu(void)
 {
-    unsigned a, b, c, d, max_leaf = __get_cpuid_max(0, NULL), max_ext = __get_cpuid_max(0x80000000, NULL);
+    unsigned a, b, c, d, max_leaf = __get_cpuid_max(0, NULL),
+                         max_ext = __get_cpuid_max(0x80000000, NULL);
     bool osxsave = false;
     if (max_leaf >= 1) {
         __cpuid(1, a, b, c, d);
@@ -131,7 +132,7 @@ static void detect_cpu(void)
     }
     if (osxsave) {
         uint64_t xcr0 = read_xcr0();
-        cpu.os_ymm = (xcr0 & 0x6) == 0x6;            /* SSE and AVX state */
+        cpu.os_ymm = (xcr0 & 0x6) == 0x6;                 /* SSE and AVX state */
         cpu.os_zmm = cpu.os_ymm && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM_Hi256, Hi16_ZMM */
     }
     if (max_leaf >= 7) {
@@ -383,15 +384,14 @@ int am_mem_describe(char *buf, size_t len)
             snprintf(flags + used, sizeof flags - used, "%s%s", used ? " " : "", words[i].word);
         }
     }
-    return snprintf(buf, len,
-                    "%s (cpu: %s; L1d %s, L2 %s, L3 %s shared by %u; rep movsb %s, rep stosb %s, "
-                    "nt copy >= %s, nt set >= %s%s%s)",
-                    chosen->name, flags, size_text(cpu.l1d, l1, sizeof l1),
-                    size_text(cpu.l2, l2, sizeof l2), size_text(cpu.l3, l3, sizeof l3),
-                    cpu.l3_sharing,
-                    window_text(t->rep_movsb_min, t->rep_movsb_max, movsb, sizeof movsb),
-                    window_text(t->rep_stosb_min, t->rep_stosb_max, stosb, sizeof stosb),
-                    size_text(t->nt_copy_min, ntc, sizeof ntc),
-                    size_text(t->nt_set_min, nts, sizeof nts), override_note[0] ? "; " : "",
-                    override_note);
+    return snprintf(
+        buf, len,
+        "%s (cpu: %s; L1d %s, L2 %s, L3 %s shared by %u; rep movsb %s, rep stosb %s, "
+        "nt copy >= %s, nt set >= %s%s%s)",
+        chosen->name, flags, size_text(cpu.l1d, l1, sizeof l1), size_text(cpu.l2, l2, sizeof l2),
+        size_text(cpu.l3, l3, sizeof l3), cpu.l3_sharing,
+        window_text(t->rep_movsb_min, t->rep_movsb_max, movsb, sizeof movsb),
+        window_text(t->rep_stosb_min, t->rep_stosb_max, stosb, sizeof stosb),
+        size_text(t->nt_copy_min, ntc, sizeof ntc), size_text(t->nt_set_min, nts, sizeof nts),
+        override_note[0] ? "; " : "", override_note);
 }

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3
+packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
           libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
 

@@ -35,10 +35,13 @@ static int open_bitmap(const char *page_mode, const char *reserve)
     return err;
 }
 
-#define stat_of(name) am_stat_named(&heap, name)
+#define stat_of(name)    am_stat_named(&heap, name)
 #define heap_sound(when) am_heap_sound(&heap, when)
 
-static char *pages(size_t n) { return am_malloc(&heap, n * page); }
+static char *pages(size_t n)
+{
+    return am_malloc(&heap, n * page);
+}
 
 /* A 256-page region: the first block is page 0, the last page can be handed
  * out and written to its last byte, and one page more is ENOMEM. */

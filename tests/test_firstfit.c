@@ -36,7 +36,7 @@ static bool open_firstfit(void)
     return true;
 }
 
-#define stat_of(name) am_stat_named(&heap, name)
+#define stat_of(name)    am_stat_named(&heap, name)
 #define heap_sound(when) am_heap_sound(&heap, when)
 
 static void test_split_at_threshold(void)

@@ -16,8 +16,8 @@
 #define DOUBLE_MAX_REQUEST ((size_t)1 << 20)
 
 static struct {
-    atomic_int inside;       /* threads inside the double right now */
-    atomic_long overlaps;    /* times two threads were inside at once */
+    atomic_int inside;    /* threads inside the double right now */
+    atomic_long overlaps; /* times two threads were inside at once */
     long calls, zero_sized;
     size_t largest_request;
 } seen;
@@ -169,8 +169,7 @@ static void test_lock_adapter(void)
     struct am_heap h;
     REQUIRE(am_heap_open(&h, &double_allocator, AM_OPEN_THREADED) == 0);
     char label[64];
-    CHECK(strcmp(am_heap_label(&h, label, sizeof label), "double+lock") == 0, "label %s",
-          label);
+    CHECK(strcmp(am_heap_label(&h, label, sizeof label), "double+lock") == 0, "label %s", label);
     atomic_store(&seen.overlaps, 0);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)

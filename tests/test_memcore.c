@@ -34,10 +34,10 @@
 
 extern char **environ;
 
-#define MATRIX_MAX 2048  /* the exhaustive sizes: 0..MATRIX_MAX */
-#define OFFSETS    64    /* source and destination offsets 0..63 */
-#define WINDOW     64    /* bytes checked on each side of the destination */
-#define OVERLAP    256   /* memmove distances 0..OVERLAP */
+#define MATRIX_MAX 2048 /* the exhaustive sizes: 0..MATRIX_MAX */
+#define OFFSETS    64   /* source and destination offsets 0..63 */
+#define WINDOW     64   /* bytes checked on each side of the destination */
+#define OVERLAP    256  /* memmove distances 0..OVERLAP */
 #define LARGE_MAX  ((size_t)64 << 20)
 
 /* ---------------------------------------------------------------------------
@@ -189,9 +189,9 @@ static bool window_matches(const struct target *t, const unsigned char *p, size_
 /* Check one call: its return value `ret`, which must be `d`, and the bytes
  * from `d - WINDOW` to `d + n + WINDOW`. A failure is recorded with the
  * case, described by the printf-style arguments. */
-__attribute__((format(printf, 5, 6))) static bool
-verified(const struct target *t, const void *ret, const unsigned char *d, size_t n,
-         const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static bool verified(const struct target *t, const void *ret,
+                                                           const unsigned char *d, size_t n,
+                                                           const char *fmt, ...)
 {
     char why[160];
     bool ok = ret == d;
@@ -248,7 +248,8 @@ struct offsets {
 };
 
 static const struct offsets every_offset = {all_offsets, OFFSETS};
-static const struct offsets some_offsets = {few_offsets, sizeof few_offsets / sizeof few_offsets[0]};
+static const struct offsets some_offsets = {few_offsets,
+                                            sizeof few_offsets / sizeof few_offsets[0]};
 
 /* Every size 0..MATRIX_MAX, source and destination offset, lo and hi. */
 static void copy_matrix(const char *what, am_memmove_fn *fn, struct offsets offs)
@@ -320,8 +321,8 @@ static bool overlap_once(struct target *t, am_memmove_fn *fn, unsigned char *bas
     void *ret = fn(base + to, base + from, n);
     memmove(m + to, m + from, n);
     if (ret != base + to)
-        return verified(t, ret, base + to, n, "memmove n=%zu from +%zu to +%zu (%s)", n, from,
-                        to, where);
+        return verified(t, ret, base + to, n, "memmove n=%zu from +%zu to +%zu (%s)", n, from, to,
+                        where);
     return verified(t, base, base, span, "memmove n=%zu from +%zu to +%zu (%s)", n, from, to,
                     where);
 }
@@ -412,8 +413,7 @@ static void large_overlaps(struct large *b, am_memmove_fn *fn, int rounds)
         bool up = rng() & 1;
         unsigned char *base =
             rng() & 1 ? b->dst.work.hi - (n + dist) : b->dst.work.lo + (rng() & 63);
-        if (!overlap_once(&b->dst, fn, base, up ? 0 : dist, up ? dist : 0, n, b->src.lo,
-                          "large")) {
+        if (!overlap_once(&b->dst, fn, base, up ? 0 : dist, up ? dist : 0, n, b->src.lo, "large")) {
             resync(&b->dst);
             return;
         }
@@ -533,13 +533,13 @@ static void test_dispatch(const char *self)
               "AM_MEMCORE=%s gave '%s'", all[i].name, got);
     }
     char got[64];
-    CHECK(variant_under_env(self, "bogus", got, sizeof got) &&
-              !strcmp(got, active->name),
+    CHECK(variant_under_env(self, "bogus", got, sizeof got) && !strcmp(got, active->name),
           "AM_MEMCORE=bogus gave '%s', not the default %s", got, active->name);
     am_mem_force(active->name);
 
     char line[512];
-    CHECK(am_mem_describe(line, sizeof line) > 0 && !strncmp(line, active->name, strlen(active->name)));
+    CHECK(am_mem_describe(line, sizeof line) > 0 &&
+          !strncmp(line, active->name, strlen(active->name)));
     printf("memory cores: %s\n", line);
 }
 

@@ -244,8 +244,8 @@ static void test_burst_returns_memory(void)
     REQUIRE(allocate_burst(), "the burst ran out of memory");
     struct am_stats s = stats_now();
     size_t rss_peak = am__os_resident_bytes();
-    CHECK(s.os_bytes >= 96 * MIB && s.live_bytes >= 95 * MIB, "burst: os %zu live %zu",
-          s.os_bytes, s.live_bytes);
+    CHECK(s.os_bytes >= 96 * MIB && s.live_bytes >= 95 * MIB, "burst: os %zu live %zu", s.os_bytes,
+          s.live_bytes);
     free_burst();
     s = stats_now();
     /* At most 8 MiB of free units stay resident, plus a heap's few slabs. */

@@ -11,7 +11,7 @@
 #include "testhelper.h"
 #include "workload.h"
 
-static const size_t sizes[] = {1,    2,    7,    8,    9,    15,   16,    17,    24,   100,
+static const size_t sizes[] = {1,    2,    7,    8,    9,    15,   16,    17,    24,    100,
                                4095, 4096, 4103, 4104, 4105, 8191, 12289, 65536, 100000};
 #define N_SIZES (sizeof sizes / sizeof sizes[0])
 

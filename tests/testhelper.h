@@ -37,8 +37,7 @@ am__check(bool ok, const char *expr, const char *file, int line, const char *fmt
     vsnprintf(msg + used, sizeof msg - (size_t)used, fmt, ap);
     va_end(ap);
     if (am_test.failed++ == 0)
-        snprintf(am_test.first_failure, sizeof am_test.first_failure, "%s:%d: %s", file, line,
-                 msg);
+        snprintf(am_test.first_failure, sizeof am_test.first_failure, "%s:%d: %s", file, line, msg);
     if (!am_test.quiet)
         fprintf(stderr, "FAIL %s:%d: %s\n", file, line, msg);
     return false;
@@ -48,10 +47,10 @@ am__check(bool ok, const char *expr, const char *file, int line, const char *fmt
 #define CHECK(cond, ...) am__check((cond), #cond, __FILE__, __LINE__, " " __VA_ARGS__)
 
 /* Return from the calling function when cond fails. */
-#define REQUIRE(cond, ...)              \
-    do {                                \
-        if (!CHECK(cond, __VA_ARGS__))  \
-            return;                     \
+#define REQUIRE(cond, ...)             \
+    do {                               \
+        if (!CHECK(cond, __VA_ARGS__)) \
+            return;                    \
     } while (0)
 
 __attribute__((unused)) static void am_test_reset(void)

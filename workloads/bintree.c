@@ -107,11 +107,12 @@ const struct am_workload am_bintree_workload = {
     .name = "bintree",
     .summary = "binary trees: build, walk, free; one long-lived tree per thread",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {40000, 6000000, 60000000}},
-        {"min_depth", "depth of the smallest short-lived trees", {4, 4, 4}},
-        {"max_depth", "depth of the long-lived tree and the largest others", {8, 14, 18}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {40000, 6000000, 60000000}},
+            {"min_depth", "depth of the smallest short-lived trees", {4, 4, 4}},
+            {"max_depth", "depth of the long-lived tree and the largest others", {8, 14, 18}},
+        },
     .prepare = NULL,
     .run = bintree_run,
 };

@@ -48,11 +48,12 @@ const struct am_workload am_cache_scratch_workload = {
     .name = "cache-scratch",
     .summary = "passive false sharing: workers free blocks the main thread allocated",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {10000, 1500000, 15000000}},
-        {"size", "block size (bytes, at most 256)", {8, 8, 8}},
-        {"rounds", "writes to every byte of a block before it is freed", {50, 50, 50}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {10000, 1500000, 15000000}},
+            {"size", "block size (bytes, at most 256)", {8, 8, 8}},
+            {"rounds", "writes to every byte of a block before it is freed", {50, 50, 50}},
+        },
     .prepare = scratch_prepare,
     .run = scratch_run,
 };

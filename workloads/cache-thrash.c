@@ -23,10 +23,11 @@ const struct am_workload am_cache_thrash_workload = {
     .name = "cache-thrash",
     .summary = "active false sharing: each thread allocates, writes, frees small blocks",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {10000, 1200000, 12000000}},
-        {"size", "block size (bytes, at most 256)", {8, 8, 8}},
-        {"rounds", "writes to every byte of a block before it is freed", {50, 50, 50}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {10000, 1200000, 12000000}},
+            {"size", "block size (bytes, at most 256)", {8, 8, 8}},
+            {"rounds", "writes to every byte of a block before it is freed", {50, 50, 50}},
+        },
     .run = thrash_run,
 };

@@ -64,12 +64,13 @@ const struct am_workload am_checkerboard_workload = {
     .name = "checkerboard",
     .summary = "fill, free every other block, then allocate larger blocks",
     .threaded = false,
-    .params = {
-        {"ops", "allocator operations", {20000, 2000000, 20000000}},
-        {"blocks", "small blocks per round", {5000, 100000, 1000000}},
-        {"small", "small block size (bytes)", {64, 64, 64}},
-        {"large", "larger block size (bytes)", {192, 192, 192}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations", {20000, 2000000, 20000000}},
+            {"blocks", "small blocks per round", {5000, 100000, 1000000}},
+            {"small", "small block size (bytes)", {64, 64, 64}},
+            {"large", "larger block size (bytes)", {192, 192, 192}},
+        },
     .prepare = board_prepare,
     .run = board_run,
 };

@@ -25,12 +25,13 @@ const struct am_workload am_churn_workload = {
     .name = "churn",
     .summary = "fixed-size churn, one size class after another (min..max, doubling)",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {40000, 10000000, 100000000}},
-        {"live", "live blocks per thread", {256, 1000, 10000}},
-        {"min_size", "smallest block size (bytes)", {16, 16, 16}},
-        {"max_size", "largest block size (bytes)", {4096, 4096, 16384}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {40000, 10000000, 100000000}},
+            {"live", "live blocks per thread", {256, 1000, 10000}},
+            {"min_size", "smallest block size (bytes)", {16, 16, 16}},
+            {"max_size", "largest block size (bytes)", {4096, 4096, 16384}},
+        },
     .prepare = churn_prepare,
     .run = am_churn_run,
 };

@@ -139,8 +139,8 @@ void *am_alloc_filled(struct am_thread *t, size_t n, uint64_t cookie)
 {
     void *p = am_op_malloc(t, n);
     if (!p) {
-        am_measure_fail(t->m, AM_STATUS_OOM, "malloc(%zu) returned NULL after %llu operations",
-                        n, (unsigned long long)t->ops);
+        am_measure_fail(t->m, AM_STATUS_OOM, "malloc(%zu) returned NULL after %llu operations", n,
+                        (unsigned long long)t->ops);
         return NULL;
     }
     am_fill(p, n, cookie);
@@ -163,8 +163,9 @@ bool am_grow(struct am_thread *t, void **p, size_t old_n, size_t n, uint64_t coo
     }
     void *q = am_op_realloc(t, *p, old_n, n);
     if (!q) {
-        am_measure_fail(t->m, AM_STATUS_OOM, "realloc(%zu -> %zu) returned NULL after %llu operations",
-                        old_n, n, (unsigned long long)t->ops);
+        am_measure_fail(t->m, AM_STATUS_OOM,
+                        "realloc(%zu -> %zu) returned NULL after %llu operations", old_n, n,
+                        (unsigned long long)t->ops);
         return false;
     }
     am_extend(q, old_n, n, cookie);
@@ -230,8 +231,8 @@ void am_slots_clear(struct am_thread *t, struct am_slots *s)
     }
 }
 
-struct am_churn *am_churn_prepare(struct am_workload_ctx *c, unsigned phases,
-                                  uint32_t entries, size_t slots_per_thread)
+struct am_churn *am_churn_prepare(struct am_workload_ctx *c, unsigned phases, uint32_t entries,
+                                  size_t slots_per_thread)
 {
     struct am_churn *st = am_scratch(sizeof *st);
     if (!st || phases > AM_MAX_PHASES)
@@ -279,8 +280,8 @@ void am_touch(void *p, size_t n, unsigned rounds)
 }
 
 /* Whether every byte is what am_fill wrote plus `rounds`. */
-static bool touched_intact(struct am_thread *t, const unsigned char *b, size_t n,
-                           uint64_t cookie, unsigned rounds)
+static bool touched_intact(struct am_thread *t, const unsigned char *b, size_t n, uint64_t cookie,
+                           unsigned rounds)
 {
     unsigned char want[TOUCH_MAX];
     am_fill(want, n, cookie);

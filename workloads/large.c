@@ -27,12 +27,13 @@ const struct am_workload am_large_workload = {
     .name = "large",
     .summary = "large blocks, log-uniform 64 KiB..32 MiB, every page written",
     .threaded = false,
-    .params = {
-        {"ops", "allocator operations", {40, 400, 4000}},
-        {"slots", "live blocks (at most)", {4, 8, 8}},
-        {"min_size", "smallest request (bytes)", {64 << 10, 64 << 10, 64 << 10}},
-        {"max_size", "largest request (bytes)", {4 << 20, 32 << 20, 32 << 20}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations", {40, 400, 4000}},
+            {"slots", "live blocks (at most)", {4, 8, 8}},
+            {"min_size", "smallest request (bytes)", {64 << 10, 64 << 10, 64 << 10}},
+            {"max_size", "largest request (bytes)", {4 << 20, 32 << 20, 32 << 20}},
+        },
     .prepare = large_prepare,
     .run = am_churn_run,
 };

@@ -60,13 +60,14 @@ const struct am_workload am_larson_workload = {
     .name = "larson",
     .summary = "server simulation: random replacement, blocks handed to new threads",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
-        {"slots", "live blocks per thread", {500, 1000, 10000}},
-        {"min_size", "smallest request (bytes)", {16, 16, 16}},
-        {"max_size", "largest request (bytes)", {512, 512, 512}},
-        {"generations", "times the threads are replaced", {4, 10, 50}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
+            {"slots", "live blocks per thread", {500, 1000, 10000}},
+            {"min_size", "smallest request (bytes)", {16, 16, 16}},
+            {"max_size", "largest request (bytes)", {512, 512, 512}},
+            {"generations", "times the threads are replaced", {4, 10, 50}},
+        },
     .prepare = larson_prepare,
     .run = larson_run,
 };

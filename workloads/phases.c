@@ -58,13 +58,14 @@ const struct am_workload am_phases_workload = {
     .name = "phases",
     .summary = "grow the heap, shrink it to a few survivors, repeat: is memory returned?",
     .threaded = false,
-    .params = {
-        {"ops", "allocator operations", {20000, 500000, 5000000}},
-        {"blocks", "live blocks at the top of each round", {4000, 32768, 131072}},
-        {"min_size", "smallest request (bytes)", {16, 16, 16}},
-        {"max_size", "largest request (bytes)", {4096, 4096, 4096}},
-        {"keep_every", "one block in this many survives a shrink", {32, 32, 32}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations", {20000, 500000, 5000000}},
+            {"blocks", "live blocks at the top of each round", {4000, 32768, 131072}},
+            {"min_size", "smallest request (bytes)", {16, 16, 16}},
+            {"max_size", "largest request (bytes)", {4096, 4096, 4096}},
+            {"keep_every", "one block in this many survives a shrink", {32, 32, 32}},
+        },
     .prepare = phases_prepare,
     .run = phases_run,
 };

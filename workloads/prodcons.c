@@ -153,12 +153,13 @@ const struct am_workload am_prodcons_workload = {
     .name = "prodcons",
     .summary = "producer/consumer pairs: every block freed by another thread",
     .threaded = true,
-    .params = {
-        {"ops", "blocks each producer allocates", {20000, 3000000, 30000000}},
-        {"min_size", "smallest request (bytes)", {16, 16, 16}},
-        {"max_size", "largest request (bytes)", {512, 512, 512}},
-        {"queue", "blocks in flight per pair (at most)", {256, 1024, 4096}},
-    },
+    .params =
+        {
+            {"ops", "blocks each producer allocates", {20000, 3000000, 30000000}},
+            {"min_size", "smallest request (bytes)", {16, 16, 16}},
+            {"max_size", "largest request (bytes)", {512, 512, 512}},
+            {"queue", "blocks in flight per pair (at most)", {256, 1024, 4096}},
+        },
     .prepare = prodcons_prepare,
     .run = prodcons_run,
 };

@@ -33,13 +33,14 @@ const struct am_workload am_random_heavy_workload = {
     .name = "random-heavy",
     .summary = "heavy-tailed (Pareto) random sizes, bounded live set, random replacement",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
-        {"slots", "live blocks per thread (at most)", {1000, 10000, 100000}},
-        {"min_size", "smallest request, the Pareto scale (bytes)", {16, 16, 16}},
-        {"max_size", "largest request (bytes)", {1 << 20, 1 << 20, 1 << 22}},
-        {"alpha_x100", "tail index alpha times 100 (smaller: heavier tail)", {110, 110, 110}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
+            {"slots", "live blocks per thread (at most)", {1000, 10000, 100000}},
+            {"min_size", "smallest request, the Pareto scale (bytes)", {16, 16, 16}},
+            {"max_size", "largest request (bytes)", {1 << 20, 1 << 20, 1 << 22}},
+            {"alpha_x100", "tail index alpha times 100 (smaller: heavier tail)", {110, 110, 110}},
+        },
     .prepare = heavy_prepare,
     .run = am_churn_run,
 };

@@ -21,12 +21,13 @@ const struct am_workload am_random_uniform_workload = {
     .name = "random-uniform",
     .summary = "uniformly random sizes, bounded live set, random replacement",
     .threaded = true,
-    .params = {
-        {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
-        {"slots", "live blocks per thread (at most)", {1000, 10000, 100000}},
-        {"min_size", "smallest request (bytes)", {8, 8, 8}},
-        {"max_size", "largest request (bytes)", {2048, 2048, 8192}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations per thread", {20000, 3000000, 30000000}},
+            {"slots", "live blocks per thread (at most)", {1000, 10000, 100000}},
+            {"min_size", "smallest request (bytes)", {8, 8, 8}},
+            {"max_size", "largest request (bytes)", {2048, 2048, 8192}},
+        },
     .prepare = uniform_prepare,
     .run = am_churn_run,
 };

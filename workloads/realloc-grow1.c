@@ -17,11 +17,12 @@ const struct am_workload am_realloc_grow1_workload = {
     .name = "realloc-grow1",
     .summary = "realloc growth by one element, buffers side by side",
     .threaded = false,
-    .params = {
-        {"ops", "allocator operations", {50000, 5000000, 50000000}},
-        {"buffers", "buffers grown side by side (at most 64)", {4, 4, 8}},
-        {"element", "bytes added per step (and the first size)", {8, 8, 8}},
-        {"last", "final size (bytes)", {4096, 16384, 65536}},
-    },
+    .params =
+        {
+            {"ops", "allocator operations", {50000, 5000000, 50000000}},
+            {"buffers", "buffers grown side by side (at most 64)", {4, 4, 8}},
+            {"element", "bytes added per step (and the first size)", {8, 8, 8}},
+            {"last", "final size (bytes)", {4096, 16384, 65536}},
+        },
     .run = grow1_run,
 };

@@ -192,8 +192,8 @@ struct am_churn {
 /* c->state = a struct am_churn with `phases` tables of `entries` sizes each
  * (for the caller to fill) and slots_per_thread slots per thread; returns it,
  * or NULL when out of memory. */
-struct am_churn *am_churn_prepare(struct am_workload_ctx *c, unsigned phases,
-                                  uint32_t entries, size_t slots_per_thread);
+struct am_churn *am_churn_prepare(struct am_workload_ctx *c, unsigned phases, uint32_t entries,
+                                  size_t slots_per_thread);
 void am_churn_run(struct am_workload_ctx *c);
 
 /* ---------------------------------------------------------------------------

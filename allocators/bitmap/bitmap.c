@@ -63,29 +63,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WORD_BITS 64
-#define DEFAULT_RESERVE ((size_t)64 << 30)
+#define WORD_BITS         64
+#define DEFAULT_RESERVE   ((size_t)64 << 30)
 #define SMALLEST_FALLBACK ((size_t)1 << 30)
-#define REGION_ALIGN ((size_t)2 << 20) /* page 0 sits on a huge-page boundary */
-#define COMMIT_STEP ((size_t)4 << 20)
-#define PURGE_MIN ((size_t)64 << 10) /* a freed run this large goes back at once */
-#define DIRTY_MAX ((size_t)32 << 20) /* above this many dirty bytes, purge all */
-#define HUGE_SHIFT 21
-#define HINTS 16 /* run lengths with a search hint of their own */
-#define NO_RUN SIZE_MAX
+#define REGION_ALIGN      ((size_t)2 << 20) /* page 0 sits on a huge-page boundary */
+#define COMMIT_STEP       ((size_t)4 << 20)
+#define PURGE_MIN         ((size_t)64 << 10) /* a freed run this large goes back at once */
+#define DIRTY_MAX         ((size_t)32 << 20) /* above this many dirty bytes, purge all */
+#define HUGE_SHIFT        21
+#define HINTS             16 /* run lengths with a search hint of their own */
+#define NO_RUN            SIZE_MAX
 
 /* Which bits a scan looks for: each is one word expression over the bitmaps. */
 enum bits { USED_BITS, FREE_BITS, RUN_END_BITS, DIRTY_BITS, CLEAN_BITS };
 
 static struct {
     pthread_mutex_t lock;
-    char *base;          /* page 0; the reservation is [base, base + total pages) */
-    unsigned shift;      /* log2 of the page size */
-    size_t total;        /* pages in the region */
+    char *base;                     /* page 0; the reservation is [base, base + total pages) */
+    unsigned shift;                 /* log2 of the page size */
+    size_t total;                   /* pages in the region */
     uint64_t *used, *start, *dirty; /* the three bitmaps, one mapping */
-    size_t meta_len;     /* length of that mapping */
-    size_t committed;    /* pages [0, committed) are read-write */
-    size_t hint[HINTS + 1]; /* hint[n]: free stretches starting below are < n pages */
+    size_t meta_len;                /* length of that mapping */
+    size_t committed;               /* pages [0, committed) are read-write */
+    size_t hint[HINTS + 1];         /* hint[n]: free stretches starting below are < n pages */
     size_t used_pages, dirty_pages, live_blocks;
     size_t os_bytes_peak;
     size_t purge_calls;
@@ -93,12 +93,27 @@ static struct {
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void lock(void) { pthread_mutex_lock(&bm.lock); }
-static void unlock(void) { pthread_mutex_unlock(&bm.lock); }
-static void install_atfork(void) { pthread_atfork(lock, unlock, unlock); }
+static void lock(void)
+{
+    pthread_mutex_lock(&bm.lock);
+}
+static void unlock(void)
+{
+    pthread_mutex_unlock(&bm.lock);
+}
+static void install_atfork(void)
+{
+    pthread_atfork(lock, unlock, unlock);
+}
 
-static size_t page_bytes(void) { return (size_t)1 << bm.shift; }
-static char *page_addr(size_t page) { return bm.base + (page << bm.shift); }
+static size_t page_bytes(void)
+{
+    return (size_t)1 << bm.shift;
+}
+static char *page_addr(size_t page)
+{
+    return bm.base + (page << bm.shift);
+}
 
 /* ---------------------------------------------------------------------------
  * Word-at-a-time bitmap primitives
@@ -260,8 +275,8 @@ static size_t after_last_used(size_t floor, size_t from)
 {
     while (from > floor) {
         size_t w = (from - 1) / WORD_BITS, top = (from - 1) % WORD_BITS;
-        uint64_t bits = bm.used[w] & (top == WORD_BITS - 1 ? ~(uint64_t)0
-                                                           : ((uint64_t)2 << top) - 1);
+        uint64_t bits =
+            bm.used[w] & (top == WORD_BITS - 1 ? ~(uint64_t)0 : ((uint64_t)2 << top) - 1);
         if (bits) {
             size_t i = w * WORD_BITS + (WORD_BITS - 1) - (size_t)__builtin_clzll(bits);
             return i >= floor ? i + 1 : floor;
@@ -490,8 +505,13 @@ static int bitmap_stats(struct am_stats *s)
         "largest_free_run", "dirty_pages",    "purge_calls",
     };
     const size_t values[] = {
-        page_bytes(),     bm.total << bm.shift, bm.committed << bm.shift, bm.total - bm.used_pages,
-        largest_free_run(), bm.dirty_pages,       bm.purge_calls,
+        page_bytes(),
+        bm.total << bm.shift,
+        bm.committed << bm.shift,
+        bm.total - bm.used_pages,
+        largest_free_run(),
+        bm.dirty_pages,
+        bm.purge_calls,
     };
     s->n_extra = sizeof names / sizeof names[0];
     for (unsigned i = 0; i < s->n_extra; i++) {
@@ -588,11 +608,22 @@ static size_t parse_size(const char *text)
     unsigned long long n = strtoull(text, &end, 10);
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case '\0': break;
-    default: return 0;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    case '\0':
+        break;
+    default:
+        return 0;
     }
     if (*end && end[1])
         return 0;

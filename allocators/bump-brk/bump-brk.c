@@ -49,7 +49,7 @@ struct bump_chunk {
     struct bump_header *saved_last;
 };
 
-#define HEADER_SIZE sizeof(struct bump_header)
+#define HEADER_SIZE       sizeof(struct bump_header)
 #define CHUNK_HEADER_SIZE am__align_up(sizeof(struct bump_chunk), AM_MIN_ALIGN)
 
 static struct {
@@ -66,9 +66,18 @@ static struct {
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void lock(void) { pthread_mutex_lock(&state.lock); }
-static void unlock(void) { pthread_mutex_unlock(&state.lock); }
-static void install_atfork(void) { pthread_atfork(lock, unlock, unlock); }
+static void lock(void)
+{
+    pthread_mutex_lock(&state.lock);
+}
+static void unlock(void)
+{
+    pthread_mutex_unlock(&state.lock);
+}
+static void install_atfork(void)
+{
+    pthread_atfork(lock, unlock, unlock);
+}
 
 static size_t block_size(const struct bump_header *h)
 {
@@ -337,10 +346,11 @@ static int bump_check(char *why, size_t len)
             err = EFAULT;
         }
     }
-    if (!err && (live != state.live_bytes || blocks != state.live_blocks ||
-                 waste != state.waste_bytes)) {
-        snprintf(why, len, "bump-brk: counted %zu live bytes in %zu blocks and %zu waste, "
-                           "accounts say %zu, %zu, %zu",
+    if (!err &&
+        (live != state.live_bytes || blocks != state.live_blocks || waste != state.waste_bytes)) {
+        snprintf(why, len,
+                 "bump-brk: counted %zu live bytes in %zu blocks and %zu waste, "
+                 "accounts say %zu, %zu, %zu",
                  live, blocks, waste, state.live_bytes, state.live_blocks, state.waste_bytes);
         err = EFAULT;
     }

@@ -65,7 +65,7 @@
 #include <unistd.h>
 
 #define PARENT_BYTES ((size_t)1 << 20)
-#define MIN_PAYLOAD ((size_t)16)
+#define MIN_PAYLOAD  ((size_t)16)
 
 enum child_state { CHILD_FREE = 0x45455246u, CHILD_USED = 0x44455355u }; /* "FREE", "USED" */
 enum seal_kind { SEAL_LIVE = 0x11, SEAL_DEAD = 0x22, SEAL_PARENT = 0x33 };
@@ -119,9 +119,18 @@ static struct {
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void lock(void) { pthread_mutex_lock(&ff.lock); }
-static void unlock(void) { pthread_mutex_unlock(&ff.lock); }
-static void install_atfork(void) { pthread_atfork(lock, unlock, unlock); }
+static void lock(void)
+{
+    pthread_mutex_lock(&ff.lock);
+}
+static void unlock(void)
+{
+    pthread_mutex_unlock(&ff.lock);
+}
+static void install_atfork(void)
+{
+    pthread_atfork(lock, unlock, unlock);
+}
 
 /* ---------------------------------------------------------------------------
  * Detection and its hook
@@ -160,7 +169,7 @@ static void unlock_and_report(void)
     ff.fault = NULL;
     unlock();
     if (what)
-        atomic_load(&abort_hook)(what, addr);
+        atomic_load (&abort_hook)(what, addr);
 }
 
 /* splitmix64's finaliser over the address, the secret and the kind. */
@@ -178,7 +187,10 @@ static uint64_t seal(const void *at, enum seal_kind kind)
  * Children
  * ------------------------------------------------------------------------ */
 
-static char *payload(struct ff_child *c) { return (char *)c + CHILD_HDR; }
+static char *payload(struct ff_child *c)
+{
+    return (char *)c + CHILD_HDR;
+}
 static struct ff_child *child_after(struct ff_child *c)
 {
     return (struct ff_child *)(payload(c) + c->size);
@@ -187,7 +199,10 @@ static struct ff_child *first_child(struct ff_parent *p)
 {
     return (struct ff_child *)((char *)p + PARENT_HDR);
 }
-static char *parent_end(struct ff_parent *p) { return (char *)p + p->bytes; }
+static char *parent_end(struct ff_parent *p)
+{
+    return (char *)p + p->bytes;
+}
 
 static bool header_sound(struct ff_child *c, struct ff_parent *p)
 {
@@ -226,8 +241,12 @@ static struct ff_child *make_child(void *at, struct ff_parent *p, size_t size,
                                    struct ff_child *prev, struct ff_child *next)
 {
     struct ff_child *c = at;
-    *c = (struct ff_child){.size = size, .parent = p, .prev = prev, .next = next,
-                           .magic = seal(c, SEAL_LIVE), .state = CHILD_FREE};
+    *c = (struct ff_child){.size = size,
+                           .parent = p,
+                           .prev = prev,
+                           .next = next,
+                           .magic = seal(c, SEAL_LIVE),
+                           .state = CHILD_FREE};
     if (prev)
         prev->next = c;
     if (next)
@@ -595,7 +614,7 @@ static int firstfit_stats(struct am_stats *s)
     s->live_bytes = ff.live_bytes;
     s->live_blocks = ff.live_blocks;
     static const char *const names[] = {
-        "parents",        "free_bytes",        "free_children",   "header_bytes",
+        "parents",        "free_bytes",        "free_children",    "header_bytes",
         "fast_path_hits", "in_place_reallocs", "parents_returned",
     };
     const size_t values[] = {

@@ -15,16 +15,14 @@ static int mimalloc_init(void)
     int err = am__reference_verify("libmimalloc.so");
     if (err)
         return err;
-    mimalloc_process_info =
-        (__typeof__(mi_process_info) *)am__reference_symbol("mi_process_info");
+    mimalloc_process_info = (__typeof__(mi_process_info) *)am__reference_symbol("mi_process_info");
     return mimalloc_process_info ? 0 : ENOENT;
 }
 
 static int mimalloc_stats(struct am_stats *s)
 {
     size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
-    mimalloc_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit,
-                          &faults);
+    mimalloc_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
     s->os_bytes = commit;
     s->os_bytes_peak = peak_commit;
     s->live_bytes = AM_STAT_UNKNOWN;

@@ -49,9 +49,9 @@ static void account(size_t map_len, size_t usable, int sign)
         size_t now = atomic_fetch_add_explicit(&state.os_bytes, map_len, memory_order_relaxed);
         now += map_len;
         size_t peak = atomic_load_explicit(&state.os_bytes_peak, memory_order_relaxed);
-        while (now > peak && !atomic_compare_exchange_weak_explicit(
-                                 &state.os_bytes_peak, &peak, now, memory_order_relaxed,
-                                 memory_order_relaxed)) {
+        while (now > peak &&
+               !atomic_compare_exchange_weak_explicit(&state.os_bytes_peak, &peak, now,
+                                                      memory_order_relaxed, memory_order_relaxed)) {
         }
         atomic_fetch_add_explicit(&state.live_bytes, usable, memory_order_relaxed);
         atomic_fetch_add_explicit(&state.live_blocks, 1, memory_order_relaxed);

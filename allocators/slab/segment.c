@@ -302,8 +302,8 @@ int am__slab_segments_check(char *why, size_t len)
         snprintf(why, len,
                  "counters disagree: segments %zu/%zu large %zu/%zu dirty %zu/%zu empty %zu/%zu "
                  "os_bytes %zu/%zu",
-                 n, g.n_segments, n_large, g.n_large, dirty, g.dirty_units, empty,
-                 g.empty_segments, os_bytes, g.os_bytes);
+                 n, g.n_segments, n_large, g.n_large, dirty, g.dirty_units, empty, g.empty_segments,
+                 os_bytes, g.os_bytes);
         return EFAULT;
     }
     return 0;

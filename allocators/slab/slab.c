@@ -73,8 +73,8 @@ struct slab_queue {
 struct heap {
     struct tls_heap *tls;
     struct slab_queue partial[N_CLASSES]; /* slabs with free blocks, oldest first */
-    struct slab *full;               /* no free block when last looked at */
-    struct slab *empty;              /* empty slabs kept for any class */
+    struct slab *full;                    /* no free block when last looked at */
+    struct slab *empty;                   /* empty slabs kept for any class */
     unsigned n_empty;
     _Atomic(void *) delayed; /* blocks other threads freed into full slabs */
     struct heap *next_all, *next_pooled;
@@ -442,8 +442,7 @@ static void setup(void)
     pthread_key_create(&st.key, thread_exit);
     pthread_atfork(before_fork, after_fork, after_fork);
     for (unsigned c = 0; c < N_CLASSES; c++)
-        snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u",
-                 class_size(c));
+        snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u", class_size(c));
 }
 
 /* ===========================================================================
@@ -586,10 +585,9 @@ static void remote_free(struct slab *s, void *p)
         if (old & REMOTE_NOTIFY) {
             pthread_mutex_lock(&st.notify_lock);
             old = atomic_load_explicit(&s->remote, memory_order_relaxed);
-            while ((old & REMOTE_NOTIFY) &&
-                   !atomic_compare_exchange_weak_explicit(&s->remote, &old, old & ~REMOTE_NOTIFY,
-                                                          memory_order_acq_rel,
-                                                          memory_order_relaxed)) {
+            while ((old & REMOTE_NOTIFY) && !atomic_compare_exchange_weak_explicit(
+                                                &s->remote, &old, old & ~REMOTE_NOTIFY,
+                                                memory_order_acq_rel, memory_order_relaxed)) {
             }
             if (old & REMOTE_NOTIFY) {
                 struct heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
@@ -617,8 +615,8 @@ static void remote_free(struct slab *s, void *p)
 static bool free_adopting(struct heap *h, struct slab *s, void *p)
 {
     pthread_mutex_lock(&g.lock);
-    bool adoptable = atomic_load_explicit(&s->owner, memory_order_acquire) == NULL &&
-                     s->state == SLAB_ABANDONED;
+    bool adoptable =
+        atomic_load_explicit(&s->owner, memory_order_acquire) == NULL && s->state == SLAB_ABANDONED;
     if (adoptable) {
         slab_adopt_locked(h, s);
         *(void **)p = s->free;
@@ -793,10 +791,10 @@ static int slab_stats(struct am_stats *out)
 
 /* ---- check ---- */
 
-#define FAIL(...)                          \
-    do {                                   \
-        snprintf(why, len, __VA_ARGS__);   \
-        return EFAULT;                     \
+#define FAIL(...)                        \
+    do {                                 \
+        snprintf(why, len, __VA_ARGS__); \
+        return EFAULT;                   \
     } while (0)
 
 /* A slab whose lists the calling thread may walk (its own, or in the pool). */
@@ -826,8 +824,8 @@ static int check_slab(const struct slab *s, char *why, size_t len)
     return 0;
 }
 
-static int check_list(const struct slab *head, struct heap *owner, enum slab_state state,
-                      char *why, size_t len)
+static int check_list(const struct slab *head, struct heap *owner, enum slab_state state, char *why,
+                      size_t len)
 {
     const struct slab *prev = NULL;
     for (const struct slab *s = head; s; prev = s, s = s->next) {

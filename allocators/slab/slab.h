@@ -40,8 +40,8 @@ _Static_assert(UNITS_PER_SEG == 64, "one 64-bit mask per segment");
 #define N_CLASSES      40
 #define MAX_CLASS_SIZE 32768
 /* Requests up to this size index tls.direct by (n + 15) / 16. */
-#define DIRECT_MAX     1024
-#define DIRECT_SLOTS   (DIRECT_MAX / 16 + 1)
+#define DIRECT_MAX   1024
+#define DIRECT_SLOTS (DIRECT_MAX / 16 + 1)
 
 /* Low bit of slab.remote: the owner has put the slab on its full list and
  * wants to hear about the next block freed into it (see remote_free). */
@@ -76,12 +76,12 @@ struct slab {
     uint32_t end;                /* offset in the unit past the last block */
     uint32_t capacity;
     uint8_t cls;
-    uint8_t state; /* enum slab_state */
+    uint8_t state;            /* enum slab_state */
     struct slab *next, *prev; /* partial, full, empty or abandoned list */
 
     _Alignas(64) _Atomic(struct heap *) fast_owner; /* owner while CURRENT/PARTIAL */
-    _Atomic(struct heap *) owner;                    /* NULL when abandoned or free */
-    _Atomic uintptr_t remote;                        /* blocks freed by others | NOTIFY */
+    _Atomic(struct heap *) owner;                   /* NULL when abandoned or free */
+    _Atomic uintptr_t remote;                       /* blocks freed by others | NOTIFY */
 };
 
 enum { SEG_KIND_SMALL = 0x534c4142, SEG_KIND_LARGE = 0x4c415247 };
@@ -91,18 +91,18 @@ enum { SEG_KIND_SMALL = 0x534c4142, SEG_KIND_LARGE = 0x4c415247 };
  * owner test fails and sends it to the slow path, which reads `kind`. */
 struct segment {
     uint32_t kind;
-    uint32_t n_used;            /* small: units handed out */
-    struct segment *next, *prev; /* g.segments or g.large */
-    uint64_t free_mask;         /* small: units not handed out */
-    uint64_t dirty_mask;        /* small: free units whose pages may be resident */
-    size_t map_len;             /* large: bytes mapped from the header on */
-    size_t usable;              /* large: bytes from the user pointer to the end */
+    uint32_t n_used;                     /* small: units handed out */
+    struct segment *next, *prev;         /* g.segments or g.large */
+    uint64_t free_mask;                  /* small: units not handed out */
+    uint64_t dirty_mask;                 /* small: free units whose pages may be resident */
+    size_t map_len;                      /* large: bytes mapped from the header on */
+    size_t usable;                       /* large: bytes from the user pointer to the end */
     uint32_t released_ms[UNITS_PER_SEG]; /* small: when each free unit was freed */
     struct slab units[UNITS_PER_SEG];
 };
 
 /* The header's size, rounded to pages: where unit 0's blocks start. */
-#define SEG_HEADER_SIZE  ((sizeof(struct segment) + 4095) & ~(size_t)4095)
+#define SEG_HEADER_SIZE ((sizeof(struct segment) + 4095) & ~(size_t)4095)
 /* A large run's header: everything up to and including units[0]. */
 #define LARGE_HEADER_SIZE (offsetof(struct segment, units) + sizeof(struct slab))
 

@@ -32,8 +32,8 @@ static int tcmalloc_stats(struct am_stats *s)
 {
     size_t heap = property("generic.heap_size");
     size_t unmapped = property("tcmalloc.pageheap_unmapped_bytes");
-    s->os_bytes = heap == AM_STAT_UNKNOWN || unmapped == AM_STAT_UNKNOWN ? AM_STAT_UNKNOWN
-                                                                         : heap - unmapped;
+    s->os_bytes =
+        heap == AM_STAT_UNKNOWN || unmapped == AM_STAT_UNKNOWN ? AM_STAT_UNKNOWN : heap - unmapped;
     s->live_bytes = property("generic.current_allocated_bytes");
     s->live_blocks = AM_STAT_UNKNOWN;
     am__reference_track_peak(s, &observed_peak);

@@ -28,10 +28,10 @@
  * SKIP() when the allocator lacks what it checks. */
 typedef void (*check_fn)(struct am_heap *h);
 static bool check_skipped;
-#define SKIP()                  \
-    do {                        \
-        check_skipped = true;   \
-        return;                 \
+#define SKIP()                \
+    do {                      \
+        check_skipped = true; \
+        return;               \
     } while (0)
 
 /* Each check is given this long before it counts as hung. */
@@ -92,9 +92,9 @@ static size_t random_size(uint64_t *s, size_t max)
 }
 
 static const size_t huge_sizes[] = {
-    SIZE_MAX,       (size_t)PTRDIFF_MAX + 1, SIZE_MAX - 1,  SIZE_MAX - 7, SIZE_MAX - 15,
-    SIZE_MAX - 16,  SIZE_MAX - 31,           SIZE_MAX - 64, SIZE_MAX - 4095, SIZE_MAX - 4096,
-    (size_t)PTRDIFF_MAX,
+    SIZE_MAX,        (size_t)PTRDIFF_MAX + 1, SIZE_MAX - 1,        SIZE_MAX - 7,
+    SIZE_MAX - 15,   SIZE_MAX - 16,           SIZE_MAX - 31,       SIZE_MAX - 64,
+    SIZE_MAX - 4095, SIZE_MAX - 4096,         (size_t)PTRDIFF_MAX,
 };
 #define N_HUGE (sizeof huge_sizes / sizeof huge_sizes[0])
 
@@ -343,8 +343,8 @@ static void realloc_failure_sets_enomem(struct am_heap *h)
         REQUIRE(p != NULL);
         errno = 0;
         void *q = am_realloc(h, p, huge_sizes[i]);
-        CHECK(q != NULL || errno == ENOMEM, "realloc to %zu failed with errno %d",
-              huge_sizes[i], errno);
+        CHECK(q != NULL || errno == ENOMEM, "realloc to %zu failed with errno %d", huge_sizes[i],
+              errno);
         am_free(h, q ? q : p);
     }
 }
@@ -676,7 +676,8 @@ static const struct {
      "mimalloc 2.0.9 misaligns posix_memalign(A, A) for A = 256..1024 (upstream bug "
      "microsoft/mimalloc#700, fixed after 2.0.9)"},
     {"jemalloc", "realloc_failure_enomem", "jemalloc 5.3.0 leaves errno unset on a huge realloc"},
-    {"mimalloc", "huge_sizes_set_enomem", "mimalloc 2.0.9 sets ENOENT for SIZE_MAX and leaves errno unset for other huge sizes"},
+    {"mimalloc", "huge_sizes_set_enomem",
+     "mimalloc 2.0.9 sets ENOENT for SIZE_MAX and leaves errno unset for other huge sizes"},
     {"mimalloc", "calloc_overflow_sets_enomem", "mimalloc 2.0.9 leaves errno unset"},
     {"mimalloc", "realloc_failure_enomem", "mimalloc 2.0.9 leaves errno unset"},
     {"mimalloc", "realloc_zero_frees",
@@ -755,8 +756,7 @@ static void run_in_child(const struct am_allocator *a, unsigned i, int report_fd
     _exit(am_test.failed ? CHILD_FAIL : check_skipped ? CHILD_SKIP : CHILD_PASS);
 }
 
-static enum am_verdict run_one(const struct am_allocator *a, unsigned i, char *detail,
-                               size_t len)
+static enum am_verdict run_one(const struct am_allocator *a, unsigned i, char *detail, size_t len)
 {
     int fds[2];
     detail[0] = '\0';
