@@ -21,17 +21,51 @@
 #include <stddef.h>
 
 /* The columns of cells.csv, in order. */
-#define AM_COLUMNS(X)                                                                              \
-    X(allocator)                                                                                   \
-    X(label) X(workload) X(threads) X(rep) X(status) X(reason) X(complete) X(ops) X(seconds)       \
-        X(ops_per_sec) X(ns_per_op) X(malloc_p50_ns) X(malloc_p99_ns) X(malloc_p999_ns)            \
-            X(malloc_max_ns) X(malloc_samples) X(free_p50_ns) X(free_p99_ns) X(free_p999_ns)       \
-                X(free_max_ns) X(free_samples) X(realloc_p50_ns) X(realloc_p99_ns)                 \
-                    X(realloc_p999_ns) X(realloc_max_ns) X(realloc_samples) X(peak_rss_bytes)      \
-                        X(baseline_rss_bytes) X(end_rss_bytes) X(peak_live_bytes) X(fragmentation) \
-                            X(os_bytes_peak) X(user_s) X(sys_s) X(minor_faults) X(run_user_s)      \
-                                X(run_sys_s) X(run_minor_faults) X(harness_overhead_ns)            \
-                                    X(clock_overhead_ns) X(wall_s)
+// clang-format off
+#define AM_COLUMNS(X) \
+    X(allocator) \
+    X(label) \
+    X(workload) \
+    X(threads) \
+    X(rep) \
+    X(status) \
+    X(reason) \
+    X(complete) \
+    X(ops) \
+    X(seconds) \
+    X(ops_per_sec) \
+    X(ns_per_op) \
+    X(malloc_p50_ns) \
+    X(malloc_p99_ns) \
+    X(malloc_p999_ns) \
+    X(malloc_max_ns) \
+    X(malloc_samples) \
+    X(free_p50_ns) \
+    X(free_p99_ns) \
+    X(free_p999_ns) \
+    X(free_max_ns) \
+    X(free_samples) \
+    X(realloc_p50_ns) \
+    X(realloc_p99_ns) \
+    X(realloc_p999_ns) \
+    X(realloc_max_ns) \
+    X(realloc_samples) \
+    X(peak_rss_bytes) \
+    X(baseline_rss_bytes) \
+    X(end_rss_bytes) \
+    X(peak_live_bytes) \
+    X(fragmentation) \
+    X(os_bytes_peak) \
+    X(user_s) \
+    X(sys_s) \
+    X(minor_faults) \
+    X(run_user_s) \
+    X(run_sys_s) \
+    X(run_minor_faults) \
+    X(harness_overhead_ns) \
+    X(clock_overhead_ns) \
+    X(wall_s)
+// clang-format on
 
 enum am_column {
 #define AM_COLUMN_ENUM(name) AM_COL_##name,
