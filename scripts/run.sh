@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command: set up and build, run the quick benchmark matrix
-# of every allocator and workload, check every allocator's conformance, then
-# draw the plots and write the report. The last line says where the report is.
+# of every allocator and workload (and the microbenchmarks), measure the
+# memory cores, check every allocator's conformance, then draw the plots and
+# write the report. The last line says where the report is.
 #
 #   BUILD_DIR   build directory (default: build)
 #   Arguments are passed to `allocmark run` (e.g. -a glibc,jemalloc -r 1).
@@ -21,6 +22,14 @@ esac
 run_dir=results/$(readlink results/latest)
 echo
 python3 scripts/report.py "$run_dir"
+echo
+# memcpy/memset bandwidth of every memcore variant against glibc and the
+# baselines, at one size per cache level and two in DRAM (about 90 s; the full
+# sweep is scripts/bench-memcore.sh).
+echo "memcore-bench -> $run_dir/memcore.json"
+"$build/bench/memcore-bench" --sizes=64,1024,16384,262144,4194304,67108864,268435456 \
+  --benchmark_repetitions=3 --benchmark_out="$run_dir/memcore.json" \
+  --benchmark_out_format=json >"$run_dir/memcore.log" 2>&1 || echo "memcore-bench failed: see $run_dir/memcore.log"
 echo
 # The conformance matrix, shown here and kept in the run for its report.
 "$build/harness/allocmark" check | tee "$run_dir/conformance.txt"
