@@ -10,6 +10,7 @@
  * reference pays for its call through the PLT.
  */
 #include "frontend.h"
+#include "forksafe.h"
 #include "memcore.h"
 
 #include <errno.h>
@@ -19,56 +20,13 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------------------
- * Lock adapter and fork safety
+ * Lock adapter
  *
- * A heap behind the adapter serialises every call on its mutex. A fork while
- * another thread holds that mutex would leave it locked forever in the child,
- * so every locked heap is taken before fork and released on both sides.
+ * A heap behind the adapter serialises every call on its mutex, which is
+ * registered with forksafe.h so that a fork cannot leave it locked. It is
+ * registered before the backend's init runs, so before any lock the backend
+ * takes inside it: fork takes them in the same order.
  * ------------------------------------------------------------------------ */
-
-#define MAX_LOCKED_HEAPS 16
-
-static pthread_mutex_t locked_heaps_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct am_heap *locked_heaps[MAX_LOCKED_HEAPS];
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void before_fork(void)
-{
-    pthread_mutex_lock(&locked_heaps_mutex);
-    for (int i = 0; i < MAX_LOCKED_HEAPS; i++)
-        if (locked_heaps[i])
-            pthread_mutex_lock(&locked_heaps[i]->lock);
-}
-
-static void after_fork(void)
-{
-    for (int i = MAX_LOCKED_HEAPS - 1; i >= 0; i--)
-        if (locked_heaps[i])
-            pthread_mutex_unlock(&locked_heaps[i]->lock);
-    pthread_mutex_unlock(&locked_heaps_mutex);
-}
-
-static void install_atfork(void)
-{
-    pthread_atfork(before_fork, after_fork, after_fork);
-}
-
-static int track_locked_heap(struct am_heap *h, bool add)
-{
-    int err = add ? EMFILE : 0;
-    pthread_mutex_lock(&locked_heaps_mutex);
-    for (int i = 0; i < MAX_LOCKED_HEAPS; i++) {
-        if (add && !locked_heaps[i]) {
-            locked_heaps[i] = h;
-            err = 0;
-            break;
-        }
-        if (!add && locked_heaps[i] == h)
-            locked_heaps[i] = NULL;
-    }
-    pthread_mutex_unlock(&locked_heaps_mutex);
-    return err;
-}
 
 static inline void enter(struct am_heap *h)
 {
@@ -109,15 +67,14 @@ int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags
     h->locked = (flags & AM_OPEN_THREADED) && !(a->caps & AM_CAP_THREAD_SAFE);
     h->direct = !h->locked && (a->caps & AM_CAP_OWN_ERRNO);
     if (h->locked) {
-        pthread_once(&atfork_once, install_atfork);
         pthread_mutex_init(&h->lock, NULL);
-        int err = track_locked_heap(h, true);
+        int err = am__forksafe_register(&h->lock);
         if (err)
             return err;
     }
     int err = a->init ? a->init() : 0;
     if (err && h->locked)
-        track_locked_heap(h, false);
+        am__forksafe_unregister(&h->lock);
     return err;
 }
 
@@ -126,7 +83,7 @@ void am_heap_close(struct am_heap *h)
     if (h->impl && h->impl->fini)
         h->impl->fini();
     if (h->locked) {
-        track_locked_heap(h, false);
+        am__forksafe_unregister(&h->lock);
         pthread_mutex_destroy(&h->lock);
     }
     h->impl = NULL;

@@ -52,6 +52,7 @@
  * ENOMEM).
  */
 #include "../allocator.h"
+#include "../forksafe.h"
 #include "../os.h"
 #include "memcore.h"
 
@@ -91,8 +92,6 @@ static struct {
     size_t purge_calls;
 } bm = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
 static void lock(void)
 {
     pthread_mutex_lock(&bm.lock);
@@ -100,10 +99,6 @@ static void lock(void)
 static void unlock(void)
 {
     pthread_mutex_unlock(&bm.lock);
-}
-static void install_atfork(void)
-{
-    pthread_atfork(lock, unlock, unlock);
 }
 
 static size_t page_bytes(void)
@@ -709,9 +704,11 @@ static int setup(void)
 
 static int bitmap_init(void)
 {
-    pthread_once(&atfork_once, install_atfork);
+    int err = am__forksafe_register(&bm.lock);
+    if (err)
+        return err;
     lock();
-    int err = bm.base ? EBUSY : setup();
+    err = bm.base ? EBUSY : setup();
     unlock();
     return err;
 }

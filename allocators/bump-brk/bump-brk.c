@@ -22,6 +22,7 @@
  * taken around fork as well.
  */
 #include "../allocator.h"
+#include "../forksafe.h"
 #include "../os.h"
 #include "memcore.h"
 
@@ -64,8 +65,6 @@ static struct {
     size_t chunks;
 } state = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
 static void lock(void)
 {
     pthread_mutex_lock(&state.lock);
@@ -73,10 +72,6 @@ static void lock(void)
 static void unlock(void)
 {
     pthread_mutex_unlock(&state.lock);
-}
-static void install_atfork(void)
-{
-    pthread_atfork(lock, unlock, unlock);
 }
 
 static size_t block_size(const struct bump_header *h)
@@ -360,7 +355,9 @@ static int bump_check(char *why, size_t len)
 
 static int bump_init(void)
 {
-    pthread_once(&atfork_once, install_atfork);
+    int err = am__forksafe_register(&state.lock);
+    if (err)
+        return err;
     lock();
     state.os_bytes_peak = state.os_bytes;
     unlock();

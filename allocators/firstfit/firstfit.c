@@ -48,6 +48,7 @@
  * realloc's copy and the abort hook run outside it.
  */
 #include "../allocator.h"
+#include "../forksafe.h"
 #include "../os.h"
 #include "memcore.h"
 #include "firstfit.h"
@@ -117,8 +118,6 @@ static struct {
     void *fault_addr;
 } ff = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
 static void lock(void)
 {
     pthread_mutex_lock(&ff.lock);
@@ -126,10 +125,6 @@ static void lock(void)
 static void unlock(void)
 {
     pthread_mutex_unlock(&ff.lock);
-}
-static void install_atfork(void)
-{
-    pthread_atfork(lock, unlock, unlock);
 }
 
 /* ---------------------------------------------------------------------------
@@ -774,9 +769,11 @@ static int setup(void)
 
 static int firstfit_init(void)
 {
-    pthread_once(&atfork_once, install_atfork);
+    int err = am__forksafe_register(&ff.lock);
+    if (err)
+        return err;
     lock();
-    int err = ff.index ? EBUSY : setup();
+    err = ff.index ? EBUSY : setup();
     unlock();
     return err;
 }
