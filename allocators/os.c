@@ -50,6 +50,15 @@ int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out)
     return 0;
 }
 
+int am__os_map_hint(size_t n, void *hint, void **out)
+{
+    void *p = mmap(hint, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return errno;
+    *out = p;
+    return 0;
+}
+
 int am__os_unmap(void *p, size_t n)
 {
     return munmap(p, n) == 0 ? 0 : errno;
@@ -62,6 +71,17 @@ int am__os_remap(void *p, size_t old_n, size_t new_n, void **out)
         return errno;
     *out = q;
     return 0;
+}
+
+int am__os_remap_inplace(void *p, size_t old_n, size_t new_n)
+{
+    return mremap(p, old_n, new_n, 0) == MAP_FAILED ? errno : 0;
+}
+
+int am__os_remap_to(void *p, size_t old_n, size_t new_n, void *to)
+{
+    void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    return q == MAP_FAILED ? errno : 0;
 }
 
 int am__os_reserve(size_t n, void **out)

@@ -30,10 +30,20 @@ int am__os_map(size_t n, void **out);
  * size; offset a multiple of the page size, below align). Over-maps by align
  * and unmaps the unused head and tail, so it costs up to three system calls. */
 int am__os_map_aligned(size_t n, size_t align, size_t offset, void **out);
+/* Map n bytes (a multiple of the page size) of zeroed, read-write memory,
+ * asking for it at hint; the kernel may place it elsewhere (never over an
+ * existing mapping), so the caller checks *out. One system call. */
+int am__os_map_hint(size_t n, void *hint, void **out);
 /* Unmap [p, p + n); p and n page-aligned. */
 int am__os_unmap(void *p, size_t n);
 /* Grow or shrink the mapping [p, p + old_n) to new_n bytes; it may move. */
 int am__os_remap(void *p, size_t old_n, size_t new_n, void **out);
+/* Grow or shrink the mapping [p, p + old_n) to new_n bytes where it is;
+ * ENOMEM when the pages after it are taken. */
+int am__os_remap_inplace(void *p, size_t old_n, size_t new_n);
+/* Move the mapping [p, p + old_n) to [to, to + new_n), replacing whatever was
+ * mapped there; the pages move, their contents are not copied. */
+int am__os_remap_to(void *p, size_t old_n, size_t new_n, void *to);
 /* Reserve n bytes of address space without committing memory (PROT_NONE). */
 int am__os_reserve(size_t n, void **out);
 /* Make reserved pages [p, p + n) usable (read-write). */

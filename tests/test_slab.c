@@ -3,7 +3,8 @@
  * their waste, blocks passed between four threads with a cookie checked on
  * every free, memory going back to the OS after a burst (and after the thread
  * that allocated it exits), fork while other threads allocate, large and
- * aligned blocks, and a check() that notices a corrupted free list.
+ * aligned blocks, the bounded cache of large runs and its decay, large
+ * realloc by remapping, and a check() that notices a corrupted free list.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +39,16 @@ static struct am_stats stats_now(void)
     if (am_stats(&heap, &s) != 0)
         memset(&s, 0xff, sizeof s);
     return s;
+}
+
+/* A backend-specific statistic by name; 0 when absent. */
+static size_t stat_extra(const char *name)
+{
+    struct am_stats s = stats_now();
+    for (unsigned i = 0; i < s.n_extra && i < AM_STATS_MAX_EXTRA; i++)
+        if (strcmp(s.extra[i].name, name) == 0)
+            return s.extra[i].value;
+    return 0;
 }
 
 static void check_consistent(const char *when)
@@ -402,8 +413,101 @@ static void test_large_and_aligned(void)
     memset(big, 1, 5 * MIB);
     CHECK(stats_now().os_bytes >= before + 5 * MIB);
     am_free(&heap, big);
-    CHECK(stats_now().os_bytes <= before + 2 * MIB, "a large block's pages are unmapped");
+    /* Its run waits in the cache (counted in os_bytes), or is unmapped. */
+    size_t cached = stat_extra("large_cached_bytes");
+    CHECK(cached <= 32 * MIB, "%zu bytes cached", cached);
+    CHECK(stats_now().os_bytes <= before + 2 * MIB + cached,
+          "a large block's pages are unmapped or cached");
     check_consistent("after large and aligned blocks");
+}
+
+/* A burst of large blocks: the cache keeps at most 32 MiB of them, the rest
+ * goes back to the OS at once, and the cached runs after an idle while. */
+static void test_large_burst_returns_memory(void)
+{
+    enum { N = 40 };
+    void *p[N];
+    size_t before = stats_now().os_bytes;
+    for (int i = 0; i < N; i++) {
+        size_t n = 3 * MIB + (size_t)i * 4096;
+        REQUIRE((p[i] = am_malloc(&heap, n)) != NULL, "malloc(%zu)", n);
+        memset(p[i], i, n);
+    }
+    size_t rss_peak = am__os_resident_bytes();
+    CHECK(stats_now().os_bytes + 32 * MIB >= before + N * 3 * MIB, "os_bytes %zu MiB",
+          stats_now().os_bytes / MIB);
+    for (int i = 0; i < N; i++)
+        am_free(&heap, p[i]);
+    size_t cached = stat_extra("large_cached_bytes"), runs = stat_extra("large_cached_runs");
+    CHECK(cached > 0 && cached <= 32 * MIB && runs <= 32, "cache: %zu runs, %zu bytes", runs,
+          cached);
+    struct am_stats s = stats_now();
+    CHECK(s.os_bytes <= before + cached + 1 * MIB, "os_bytes %zu MiB after the burst (%zu cached)",
+          s.os_bytes / MIB, cached / MIB);
+    size_t rss_after = am__os_resident_bytes();
+    CHECK(rss_after + 80 * MIB <= rss_peak, "RSS %zu -> %zu MiB", rss_peak / MIB, rss_after / MIB);
+    check_consistent("after a large burst");
+
+    struct timespec pause = {0, 700 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    void *one = am_malloc(&heap, 1 * MIB);
+    REQUIRE(one != NULL);
+    am_free(&heap, one);
+    CHECK(stats_now().os_bytes <= before + 2 * MIB, "after idling os_bytes is %zu KiB (was %zu)",
+          stats_now().os_bytes >> 10, before >> 10);
+    CHECK(stat_extra("large_cached_bytes") <= 2 * MIB);
+    check_consistent("after the cache decayed");
+}
+
+static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i += 512)
+        p[i] = (unsigned char)(i / 512 * 7 + seed);
+    p[n - 1] = (unsigned char)seed;
+}
+
+/* The pattern in the first n bytes; its last byte too when `whole`. */
+static bool pattern_intact(const unsigned char *p, size_t n, unsigned seed, bool whole)
+{
+    for (size_t i = 0; i < n; i += 512)
+        if (p[i] != (unsigned char)(i / 512 * 7 + seed))
+            return false;
+    return !whole || p[n - 1] == (unsigned char)seed;
+}
+
+/* A large realloc grows and shrinks by remapping (in place or moved) and
+ * keeps the contents; a realloc the block already holds keeps the pointer. */
+static void test_realloc_large_and_same_class(void)
+{
+    size_t sizes[] = {40000, 2 * MIB, 3 * MIB, 20 * MIB, 7 * MIB, 100000, 1 * MIB, 48 * MIB, 33000};
+    size_t n = 100000;
+    unsigned char *p = am_malloc(&heap, n);
+    REQUIRE(p != NULL);
+    fill_pattern(p, n, 1);
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t m = sizes[i], keep = m < n ? m : n;
+        unsigned char *q = am_realloc(&heap, p, m);
+        REQUIRE(q != NULL, "realloc to %zu", m);
+        CHECK(pattern_intact(q, keep, i + 1, m >= n), "realloc %zu -> %zu lost the contents", n, m);
+        CHECK(am_usable_size(&heap, q) >= m);
+        p = q;
+        n = m;
+        fill_pattern(p, n, i + 2);
+        check_consistent("after a large realloc");
+    }
+    am_free(&heap, p);
+
+    /* Within the usable size (a slab block's class, a large block's pages):
+     * the same pointer. */
+    for (size_t m = 1; m <= 8 * MIB; m = m * 3 + 5) {
+        void *a = am_malloc(&heap, m);
+        REQUIRE(a != NULL);
+        size_t u = am_usable_size(&heap, a);
+        CHECK(am_realloc(&heap, a, u) == a, "realloc(%zu) to its usable size %zu moved", m, u);
+        CHECK(am_realloc(&heap, a, u - u / 4) == a, "realloc(%zu) within its class moved", m);
+        am_free(&heap, a);
+    }
+    check_consistent("after same-class reallocs");
 }
 
 static void test_check_sees_corruption(void)
@@ -436,6 +540,8 @@ int main(void)
     test_burst_returns_memory();
     test_exited_thread_hands_over();
     test_large_and_aligned();
+    test_large_burst_returns_memory();
+    test_realloc_large_and_same_class();
     test_fork_while_allocating();
     am_heap_close(&heap);
     return am_test_finish("slab");

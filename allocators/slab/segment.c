@@ -5,7 +5,12 @@
  * frees and allocates again does not fault pages back in, and are purged
  * (madvise) once too many are resident or once they have been idle too long.
  * A segment whose units are all free is unmapped, but for one kept for the
- * next burst. Large blocks are page runs of their own.
+ * next burst. Large blocks are page runs of their own; a freed run waits in a
+ * cache (bounded in bytes and runs, unmapped after PURGE_DELAY_MS idle) for
+ * the next large request that it fits, and a large realloc moves or grows the
+ * run with mremap instead of copying. Fresh mappings are first asked for at
+ * a hint address that advances in 4 MiB steps, so that most come aligned in
+ * one system call instead of the over-map and trim.
  *
  * Everything here runs under am__slab_g.lock, held by the caller, except the
  * large-block functions, which take it around their bookkeeping only.
@@ -19,12 +24,29 @@
 #include <string.h>
 #include <time.h>
 
-/* Free units allowed to stay resident before the excess is purged (8 MiB). */
+/* Free units allowed to stay resident before the excess is purged: 8 MiB,
+ * or as many as the units in use when that is more, so that a heap that shrinks
+ * and grows again in quick succession does not fault its pages back in
+ * each time (PURGE_DELAY_MS still returns them once idle). */
 #define DIRTY_MAX_UNITS 128
 /* A free unit idle for longer than this is purged at the next visit. */
 #define PURGE_DELAY_MS 500
 /* Segments with every unit free that stay mapped. */
 #define EMPTY_SEGMENTS_KEPT 1
+/* The cache of freed large runs: at most this many bytes and runs. */
+#define LARGE_CACHE_MAX_BYTES ((size_t)32 << 20)
+#define LARGE_CACHE_MAX_RUNS  32
+/* A cached run serves a request of at least 1/LARGE_FIT_RATIO of its size. */
+#define LARGE_FIT_RATIO 4
+/* A large realloc that cannot grow in place moves the pages (mremap) from
+ * this size of run up; smaller ones are copied. */
+#define REMAP_MOVE_MIN ((size_t)1 << 20)
+/* Where fresh mappings are asked for first: above the address sanitizer's
+ * shadow, below the top of a 47-bit address space. */
+#define MAP_HINT_START ((uintptr_t)0x200000000000)
+#define MAP_HINT_END   ((uintptr_t)0x600000000000)
+/* After this many hints the kernel did not honour, only over-map and trim. */
+#define MAP_HINT_MISSES_MAX 64
 
 struct slab_global am__slab_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 #define g am__slab_g
@@ -34,6 +56,30 @@ static uint32_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* size bytes aligned to SEG_SIZE: at the next hint address when the kernel
+ * gives it (one system call), else over-mapped and trimmed (up to three). */
+static int map_seg_aligned(size_t size, void **out)
+{
+    static _Atomic uintptr_t next_hint = MAP_HINT_START;
+    static _Atomic unsigned misses;
+    size_t span = am__align_up(size, SEG_SIZE);
+    if (atomic_load_explicit(&misses, memory_order_relaxed) < MAP_HINT_MISSES_MAX) {
+        uintptr_t hint = atomic_fetch_add_explicit(&next_hint, span, memory_order_relaxed);
+        void *p;
+        if (hint < MAP_HINT_END && am__os_map_hint(size, (void *)hint, &p) == 0) {
+            if (((uintptr_t)p & SEG_MASK) == 0) {
+                *out = p;
+                return 0;
+            }
+            am__os_unmap(p, size);
+        }
+        /* Something sits there: skip ahead a while. */
+        atomic_fetch_add_explicit(&next_hint, (uintptr_t)1 << 30, memory_order_relaxed);
+        atomic_fetch_add_explicit(&misses, 1, memory_order_relaxed);
+    }
+    return am__os_map_aligned(size, SEG_SIZE, 0, out);
 }
 
 static void os_bytes_add(size_t n)
@@ -92,10 +138,35 @@ static void purge_units(struct segment *seg, uint64_t mask)
     }
 }
 
-/* Purge units idle for longer than PURGE_DELAY_MS; looks at most every half
- * delay. */
+static void cache_evict(struct segment *seg)
+{
+    segment_unlink(&g.cache, seg);
+    g.n_cached--;
+    g.cached_bytes -= seg->map_len;
+    g.os_bytes -= seg->map_len;
+    am__os_unmap(seg, seg->map_len);
+}
+
+/* Unmap cached large runs idle for longer than PURGE_DELAY_MS; looks at most
+ * every half delay. */
+static void cache_decay(uint32_t now)
+{
+    if (!g.cache || now - g.last_cache_scan_ms < PURGE_DELAY_MS / 2)
+        return;
+    g.last_cache_scan_ms = now;
+    struct segment *next;
+    for (struct segment *seg = g.cache; seg; seg = next) {
+        next = seg->next;
+        if (now - seg->released_ms[0] >= PURGE_DELAY_MS)
+            cache_evict(seg);
+    }
+}
+
+/* Purge units (and cached large runs) idle for longer than PURGE_DELAY_MS;
+ * looks at most every half delay. */
 static void purge_idle(uint32_t now)
 {
+    cache_decay(now);
     if (g.dirty_units == 0 || now - g.last_age_scan_ms < PURGE_DELAY_MS / 2)
         return;
     g.last_age_scan_ms = now;
@@ -110,20 +181,21 @@ static void purge_idle(uint32_t now)
     }
 }
 
-/* Past DIRTY_MAX_UNITS resident free units, purge down to half of it. */
+/* Past the cap on resident free units (see DIRTY_MAX_UNITS), purge down to
+ * half of it. */
 static void purge_excess(void)
 {
-    if (g.dirty_units <= DIRTY_MAX_UNITS)
+    size_t max = g.units_used > DIRTY_MAX_UNITS ? g.units_used : DIRTY_MAX_UNITS;
+    if (g.dirty_units <= max)
         return;
-    for (struct segment *seg = g.segments; seg && g.dirty_units > DIRTY_MAX_UNITS / 2;
-         seg = seg->next)
+    for (struct segment *seg = g.segments; seg && g.dirty_units > max / 2; seg = seg->next)
         purge_units(seg, seg->dirty_mask);
 }
 
 static struct segment *segment_map(void)
 {
     void *p;
-    if (am__os_map_aligned(SEG_SIZE, SEG_SIZE, 0, &p) != 0)
+    if (map_seg_aligned(SEG_SIZE, &p) != 0)
         return NULL;
     struct segment *seg = p;
     seg->kind = SEG_KIND_SMALL;
@@ -170,6 +242,7 @@ struct slab *am__slab_unit_acquire(void)
     } else {
         os_bytes_add(units_bytes(bit));
     }
+    g.units_used++;
     if (seg->n_used++ == 0)
         g.empty_segments--;
     struct slab *s = &seg->units[u];
@@ -192,39 +265,79 @@ void am__slab_unit_release(struct slab *s)
     seg->dirty_mask |= bit;
     seg->released_ms[u] = now;
     g.dirty_units++;
+    g.units_used--;
     if (--seg->n_used == 0 && ++g.empty_segments > EMPTY_SEGMENTS_KEPT)
         segment_unmap(seg);
     purge_excess();
     purge_idle(now);
 }
 
+/* Under g.lock: the best-fitting cached run of at least len bytes (and at
+ * most LARGE_FIT_RATIO times len), out of the cache; NULL when none fits. */
+static struct segment *cache_take(size_t len)
+{
+    struct segment *best = NULL;
+    for (struct segment *seg = g.cache; seg; seg = seg->next)
+        if (seg->map_len >= len && seg->map_len / LARGE_FIT_RATIO <= len &&
+            (!best || seg->map_len < best->map_len))
+            best = seg;
+    if (best) {
+        segment_unlink(&g.cache, best);
+        g.n_cached--;
+        g.cached_bytes -= best->map_len;
+    }
+    return best;
+}
+
+/* Under g.lock: seg becomes a live large block. */
+static void large_link(struct segment *seg)
+{
+    segment_link(&g.large, seg);
+    g.n_large++;
+    g.large_usable += seg->usable;
+}
+
+static void large_unlink(struct segment *seg)
+{
+    segment_unlink(&g.large, seg);
+    g.n_large--;
+    g.large_usable -= seg->usable;
+}
+
 void *am__slab_large_alloc(size_t n, size_t align)
 {
     size_t page = am__os_page_size();
-    size_t offset, map_align, map_offset;
+    size_t offset, len;
+    void *base;
     if (align <= SEG_SIZE) {
         /* The header at the segment-aligned start, the block right after it. */
         offset = am__align_up(LARGE_HEADER_SIZE, align);
-        map_align = SEG_SIZE;
-        map_offset = 0;
+        len = am__align_up(offset + n, page);
+        pthread_mutex_lock(&g.lock);
+        purge_idle(now_ms());
+        struct segment *seg = cache_take(len);
+        if (seg) {
+            seg->usable = seg->map_len - offset;
+            large_link(seg);
+            pthread_mutex_unlock(&g.lock);
+            return (char *)seg + offset;
+        }
+        pthread_mutex_unlock(&g.lock);
+        if (map_seg_aligned(len, &base) != 0)
+            return NULL;
     } else {
         /* The block on its alignment, the header one segment below it. */
         offset = SEG_SIZE;
-        map_align = align;
-        map_offset = SEG_SIZE;
+        len = am__align_up(offset + n, page);
+        if (am__os_map_aligned(len, align, SEG_SIZE, &base) != 0)
+            return NULL;
     }
-    size_t len = am__align_up(offset + n, page);
-    void *base;
-    if (am__os_map_aligned(len, map_align, map_offset, &base) != 0)
-        return NULL;
     struct segment *seg = base;
     seg->kind = SEG_KIND_LARGE;
     seg->map_len = len;
     seg->usable = len - offset;
     pthread_mutex_lock(&g.lock);
-    segment_link(&g.large, seg);
-    g.n_large++;
-    g.large_usable += seg->usable;
+    large_link(seg);
     os_bytes_add(len);
     purge_idle(now_ms());
     pthread_mutex_unlock(&g.lock);
@@ -233,14 +346,64 @@ void *am__slab_large_alloc(size_t n, size_t align)
 
 void am__slab_large_free(struct segment *seg)
 {
+    uint32_t now = now_ms();
+    bool keep = seg->map_len <= LARGE_CACHE_MAX_BYTES;
     pthread_mutex_lock(&g.lock);
-    segment_unlink(&g.large, seg);
-    g.n_large--;
-    g.large_usable -= seg->usable;
-    g.os_bytes -= seg->map_len;
-    purge_idle(now_ms());
+    large_unlink(seg);
+    if (keep) {
+        /* Room for it: the oldest cached runs go (the list is newest first). */
+        while (g.cache && (g.cached_bytes + seg->map_len > LARGE_CACHE_MAX_BYTES ||
+                           g.n_cached >= LARGE_CACHE_MAX_RUNS)) {
+            struct segment *oldest = g.cache;
+            while (oldest->next)
+                oldest = oldest->next;
+            cache_evict(oldest);
+        }
+        seg->released_ms[0] = now;
+        segment_link(&g.cache, seg);
+        g.n_cached++;
+        g.cached_bytes += seg->map_len;
+    } else {
+        g.os_bytes -= seg->map_len;
+    }
+    purge_idle(now);
     pthread_mutex_unlock(&g.lock);
-    am__os_unmap(seg, seg->map_len);
+    if (!keep)
+        am__os_unmap(seg, seg->map_len);
+}
+
+void *am__slab_large_resize(struct segment *seg, void *p, size_t n)
+{
+    size_t offset = (size_t)((char *)p - (char *)seg);
+    size_t len = am__align_up(offset + n, am__os_page_size());
+    struct segment *to = seg;
+    /* Where it is first; else its pages move to a fresh aligned mapping,
+     * unless the run is small enough that the caller's copy is as cheap. */
+    if (len != seg->map_len && am__os_remap_inplace(seg, seg->map_len, len) != 0) {
+        void *target;
+        if (len < REMAP_MOVE_MIN || offset >= SEG_SIZE || map_seg_aligned(len, &target) != 0)
+            return NULL;
+        pthread_mutex_lock(&g.lock);
+        large_unlink(seg);
+        if (am__os_remap_to(seg, seg->map_len, len, target) != 0) {
+            large_link(seg);
+            pthread_mutex_unlock(&g.lock);
+            am__os_unmap(target, len);
+            return NULL;
+        }
+        to = target;
+        large_link(to);
+        pthread_mutex_unlock(&g.lock);
+    }
+    pthread_mutex_lock(&g.lock);
+    g.large_usable -= to->usable;
+    g.os_bytes -= to->map_len;
+    to->map_len = len;
+    to->usable = len - offset;
+    g.large_usable += to->usable;
+    os_bytes_add(len);
+    pthread_mutex_unlock(&g.lock);
+    return (char *)to + offset;
 }
 
 void am__slab_segments_reset(void)
@@ -250,18 +413,21 @@ void am__slab_segments_reset(void)
         g.segments = seg->next;
         am__os_unmap(seg, SEG_SIZE);
     }
-    while (g.large) {
-        struct segment *seg = g.large;
-        g.large = seg->next;
-        am__os_unmap(seg, seg->map_len);
+    for (struct segment **list = &g.large; list; list = list == &g.large ? &g.cache : NULL) {
+        while (*list) {
+            struct segment *seg = *list;
+            *list = seg->next;
+            am__os_unmap(seg, seg->map_len);
+        }
     }
-    g.n_segments = g.n_large = g.empty_segments = g.dirty_units = 0;
+    g.n_cached = g.cached_bytes = 0;
+    g.n_segments = g.n_large = g.empty_segments = g.dirty_units = g.units_used = 0;
     g.os_bytes = g.os_bytes_peak = g.large_usable = g.purges = 0;
 }
 
 int am__slab_segments_check(char *why, size_t len)
 {
-    size_t os_bytes = 0, dirty = 0, empty = 0, n = 0;
+    size_t os_bytes = 0, dirty = 0, empty = 0, n = 0, units_used = 0;
     for (struct segment *seg = g.segments; seg; seg = seg->next, n++) {
         if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_SMALL) {
             snprintf(why, len, "segment %p: misaligned or not a segment", (void *)seg);
@@ -288,6 +454,7 @@ int am__slab_segments_check(char *why, size_t len)
         os_bytes += SEG_HEADER_SIZE + units_bytes(used) + units_bytes(seg->dirty_mask);
         dirty += (size_t)__builtin_popcountll(seg->dirty_mask);
         empty += seg->n_used == 0;
+        units_used += seg->n_used;
     }
     size_t n_large = 0;
     for (struct segment *seg = g.large; seg; seg = seg->next, n_large++) {
@@ -297,13 +464,30 @@ int am__slab_segments_check(char *why, size_t len)
         }
         os_bytes += seg->map_len;
     }
+    size_t n_cached = 0, cached_bytes = 0;
+    for (struct segment *seg = g.cache; seg; seg = seg->next, n_cached++) {
+        if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_LARGE ||
+            seg->map_len > LARGE_CACHE_MAX_BYTES) {
+            snprintf(why, len, "cached run %p: misaligned, not a large run or too large",
+                     (void *)seg);
+            return EFAULT;
+        }
+        cached_bytes += seg->map_len;
+    }
+    if (n_cached != g.n_cached || cached_bytes != g.cached_bytes ||
+        cached_bytes > LARGE_CACHE_MAX_BYTES || n_cached > LARGE_CACHE_MAX_RUNS) {
+        snprintf(why, len, "large cache: %zu/%zu runs, %zu/%zu bytes", n_cached, g.n_cached,
+                 cached_bytes, g.cached_bytes);
+        return EFAULT;
+    }
+    os_bytes += cached_bytes;
     if (n != g.n_segments || n_large != g.n_large || dirty != g.dirty_units ||
-        empty != g.empty_segments || os_bytes != g.os_bytes) {
+        empty != g.empty_segments || os_bytes != g.os_bytes || units_used != g.units_used) {
         snprintf(why, len,
                  "counters disagree: segments %zu/%zu large %zu/%zu dirty %zu/%zu empty %zu/%zu "
-                 "os_bytes %zu/%zu",
+                 "os_bytes %zu/%zu units used %zu/%zu",
                  n, g.n_segments, n_large, g.n_large, dirty, g.dirty_units, empty, g.empty_segments,
-                 os_bytes, g.os_bytes);
+                 os_bytes, g.os_bytes, units_used, g.units_used);
         return EFAULT;
     }
     return 0;

@@ -22,7 +22,10 @@
  * threads adopt them (when they need a slab of that class, or when they free
  * into one). Empty slabs go back to the segment manager (segment.c), which
  * keeps some resident and purges the rest. Requests above 32 KiB get page
- * runs of their own from the OS.
+ * runs of their own from the OS; freed runs wait in a small cache (32 MiB,
+ * 32 runs, unmapped after 500 ms idle) for the next large request, and a
+ * large realloc remaps the run (mremap, in place or moved) instead of
+ * copying it.
  *
  * Complexity: malloc and free O(1); collecting a remote list is linear in its
  * length; the segment manager's slow paths are linear in the segments.
@@ -691,10 +694,20 @@ static size_t slab_usable_size(void *p)
 
 static void *slab_realloc(void *p, size_t n)
 {
-    size_t old = slab_usable_size(p);
-    /* Keep the block unless a much smaller one would do. */
-    if (n <= old && (n >= old / 2 || old <= 32))
+    struct segment *seg = segment_of(p);
+    bool large = seg->kind == SEG_KIND_LARGE;
+    size_t old = large ? seg->usable : block_size_of(slab_of(seg, p));
+    /* Keep the block unless a much smaller one would do (a large run may be
+     * up to four times its request, as the cache of large runs hands out). */
+    if (n <= old && (n >= old / (large ? 4 : 2) || old <= 32))
         return p;
+    if (large && n > MAX_CLASS_SIZE) {
+        int saved = errno;
+        void *q = am__slab_large_resize(seg, p, n);
+        errno = saved;
+        if (q)
+            return q;
+    }
     void *q = slab_malloc(n);
     if (!q)
         return n <= old ? p : NULL;
@@ -770,6 +783,8 @@ static int slab_stats(struct am_stats *out)
         {"segments", g.n_segments},
         {"large_blocks", g.n_large},
         {"resident_free_bytes", g.dirty_units * UNIT_SIZE},
+        {"large_cached_runs", g.n_cached},
+        {"large_cached_bytes", g.cached_bytes},
         {"abandoned_slabs", st.n_abandoned},
         {"purges", g.purges},
     };

@@ -10,7 +10,8 @@
  *            header.
  *   large    a request above the largest class: its own run of pages from the
  *            OS, laid out like a segment header with one descriptor, so that
- *            free masks every pointer the same way.
+ *            free masks every pointer the same way. Freed runs wait a while
+ *            in a bounded cache for the next large request.
  *   heap     a thread's slabs: the current slab per class (in thread-local
  *            storage), partial and full lists, a few empty slabs.
  *
@@ -92,12 +93,13 @@ enum { SEG_KIND_SMALL = 0x534c4142, SEG_KIND_LARGE = 0x4c415247 };
 struct segment {
     uint32_t kind;
     uint32_t n_used;                     /* small: units handed out */
-    struct segment *next, *prev;         /* g.segments or g.large */
+    struct segment *next, *prev;         /* g.segments, g.large or g.cache */
     uint64_t free_mask;                  /* small: units not handed out */
     uint64_t dirty_mask;                 /* small: free units whose pages may be resident */
     size_t map_len;                      /* large: bytes mapped from the header on */
     size_t usable;                       /* large: bytes from the user pointer to the end */
-    uint32_t released_ms[UNITS_PER_SEG]; /* small: when each free unit was freed */
+    uint32_t released_ms[UNITS_PER_SEG]; /* small: when each free unit was freed;
+                                            large: [0], when the run was cached */
     struct slab units[UNITS_PER_SEG];
 };
 
@@ -167,9 +169,13 @@ struct slab_global {
     size_t n_segments, n_large;
     size_t empty_segments; /* segments with every unit free, kept mapped */
     size_t dirty_units;    /* free units that may still be resident */
+    size_t units_used;     /* units handed out, over all segments */
     size_t os_bytes, os_bytes_peak;
-    size_t large_usable; /* bytes in live large blocks */
-    size_t purges;       /* madvise calls that gave pages back */
+    size_t large_usable;           /* bytes in live large blocks */
+    struct segment *cache;         /* freed large runs kept mapped, newest first */
+    size_t n_cached, cached_bytes; /* in the cache (counted in os_bytes too) */
+    uint32_t last_cache_scan_ms;
+    size_t purges; /* madvise calls that gave pages back */
     uint32_t last_age_scan_ms;
 };
 
@@ -183,6 +189,10 @@ void am__slab_unit_release(struct slab *s);
 /* A large block of n bytes aligned to align (>= 16), or NULL. */
 void *am__slab_large_alloc(size_t n, size_t align);
 void am__slab_large_free(struct segment *seg);
+/* Resize the large block p of run seg to n bytes (n > MAX_CLASS_SIZE) by
+ * remapping its pages, in place or moved; NULL (p untouched) when the caller
+ * should copy instead. */
+void *am__slab_large_resize(struct segment *seg, void *p, size_t n);
 /* Unmap every segment and large run; counters back to zero. */
 void am__slab_segments_reset(void);
 /* Recount os_bytes from the segments; "" or what is inconsistent. */
