@@ -18,9 +18,9 @@
 
 #include "fuzz_target.h"
 
-#define MAX_INPUT ((size_t)1 << 20)
+#define MAX_INPUT_BYTES ((size_t)1 << 20)
 
-static unsigned char input[MAX_INPUT];
+static unsigned char input[MAX_INPUT_BYTES];
 
 /* 0 on success, -1 after printing why. */
 static int replay_file(const char *path)
@@ -34,7 +34,8 @@ static int replay_file(const char *path)
     int bad = ferror(f) || !feof(f);
     fclose(f);
     if (bad) {
-        fprintf(stderr, "fuzz-replay: cannot read %s (or it is over %zu bytes)\n", path, MAX_INPUT);
+        fprintf(stderr, "fuzz-replay: cannot read %s (or it is over %zu bytes)\n", path,
+                MAX_INPUT_BYTES);
         return -1;
     }
     printf("%s (%zu bytes)\n", path, n);

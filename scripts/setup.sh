@@ -5,12 +5,16 @@
 #   BUILD_DIR   build directory (default: build)
 #   CI          when set, warnings are errors
 #   MESON_ARGS  extra arguments for `meson setup`
+#   FUZZ        when set, also the packages of the fuzz build (clang, libFuzzer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
           libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
+# The fuzz build (scripts/fuzz.sh, CI): clang and its runtimes, libFuzzer's
+# among them (Debian 12 ships those in libclang-rt-14-dev).
+if [ -n "${FUZZ:-}" ]; then packages+=(clang libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
