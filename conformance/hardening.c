@@ -380,7 +380,7 @@ static enum am_outcome run_one(const struct am_allocator *a, unsigned i, char *d
         snprintf(detail, len, "%s", message);
         return message[0] ? AM_OUTCOME_WARNED : AM_OUTCOME_SILENT;
     case EXIT_CORRUPTED:
-        snprintf(detail, len, "%s%s%s", found, message[0] ? "; said: " : "", message);
+        snprintf(detail, len, "%.300s%s%s", found, message[0] ? "; said: " : "", message);
         return AM_OUTCOME_CORRUPTED;
     case EXIT_NO_HEAP:
         snprintf(detail, len, "%s", found);

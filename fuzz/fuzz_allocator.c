@@ -29,7 +29,7 @@
  * written keeps its value until the block is freed or reallocated (realloc
  * keeps min(old, new) bytes, or leaves the block intact when it fails); a
  * request that cannot fit returns NULL with errno ENOMEM (EINVAL for a bad
- * alignment); free never changes errno; am_check passes.
+ * alignment); free never changes errno; am_verify passes.
  */
 #include "fuzz_target.h"
 
@@ -503,7 +503,7 @@ static void op_usable(unsigned s)
 static void op_check(void)
 {
     char why[256];
-    int err = am_check(&fz.heap, why, sizeof why);
+    int err = am_verify(&fz.heap, why, sizeof why);
     if (err && err != ENOTSUP)
         fail("the backend's check failed: %s", why);
     for (unsigned s = 0; s < SLOTS; s++)

@@ -87,6 +87,8 @@ int main(int argc, char **argv)
         return am_plot_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CONFORMANCE_CHILD))
         return am_conformance_child_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, AM_HARDENING_CHILD))
+        return am_hardening_child_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CELL_CHILD))
         return am_cell_child_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_INFO_CHILD))

@@ -15,7 +15,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # From the bottom; each may use itself and those before it.
 LAYERS = ["memcore", "allocators", "measure", "workloads", "conformance", "harness", "bench",
-          "tests"]
+          "tests", "fuzz"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -282,7 +282,7 @@ static void test_every_header_byte(void)
             am_free(&heap, c);
             CHECK(caught("corruption", h), "freeing the block after, header byte %zu", k);
             h[k] ^= 0xff;
-            CHECK(am_check(&heap, (char[256]){0}, 256) == 0, "header byte %zu put back", k);
+            CHECK(am_verify(&heap, (char[256]){0}, 256) == 0, "header byte %zu put back", k);
         }
     }
     /* The same one-byte overflow that the hardening matrix makes: the first
