@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: set up and build, run the quick benchmark matrix
 # of every allocator and workload (and the microbenchmarks), measure the
-# memory cores, check every allocator's conformance, then draw the plots and
-# write the report. The last line says where the report is.
+# memory cores, check every allocator's conformance (and make the hardening
+# matrix), then draw the plots and write the report. The last line says where
+# the report is.
 #
 #   BUILD_DIR   build directory (default: build)
 #   Arguments are passed to `allocmark run` (e.g. -a glibc,jemalloc -r 1).
@@ -32,7 +33,9 @@ echo "memcore-bench -> $run_dir/memcore.json"
   --benchmark_out_format=json >"$run_dir/memcore.log" 2>&1 || echo "memcore-bench failed: see $run_dir/memcore.log"
 echo
 # The conformance matrix, shown here and kept in the run for its report.
-"$build/harness/allocmark" check | tee "$run_dir/conformance.txt"
+# The hardening matrix follows it there, and is kept as CSV too.
+"$build/harness/allocmark" check --hardening-csv "$run_dir/hardening.csv" \
+  | tee "$run_dir/conformance.txt"
 check=${PIPESTATUS[0]}
 echo
 "$build/harness/allocmark" plot "$run_dir"
