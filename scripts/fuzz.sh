@@ -38,10 +38,10 @@ CC=clang CXX=clang++ FUZZ=1 BUILD_DIR=build-fuzz \
 status=0
 summary=()
 for b in "${backends[@]}"; do
-  line=$(fuzz/run-fuzzer.sh build-fuzz/fuzz/fuzz-allocator "$b" "$seconds" fuzz/corpus \
-    build-fuzz/fuzz/work | tee /dev/stderr | tail -n 1)
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-  summary+=("$line")
+  out=$(fuzz/run-fuzzer.sh build-fuzz/fuzz/fuzz-allocator "$b" "$seconds" fuzz/corpus \
+    build-fuzz/fuzz/work) || status=1
+  echo "$out"
+  summary+=("$(tail -n 1 <<<"$out")")
 done
 echo
 printf '%s\n' "${summary[@]}"
