@@ -44,7 +44,7 @@
 
 #define SLOTS 64
 /* The most requested bytes the model keeps live at once. */
-#define LIVE_CAP ((size_t)256 << 20)
+#define LIVE_CAP ((size_t)64 << 20)
 /* No request this large is ever served (user space is 2^47 bytes). */
 #define NEVER_FITS ((size_t)1 << 47)
 
