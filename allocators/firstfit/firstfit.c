@@ -27,18 +27,22 @@
  *     room than the hinted one.
  *
  * Detection: the magic is a mix of the header's own address, a per-process
- * random secret and the header's kind (live child, merged-away child, parent),
- * so a header copied elsewhere or written by a program does not pass. Before
- * touching a block, free checks that the pointer lies in one of our parents
- * (binary search of a sorted table: "invalid free" otherwise), the magic
- * ("corruption" with the header's address), the links to and the magic of
- * both neighbours, and the state ("double free"; a header merged away also
- * reads as freed). malloc's walk checks every free child it considers in
- * full and passes used ones on their state and parent alone (sealing each
- * child walked doubled the cost of malloc). What is found is reported after
- * the lock is released, through a hook (firstfit.h) that tests replace; the
- * default prints one line and aborts. verify walks every parent and child: magic values, links,
- * contiguity, merging, the hints and the free-byte accounts (Crystal's
+ * random secret and the header's kind (live child, merged-away child, parent);
+ * a live child's magic also seals every other field of its header (size,
+ * links, state, padding), so a header copied elsewhere, or any byte of one
+ * written by a program (a one-byte overflow from the block before lands in
+ * the size), does not pass. Before touching a block, free checks that the
+ * pointer lies in one of our parents (binary search of a sorted table:
+ * "invalid free" otherwise), the magic ("corruption" with the header's
+ * address), the state ("double free"; a header merged away also reads as
+ * freed), the magic of both neighbours and their links back, then the
+ * block's place between them. malloc's walk checks every free child it
+ * considers in full and passes used ones on their state, parent and the next
+ * link it follows (sealing each child walked doubled the cost of malloc).
+ * What is found is reported after the lock is released, through a hook
+ * (firstfit.h) that tests replace; the default prints one line and aborts.
+ * verify walks every parent and child: magic values, links, contiguity,
+ * merging, the hints and the free-byte accounts (Crystal's
  * verify_data_structures!).
  *
  * Complexity: malloc is O(parents + children walked); free and in-place
