@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -126,7 +127,7 @@ static int signal_scenario(void *arg)
         if (pid == 0)
             _exit(0);
         /* Now and then the heap's init runs again (firstfit's init locks). */
-        if (++loops % 64 == 0) {
+        if (++loops % 4 == 0) {
             for (int s = 0; s < SLOTS; s++) {
                 am_free(&heap, keep[s]);
                 keep[s] = NULL;
@@ -184,8 +185,10 @@ static void *writer(void *arg)
 static void *flusher(void *arg)
 {
     (void)arg;
-    while (!atomic_load(&stop))
+    while (!atomic_load(&stop)) {
         fflush(NULL);
+        sched_yield(); /* leave the list lock to fork now and then */
+    }
     return NULL;
 }
 
