@@ -39,6 +39,11 @@ unsigned long am__os_faults_injected(void)
     return atomic_load(&injected);
 }
 
+unsigned long am__os_faults_seen(void)
+{
+    return atomic_load(&eligible_calls);
+}
+
 /* splitmix64: the call's number and the seed to a uniform 64-bit value. */
 static uint64_t fault_hash(uint64_t x)
 {

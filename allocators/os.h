@@ -109,5 +109,8 @@ struct am_os_faults {
 void am__os_faults_arm(const struct am_os_faults *f);
 /* Calls refused since the plan was armed. */
 unsigned long am__os_faults_injected(void);
+/* Calls the armed plan has seen (those named in its `calls`); a plan with
+ * skip = ULONG_MAX refuses nothing and only counts. */
+unsigned long am__os_faults_seen(void);
 
 #endif /* AM_OS_H */
