@@ -6,9 +6,12 @@
 #include "os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------------
@@ -217,6 +220,27 @@ int am__os_sbrk(intptr_t delta, void **old_break)
 void *am__os_break(void)
 {
     return sbrk(0);
+}
+
+size_t am__os_address_space_left(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return SIZE_MAX;
+    /* The first field of /proc/self/statm: pages mapped now. Read with
+     * open/read into the stack, so that nothing here allocates. */
+    char text[64];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return (size_t)limit.rlim_cur;
+    ssize_t got = read(fd, text, sizeof text - 1);
+    close(fd);
+    size_t mapped = 0;
+    if (got > 0) {
+        text[got] = '\0';
+        mapped = (size_t)strtoull(text, NULL, 10) * am__os_page_size();
+    }
+    return mapped < (size_t)limit.rlim_cur ? (size_t)limit.rlim_cur - mapped : 0;
 }
 
 size_t am__os_resident_bytes(void)

@@ -62,6 +62,11 @@ int am__os_purge(void *p, size_t n);
  * none. */
 int am__os_hugepages(void *p, size_t n);
 
+/* Address space the process may still map under its RLIMIT_AS (as `ulimit
+ * -v` sets), in bytes: the limit less what is mapped now; SIZE_MAX without a
+ * limit. Allocates nothing (a backend's init may run inside malloc). */
+size_t am__os_address_space_left(void);
+
 /* The process's resident set now, in bytes (/proc/self/statm); 0 when it
  * cannot be read. For tests and benchmarks that check what the OS sees. */
 size_t am__os_resident_bytes(void);
