@@ -10,11 +10,11 @@
 
 #include "cell.h"
 #include "check.h"
-#include "list.h"
-#include "probe.h"
 #include "cli.h"
 #include "frontend.h"
+#include "list.h"
 #include "plotdriver.h"
+#include "probe.h"
 #include "run.h"
 
 static void usage(FILE *to)

@@ -9,7 +9,6 @@
  * except the workload, through the heap under test.
  */
 #include "cell.h"
-#include "cli.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 
+#include "cli.h"
 #include "frontend.h"
 #include "measure.h"
 #include "protocol.h"

@@ -4,7 +4,6 @@
  * the verdicts come back as lines to gather into a matrix.
  */
 #include "check.h"
-#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arglist.h"
+#include "cli.h"
 #include "conformance.h"
 #include "frontend.h"
-#include "arglist.h"
 #include "spawn.h"
 
 void am_check_usage(FILE *to)
