@@ -214,8 +214,8 @@ static void test_posix_memalign_failure(void)
         errno = 0;
         int err = am_posix_memalign(&h, &p, 64, too_much[i]);
         CHECK(err == ENOMEM, "posix_memalign(64, %zu) = %d", too_much[i], err);
-        CHECK(errno == ENOMEM, "posix_memalign(64, %zu): errno %d, glibc sets ENOMEM",
-              too_much[i], errno);
+        CHECK(errno == ENOMEM, "posix_memalign(64, %zu): errno %d, glibc sets ENOMEM", too_much[i],
+              errno);
         CHECK(p == sentinel, "posix_memalign(64, %zu) wrote %p on failure", too_much[i], p);
     }
     p = sentinel;

@@ -5,14 +5,18 @@
  * Design: init reserves one range of address space (64 GiB by default,
  * PROT_NONE and MAP_NORESERVE; under an address-space limit, RLIMIT_AS,
  * three quarters of what the limit leaves, the rest kept for the program's
- * stacks and mappings; halved down to 16 MiB where the kernel refuses more) and commits it
- * read-write from the bottom in 4 MiB steps as runs are handed out. A block is a run of contiguous
- * pages; a request smaller than a page takes a whole page, and that internal fragmentation is meant
- * to show in the results (live_bytes counts whole pages). Three bitmaps, one bit per page, live in
- * a mapping of their own: used   the page belongs to a live block; start  the page is the first of
- * a live block (MouthOS's allocation id, in one bit): free takes only the pointer, and the run's
- * length is the distance to the next page that is free or starts another block, so no header sits
- * inside the pages; dirty  a free page that may still hold memory (freed, not purged).
+ * stacks and mappings; halved down to 16 MiB where the kernel refuses more)
+ * and commits it read-write from the bottom in 4 MiB steps as runs are handed
+ * out. A block is a run of contiguous pages; a request smaller than
+ * a page takes a whole page, and that internal fragmentation is meant to show
+ * in the results (live_bytes counts whole pages). Three bitmaps, one bit per
+ * page, live in a mapping of their own:
+ *   used   the page belongs to a live block;
+ *   start  the page is the first of a live block (MouthOS's allocation id, in
+ *          one bit): free takes only the pointer, and the run's length is the
+ *          distance to the next page that is free or starts another block, so
+ *          no header sits inside the pages;
+ *   dirty  a free page that may still hold memory (freed, not purged).
  *
  * Search: the lowest run that fits (first fit by address, bottom-up). Those page maps
  * scan from the top; bottom-up is the documented choice here because it keeps
