@@ -5,7 +5,6 @@
  * and outcomes come back as lines to gather into the two matrices.
  */
 #include "check.h"
-#include "cli.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -15,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arglist.h"
+#include "cli.h"
 #include "conformance.h"
 #include "hardening.h"
 #include "frontend.h"
-#include "arglist.h"
 #include "spawn.h"
 
 void am_check_usage(FILE *to)
@@ -104,7 +104,8 @@ static void run_column(struct column *col, const char *self, const char *pattern
     for (unsigned i = 0; i < n; i++)
         col->verdict[i] = AM_VERDICT_COUNT;
     /* Each check has its own time limit inside the child; this is a backstop. */
-    struct am_spawn_options opt = {.timeout_s = 30.0 * 60, .stderr_fd = -1, .cancel_fd = -1};
+    struct am_spawn_options opt = am_spawn_defaults();
+    opt.timeout_s = 30.0 * 60;
     int err = am_spawn(col->allocator, argv, &opt, &child);
     if (err) {
         snprintf(col->fate, sizeof col->fate, "could not start: %s", strerror(err));
@@ -137,7 +138,8 @@ static void run_hardening(struct column *col, const char *self)
     unsigned n = am_hardening_count();
     for (unsigned i = 0; i < n; i++)
         col->outcome[i] = AM_OUTCOME_COUNT;
-    struct am_spawn_options opt = {.timeout_s = 10.0 * 60, .stderr_fd = -1, .cancel_fd = -1};
+    struct am_spawn_options opt = am_spawn_defaults();
+    opt.timeout_s = 10.0 * 60;
     int err = am_spawn(col->allocator, argv, &opt, &child);
     if (err) {
         snprintf(col->hardening_fate, sizeof col->hardening_fate, "could not start: %s",
