@@ -7,7 +7,8 @@
  * allocator wins by leaving memory untouched.
  *
  *   allocmark-micro [--allocators=a,b] [--out=DIR] [--rounds=N] [--timeout=S]
- *                   [--benchmark_...]        microbenchmarks, JSON per child
+ *                   [--threads=2,4,8] [--benchmark_...]
+ *                                            microbenchmarks, JSON per child
  *   allocmark-micro --rss [--allocators=a,b] [--out=DIR]
  *                                            peak RSS of fixed workloads
  *
@@ -19,6 +20,11 @@
  *   larson2/A        2 threads replace random slots; their slot arrays change
  *                    hands every SWAP_EVERY iterations, so most blocks are
  *                    freed by the thread that did not allocate them
+ * --threads=N,...  runs xthread and larson2 once per count N (even, 2 to 16):
+ * N/2 independent pairs of the threads above. On a machine with fewer CPUs
+ * than N that is the oversubscribed mode: threads are preempted in the middle
+ * of malloc and free, holding whatever the allocator holds at that moment.
+ * The default is 2; counts above 2 appear as .../threads:N in the names.
  * Children write DIR/micro-A.json (round 1) and DIR/micro-A.rN.json (round N);
  * bench/compare.py prints medians and slab's ratios to the references.
  */
@@ -59,6 +65,7 @@ constexpr size_t LARSON_MIN = 16, LARSON_MAX = 512;
 constexpr int XTHREAD_CHUNK = 64; /* blocks per iteration */
 constexpr int RING_SLOTS = 1024;  /* blocks in flight, at most */
 constexpr int SWAP_EVERY = 1024;  /* larson2 iterations between swaps */
+constexpr int MAX_PAIRS = 8;      /* --threads up to 2 * MAX_PAIRS */
 
 am_heap heap;
 
@@ -259,11 +266,13 @@ void bench_larson(benchmark::State &state)
     state.SetItemsProcessed(state.iterations());
 }
 
-Ring ring;
+/* One ring per producer/consumer pair: thread 2k produces, 2k + 1 consumes. */
+Ring rings[MAX_PAIRS];
 
 void bench_xthread(benchmark::State &state, size_t size)
 {
-    if (state.thread_index() == 0) {
+    Ring &ring = rings[state.thread_index() / 2];
+    if (state.thread_index() % 2 == 0) {
         for (auto _ : state) {
             for (int k = 0; k < XTHREAD_CHUNK; k++) {
                 void *p = am_malloc(&heap, size);
@@ -287,14 +296,16 @@ void bench_xthread(benchmark::State &state, size_t size)
     }
 }
 
+/* One per pair of threads (2k and 2k + 1), as for xthread. */
 struct Larson2 {
     void *slots[2][LARSON_SLOTS];
     Barrier swap{2};
-} larson2;
+} larson2_pairs[MAX_PAIRS];
 
 void bench_larson2(benchmark::State &state)
 {
-    int t = state.thread_index();
+    Larson2 &larson2 = larson2_pairs[state.thread_index() / 2];
+    int t = state.thread_index() % 2;
     if (t == 0 && (!fill_slots(larson2.slots[0], LARSON_SLOTS, 1) ||
                    !fill_slots(larson2.slots[1], LARSON_SLOTS, 2)))
         abort();
@@ -320,7 +331,7 @@ void bench_larson2(benchmark::State &state)
     }
 }
 
-void register_benchmarks(const char *name, bool threads)
+void register_benchmarks(const char *name, bool threads, const std::vector<int> &counts)
 {
     char buf[128];
     for (size_t size : SIZES) {
@@ -335,12 +346,29 @@ void register_benchmarks(const char *name, bool threads)
     benchmark::RegisterBenchmark(buf, bench_larson);
     if (!threads)
         return;
-    for (size_t size : {(size_t)16, (size_t)64, (size_t)256, (size_t)512}) {
-        snprintf(buf, sizeof buf, "xthread/%s/%zu", name, size);
-        benchmark::RegisterBenchmark(buf, bench_xthread, size)->Threads(2)->UseRealTime();
+    for (int n : counts) {
+        for (size_t size : {(size_t)16, (size_t)64, (size_t)256, (size_t)512}) {
+            snprintf(buf, sizeof buf, "xthread/%s/%zu", name, size);
+            benchmark::RegisterBenchmark(buf, bench_xthread, size)->Threads(n)->UseRealTime();
+        }
+        snprintf(buf, sizeof buf, "larson2/%s", name);
+        benchmark::RegisterBenchmark(buf, bench_larson2)->Threads(n)->UseRealTime();
     }
-    snprintf(buf, sizeof buf, "larson2/%s", name);
-    benchmark::RegisterBenchmark(buf, bench_larson2)->Threads(2)->UseRealTime();
+}
+
+/* "2,4,8": even counts from 2 to 2 * MAX_PAIRS; false otherwise. */
+bool parse_thread_counts(const char *list, std::vector<int> &out)
+{
+    out.clear();
+    for (const char *p = list; *p;) {
+        char *end;
+        long n = strtol(p, &end, 10);
+        if (end == p || n < 2 || n > 2 * MAX_PAIRS || n % 2 || (*end && *end != ','))
+            return false;
+        out.push_back((int)n);
+        p = *end ? end + 1 : end;
+    }
+    return !out.empty();
 }
 
 /* ---------------------------------------------------------------------------
@@ -469,12 +497,20 @@ int run_child(int argc, char **argv)
     if (!a || !open_heap(a))
         return 1;
     bool threads = (a->caps & AM_CAP_THREAD_SAFE) != 0;
-    register_benchmarks(a->name, threads);
-    benchmark::AddCustomContext("allocator", a->name);
-    /* Google Benchmark sees argv[0] and the options after the allocator. */
+    std::vector<int> counts{2};
+    /* Google Benchmark sees argv[0] and the options after the allocator,
+     * but for --threads (the parent checked it). */
     std::vector<char *> args{argv[0]};
-    for (int i = 3; i < argc; i++)
-        args.push_back(argv[i]);
+    for (int i = 3; i < argc; i++) {
+        if (!strncmp(argv[i], "--threads=", 10)) {
+            if (!parse_thread_counts(argv[i] + 10, counts))
+                return 1;
+        } else {
+            args.push_back(argv[i]);
+        }
+    }
+    register_benchmarks(a->name, threads, counts);
+    benchmark::AddCustomContext("allocator", a->name);
     int n = (int)args.size();
     args.push_back(nullptr);
     benchmark::Initialize(&n, args.data());
@@ -510,18 +546,23 @@ struct Options {
     int rounds = 1;
     double timeout_s = 900;
     bool rss = false;
-    std::vector<std::string> passthrough; /* --benchmark_* */
+    std::vector<std::string> passthrough; /* --benchmark_* and --threads */
 };
 
 void usage(FILE *to)
 {
-    fprintf(to, "usage: allocmark-micro [--allocators=A,B] [--out=DIR] [--rounds=N] "
-                "[--timeout=S] [--benchmark_...]\n"
-                "       allocmark-micro --rss [--allocators=A,B] [--out=DIR]\n"
-                "Runs each allocator's microbenchmarks (or, with --rss, fixed workloads whose\n"
-                "peak RSS is reported) in a child process of its own; JSON goes to DIR\n"
-                "(micro-A.json, micro-A.rN.json for round N > 1, rss.json).\n"
-                "Options starting with --benchmark_ are passed to Google Benchmark.\n");
+    fprintf(to,
+            "usage: allocmark-micro [--allocators=A,B] [--out=DIR] [--rounds=N] "
+            "[--timeout=S] [--threads=2,4,8] [--benchmark_...]\n"
+            "       allocmark-micro --rss [--allocators=A,B] [--out=DIR]\n"
+            "Runs each allocator's microbenchmarks (or, with --rss, fixed workloads whose\n"
+            "peak RSS is reported) in a child process of its own; JSON goes to DIR\n"
+            "(micro-A.json, micro-A.rN.json for round N > 1, rss.json).\n"
+            "--threads: run xthread and larson2 with each of these thread counts (even,\n"
+            "2 to %d; default 2): N/2 independent pairs, oversubscribed when N exceeds\n"
+            "the CPUs.\n"
+            "Options starting with --benchmark_ are passed to Google Benchmark.\n",
+            2 * MAX_PAIRS);
 }
 
 void print_allocator_names(FILE *to)
@@ -567,6 +608,16 @@ int parse_options(int argc, char **argv, Options &o)
             o.rounds = atoi(arg + 9);
         } else if (!strncmp(arg, "--timeout=", 10)) {
             o.timeout_s = atof(arg + 10);
+        } else if (!strncmp(arg, "--threads=", 10)) {
+            std::vector<int> counts;
+            if (!parse_thread_counts(arg + 10, counts)) {
+                fprintf(stderr,
+                        "allocmark-micro: --threads wants even thread counts from 2 to %d, "
+                        "comma-separated (e.g. --threads=2,4,8), not '%s'\n",
+                        2 * MAX_PAIRS, arg + 10);
+                return EXIT_USAGE;
+            }
+            o.passthrough.push_back(arg);
         } else if (!strcmp(arg, "--rss")) {
             o.rss = true;
         } else if (!strncmp(arg, "--benchmark_", 12)) {
