@@ -679,18 +679,29 @@ __attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *
     errno = saved;
 }
 
-__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
+__attribute__((noinline)) static void free_rare(struct segment *seg, struct slab *s, void *p,
+                                                struct heap *h, struct heap *owner)
 {
     int saved = errno;
-    struct heap *h = tls.heap;
-    struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (unlikely(seg->kind == SEG_KIND_LARGE))
+    if (seg->kind == SEG_KIND_LARGE)
         am__slab_large_free(seg);
     else if (owner == h)
         free_into_full(h, s, p);
-    else if (owner != NULL || h == &no_heap || !free_adopting(h, s, p))
+    else if (h == &no_heap || !free_adopting(h, s, p))
         remote_free(s, p);
     errno = saved;
+}
+
+/* A block of another thread's slab (the common case here: one CAS, no call
+ * that could touch errno), or one of the rare cases above. */
+__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
+{
+    struct heap *h = tls.heap;
+    struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+    if (likely(seg->kind != SEG_KIND_LARGE && owner != h && owner != NULL))
+        remote_free(s, p);
+    else
+        free_rare(seg, s, p, h, owner);
 }
 
 static void slab_free(void *p)
