@@ -3,7 +3,7 @@
 //
 // Contenders: the dispatched entry (am_memcpy, am_memset), every memcore
 // variant this CPU runs (erms is bare `rep movsb`/`rep stosb`), glibc, a
-// byte loop and seed 002's 8-byte word loop. Every benchmark name is
+// byte loop and Crystal OS's 8-byte word loop. Every benchmark name is
 // op/contender/alignment/bytes, the alignment one of aligned, src+1 and
 // dst+1 (memcpy) or aligned and dst+1 (memset); SetBytesProcessed gives
 // bytes_per_second.
