@@ -19,7 +19,8 @@
  * instead hands the block to the owner heap's `delayed` list, so that the
  * owner learns that the slab has room again without scanning its full slabs.
  * The hand-off takes no lock: a preempted freer delays nobody but a thread
- * that is exiting (or, rarely, the owner retiring that same slab again).
+ * that is exiting, a fork (which lets hand-offs under way finish), or,
+ * rarely, the owner retiring that same slab again.
  * A thread that exits hands its slabs to a global pool, from which other
  * threads adopt them (when they need a slab of that class, or when they free
  * into one). Empty slabs go back to the segment manager (segment.c), which
@@ -47,6 +48,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/single_threaded.h>
 #include <string.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -268,6 +270,28 @@ static void slab_retire_empty(struct heap *h, struct slab *s)
     pthread_mutex_unlock(&am__slab_g.lock);
 }
 
+/* Fork and the hand-off (remote_free): a child must not inherit a BUSY bit
+ * from a freer that does not exist there, or whoever waits for it waits
+ * forever. So before a fork, new hand-offs wait and those under way finish;
+ * like forksafe.c, not in a process without threads (a signal handler may
+ * have interrupted this very thread in a hand-off). */
+static _Atomic unsigned handoffs_under_way;
+static _Atomic bool fork_pending;
+
+static void handoff_before_fork(void)
+{
+    if (__libc_single_threaded)
+        return;
+    atomic_store(&fork_pending, true);
+    while (atomic_load(&handoffs_under_way))
+        sched_yield();
+}
+
+static void handoff_after_fork(void)
+{
+    atomic_store(&fork_pending, false);
+}
+
 /* Until no freer is in the middle of handing a block of s to its owner
  * (a few instructions, unless the freer was preempted there: then it needs
  * the CPU). */
@@ -471,6 +495,8 @@ static void setup(void)
     setup_err = am__forksafe_register(&st.notify_lock);
     if (!setup_err)
         setup_err = am__forksafe_register(&am__slab_g.lock);
+    if (!setup_err)
+        setup_err = pthread_atfork(handoff_before_fork, handoff_after_fork, handoff_after_fork);
     for (unsigned c = 0; c < N_CLASSES; c++)
         snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u", class_size(c));
 }
@@ -608,16 +634,26 @@ static void free_into_full(struct heap *h, struct slab *s, void *p)
  * list instead, then clears BUSY. Without a lock: the owner read under BUSY
  * is still alive and still the owner, because a heap letting go of its
  * slabs first waits for every BUSY bit on them to clear (heap_abandon). No
- * freer ever waits here: while one hands off, the others push onto the list
- * as usual (the owner's next collect finds them). */
+ * freer waits for another here: while one hands off, the others push onto
+ * the list as usual (the owner's next collect finds them); a hand-off only
+ * waits while a fork is being prepared (handoff_before_fork). */
 static void remote_free(struct slab *s, void *p)
 {
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     for (;;) {
         if (old == REMOTE_NOTIFY) {
-            if (!atomic_compare_exchange_weak_explicit(&s->remote, &old, REMOTE_BUSY,
-                                                       memory_order_acquire, memory_order_relaxed))
+            /* Counted, then the fork flag read (both sequentially consistent,
+             * against the store and read in handoff_before_fork). */
+            atomic_fetch_add(&handoffs_under_way, 1);
+            if (atomic_load(&fork_pending) ||
+                !atomic_compare_exchange_strong_explicit(
+                    &s->remote, &old, REMOTE_BUSY, memory_order_acquire, memory_order_relaxed)) {
+                atomic_fetch_sub(&handoffs_under_way, 1);
+                while (atomic_load(&fork_pending))
+                    sched_yield();
+                old = atomic_load_explicit(&s->remote, memory_order_relaxed);
                 continue;
+            }
             struct heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
             void *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
             do {
@@ -625,6 +661,7 @@ static void remote_free(struct slab *s, void *p)
             } while (!atomic_compare_exchange_weak_explicit(
                 &h->delayed, &head, p, memory_order_release, memory_order_relaxed));
             atomic_fetch_and_explicit(&s->remote, ~REMOTE_BUSY, memory_order_release);
+            atomic_fetch_sub_explicit(&handoffs_under_way, 1, memory_order_release);
             return;
         }
         *(uintptr_t *)p = old & ~REMOTE_FLAGS;
