@@ -81,6 +81,26 @@ static void say(const char *a, const char *b, const char *c)
             return;
 }
 
+static void *boot_alloc(size_t align, size_t n);
+
+/* The tests' stand-in for a backend whose init allocates (tests/dropin/):
+ * what dlsym does for a missing symbol (its error message is malloc'd), plus
+ * direct calls, all while this thread is still opening the heap. */
+static void allocate_while_opening(void)
+{
+    dlsym(RTLD_DEFAULT, "am_dropin_no_such_symbol");
+    void *p = malloc(100), *q = calloc(10, 10), *r = NULL;
+    if (posix_memalign(&r, 256, 100) == 0)
+        memset(r, 1, 100);
+    if (p && q) {
+        memset(p, 2, 100);
+        p = realloc(p, 200);
+    }
+    free(p);
+    free(q);
+    free(r);
+}
+
 /* True when the heap is open; false when the caller is the thread opening
  * it, which must then use the bootstrap arena. */
 __attribute__((noinline, cold)) static bool open_heap(void)
@@ -96,6 +116,8 @@ __attribute__((noinline, cold)) static bool open_heap(void)
                                                 memory_order_acquire)) {
         opening_here = 1;
         int err = am_heap_open(&heap, &AM_PRELOAD_BACKEND, AM_OPEN_THREADED);
+        if (!err && getenv("AM_DROPIN_TEST_BOOTSTRAP"))
+            allocate_while_opening();
         opening_here = 0;
         if (err) {
             /* No malloc at all: the program cannot run. */
@@ -323,7 +345,12 @@ EXPORT int am_dropin_stats(struct am_stats *out)
 {
     if (!is_open())
         return EAGAIN;
-    return am_stats(&heap, out);
+    int err = am_stats(&heap, out);
+    if (!err && out->n_extra < AM_STATS_MAX_EXTRA) {
+        out->extra[out->n_extra].name = "dropin_bootstrap_bytes";
+        out->extra[out->n_extra++].value = boot_used;
+    }
+    return err;
 }
 
 EXPORT int am_dropin_verify(char *why, size_t len)
