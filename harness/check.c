@@ -125,6 +125,10 @@ int am_check_main(int argc, char **argv)
     const struct am_allocator *chosen[MAX_ALLOCATORS];
     int n = -1;
     bool verbose = false, preload = true;
+#ifdef __SANITIZE_ADDRESS__
+    /* AddressSanitizer must be the process's malloc: a drop-in cannot be. */
+    preload = false;
+#endif
     static const struct option options[] = {
         {"allocators", required_argument, NULL, 'a'},
         {"no-preload", no_argument, NULL, 'P'},

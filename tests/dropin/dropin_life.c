@@ -8,10 +8,13 @@
  * allocation while the drop-in opens its backend (AM_DROPIN_TEST_BOOTSTRAP).
  *
  * Each case runs in a forked child with a time limit, so a crash or a hang
- * is that case's failure. Usage: dropin-life BACKEND PLUGIN_PATH [CASE].
+ * is that case's failure. With BACKEND "glibc" and no preload it runs on
+ * glibc's malloc, which shows that what it expects is what glibc does. Usage: dropin-life BACKEND
+ * PLUGIN_PATH [CASE].
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,7 +33,7 @@
 
 extern char **environ;
 
-static const char *plugin_path;
+static const char *plugin_path, *backend_name;
 
 /* A block with its size and a pattern derived from both, checked on free. */
 static void *fill(size_t n, unsigned seed)
@@ -328,6 +331,8 @@ static void bootstrap_allocations(void)
      * its bootstrap arena, were freed and realloc'd out of it. */
     __typeof__(am_dropin_stats) *stats = dlsym(RTLD_DEFAULT, "am_dropin_stats");
     __typeof__(am_dropin_verify) *verify = dlsym(RTLD_DEFAULT, "am_dropin_verify");
+    if (!stats && strcmp(backend_name, "glibc") == 0)
+        return; /* the test's own check on glibc: nothing to look at */
     REQUIRE(stats && verify);
     struct am_stats s = {0};
     REQUIRE(stats(&s) == 0);
@@ -343,6 +348,77 @@ static void bootstrap_allocations(void)
     CHECK(err == 0 || err == ENOTSUP, "the backend's check: %s", why);
 }
 
+/* ---- glibc's extras: memalign, valloc, pvalloc, reallocarray, aliases ---- */
+
+static bool aligned_to(const void *p, size_t a)
+{
+    return p && (uintptr_t)p % a == 0;
+}
+
+/* Sizes the compiler must not see through (it warns about them). */
+static volatile size_t huge_size = SIZE_MAX - 10000, half_size = SIZE_MAX / 2;
+
+static void glibc_extras(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = memalign(64, 100);
+    CHECK(aligned_to(p, 64) && malloc_usable_size(p) >= 100, "memalign(64, 100): %p", p);
+    free(p);
+    p = memalign(8, 10); /* up to 16: malloc's alignment */
+    CHECK(aligned_to(p, 16), "memalign(8, 10): %p", p);
+    free(p);
+    p = memalign(48, 100); /* not a power of two: rounded up to 64 */
+    CHECK(aligned_to(p, 64), "memalign(48, 100): %p", p);
+    free(p);
+    errno = 0;
+    p = memalign(SIZE_MAX / 2 + 2, 10);
+    CHECK(p == NULL && errno == EINVAL, "memalign(huge alignment): %p, errno %d", p, errno);
+    errno = 0;
+    p = memalign(4096, huge_size);
+    CHECK(p == NULL && errno == ENOMEM, "memalign(4096, huge): %p, errno %d", p, errno);
+
+    p = valloc(100);
+    CHECK(aligned_to(p, page) && malloc_usable_size(p) >= 100, "valloc(100): %p", p);
+    free(p);
+    p = pvalloc(1); /* whole pages */
+    CHECK(aligned_to(p, page) && malloc_usable_size(p) >= page, "pvalloc(1): %p, usable %zu", p,
+          malloc_usable_size(p));
+    free(p);
+    p = pvalloc(page + 1);
+    CHECK(aligned_to(p, page) && malloc_usable_size(p) >= 2 * page, "pvalloc(page + 1): %p", p);
+    free(p);
+    errno = 0;
+    p = pvalloc(SIZE_MAX - 10); /* rounding up overflows */
+    CHECK(p == NULL && errno == ENOMEM, "pvalloc(SIZE_MAX - 10): %p, errno %d", p, errno);
+
+    errno = 0;
+    p = reallocarray(NULL, half_size, 3);
+    CHECK(p == NULL && errno == ENOMEM, "reallocarray overflow: %p, errno %d", p, errno);
+    p = reallocarray(NULL, 10, 10);
+    CHECK(p != NULL, "reallocarray(NULL, 10, 10)");
+    memset(p, 9, 100);
+    p = reallocarray(p, 100, 100);
+    CHECK(p && ((unsigned char *)p)[99] == 9, "reallocarray keeps the contents");
+    free(p);
+    CHECK(malloc_usable_size(NULL) == 0, "malloc_usable_size(NULL)");
+
+    /* glibc's own names reach the same heap as the plain ones. */
+    void *(*libc_malloc)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "__libc_malloc");
+    void (*libc_free)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "__libc_free");
+    void *(*libc_memalign)(size_t, size_t) =
+        (void *(*)(size_t, size_t))dlsym(RTLD_DEFAULT, "__libc_memalign");
+    REQUIRE(libc_malloc && libc_free && libc_memalign);
+    p = libc_malloc(1000);
+    CHECK(p != NULL, "__libc_malloc");
+    free(p);
+    p = malloc(1000);
+    libc_free(p);
+    p = libc_memalign(256, 1000);
+    CHECK(aligned_to(p, 256), "__libc_memalign(256, 1000): %p", p);
+    free(p);
+    CHECK(churn(41, 2000), "churn after the extras");
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -350,6 +426,7 @@ static const struct {
     void (*fn)(void);
 } cases[] = {
     {"bootstrap_allocations", bootstrap_allocations},
+    {"glibc_extras", glibc_extras},
     {"threads_start_and_exit", threads_start_and_exit},
     {"fork_while_allocating", fork_while_allocating},
     {"fork_exec_and_spawn", fork_exec_and_spawn},
@@ -366,9 +443,13 @@ int main(int argc, char **argv)
         return 2;
     }
     plugin_path = argv[2];
-    /* The drop-in must really be this process's malloc. */
+    backend_name = argv[1];
+    /* The drop-in must really be this process's malloc ("glibc": none, to
+     * show that the test expects what glibc does). */
     const char *(*backend)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "am_dropin_backend");
-    if (!backend || strcmp(backend(), argv[1]) != 0) {
+    const char *preload = getenv("LD_PRELOAD");
+    bool on_glibc = strcmp(argv[1], "glibc") == 0 && !backend && !(preload && *preload);
+    if (!on_glibc && (!backend || strcmp(backend(), argv[1]) != 0)) {
         fprintf(stderr, "%s: libam-%s.so is not preloaded (LD_PRELOAD=%s)\n", argv[0], argv[1],
                 getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
         return 1;
