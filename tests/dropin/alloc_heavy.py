@@ -5,7 +5,7 @@ import hashlib
 import json
 
 digest = hashlib.sha256()
-for round_ in range(3):
+for round_ in range(2):
     table = {}
     for i in range(20000):
         key = "k%d-%d" % (round_, i * 7919 % 100003)

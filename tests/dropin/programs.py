@@ -58,16 +58,16 @@ SELECT name FROM t ORDER BY name DESC LIMIT 5;
 
 PERL = r"""
 my %h; my @a;
-for my $i (1..80000) { my $k = "k" . ($i * 7919 % 100003); $h{$k} .= $i; push @a, [$i, $k] if $i % 3; }
+for my $i (1..15000) { my $k = "k" . ($i * 7919 % 100003); $h{$k} .= $i; push @a, [$i, $k] if $i % 3; }
 my $s = join(",", map { "$_=$h{$_}" } sort keys %h);
 @a = sort { $a->[1] cmp $b->[1] or $a->[0] <=> $b->[0] } @a;
-my $t = ""; $t .= $_->[1] for @a[0..999];
+my $t = ""; $t .= $_->[1] for @a[0..499];
 print length($s), " ", scalar(keys %h), " ", scalar(@a), " ", substr($t, 0, 60), "\n";
 """
 
 LUA = r"""
 local t, parts = {}, {}
-for i = 1, 80000 do t["k" .. (i * 7919 % 100003)] = string.rep("x", i % 17) .. i end
+for i = 1, 50000 do t["k" .. (i * 7919 % 100003)] = string.rep("x", i % 17) .. i end
 local keys = {}
 for k in pairs(t) do keys[#keys + 1] = k end
 table.sort(keys)
@@ -80,7 +80,7 @@ print(#keys, #s, s:sub(1, 60))
 def cases(tmp):
     """(name, argv, stdin file or None, output files to checksum) per program."""
     data = os.path.join(tmp, "data.txt")
-    generate_text(data, 3 << 20)
+    generate_text(data, 2 << 20)
     sql = os.path.join(tmp, "script.sql")
     with open(sql, "w") as f:
         f.write(sqlite_script())
