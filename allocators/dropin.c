@@ -59,7 +59,7 @@ static int dropin_stats(struct am_stats *out)
     return lib_stats(out);
 }
 
-static int dropin_check(char *why, size_t len)
+static int dropin_verify(char *why, size_t len)
 {
     return lib_verify(why, len);
 }
@@ -91,7 +91,7 @@ static void fill(struct dropin *d, const struct am_allocator *backend)
         .free = am__reference_free,
         .usable_size = am__reference_usable_size,
         .stats = backend->stats ? dropin_stats : NULL,
-        .check = backend->check ? dropin_check : NULL,
+        .verify = backend->verify ? dropin_verify : NULL,
     };
 }
 

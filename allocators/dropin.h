@@ -26,7 +26,7 @@
 const char *am_dropin_backend(void);
 /* The backend's statistics (am_stats through the front end). */
 int am_dropin_stats(struct am_stats *out);
-/* The backend's walk of its own structures (am_check through the front end). */
+/* The backend's walk of its own structures (am_verify through the front end). */
 int am_dropin_verify(char *why, size_t len);
 
 /* What a drop-in's name adds to its backend's: "slab (preload)". */

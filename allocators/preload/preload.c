@@ -357,7 +357,7 @@ EXPORT int am_dropin_verify(char *why, size_t len)
 {
     if (!is_open())
         return EAGAIN;
-    return am_check(&heap, why, len);
+    return am_verify(&heap, why, len);
 }
 
 /* The first loaded object, in the search order, that defines malloc; NULL
