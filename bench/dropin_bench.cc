@@ -13,7 +13,8 @@
 
 #include <cstdlib>
 
-namespace {
+namespace
+{
 
 constexpr size_t SIZES[] = {16, 64, 256, 512};
 
