@@ -195,7 +195,7 @@ int am_check_main(int argc, char **argv)
     } else {
         printf("%-28s", "check");
         for (int k = 0; k < n; k++)
-            printf(" %-*s", column_width(chosen[k]), chosen[k]->name);
+            printf(" %-*s", column_width(chosen[k]), cols[k].allocator->name);
         printf("\n");
         for (unsigned i = 0; i < checks; i++) {
             printf("%-28s", am_conformance_name(i));
