@@ -15,18 +15,23 @@
 #include "arglist.h"
 #include "cli.h"
 #include "conformance.h"
+#include "dropin.h"
 #include "frontend.h"
 #include "spawn.h"
 
 void am_check_usage(FILE *to)
 {
-    fprintf(to,
-            "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks down;\n"
-            "                           with one allocator, one line per check (exit 1 on\n"
-            "                           failure)\n"
-            "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
-            "                             test doubles)\n"
-            "    -v, --verbose            print each check's detail\n");
+    fprintf(
+        to,
+        "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks down;\n"
+        "                           with one allocator, one line per check (exit 1 on\n"
+        "                           failure); each in-house backend is checked twice, through\n"
+        "                           the harness and as its LD_PRELOAD drop-in, NAME (preload),\n"
+        "                           and the two must agree\n"
+        "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
+        "                             test doubles)\n"
+        "    --no-preload             leave out the drop-in columns\n"
+        "    -v, --verbose            print each check's detail\n");
 }
 
 #define MAX_ALLOCATORS 64
@@ -73,13 +78,61 @@ static void run_column(struct column *col, const char *self)
     free(child.output);
 }
 
+static int column_width(const struct am_allocator *a)
+{
+    int len = (int)strlen(a->name);
+    return len > 10 ? len : 10;
+}
+
+/* Put each in-house backend's drop-in right after it. */
+static int add_dropins(const struct am_allocator **chosen, int n)
+{
+    const struct am_allocator *with[MAX_ALLOCATORS];
+    int m = 0;
+    for (int k = 0; k < n && m < MAX_ALLOCATORS; k++) {
+        with[m++] = chosen[k];
+        const struct am_allocator *d = am_dropin_allocator(chosen[k]);
+        if (d && m < MAX_ALLOCATORS)
+            with[m++] = d;
+    }
+    memcpy(chosen, with, (size_t)m * sizeof *chosen);
+    return m;
+}
+
+/* A backend and its drop-in must give every check the same verdict: the
+ * drop-in is the backend behind the same front end. Each difference is one
+ * more failure, printed. */
+static int compare_dropins(const struct column *cols, int n, unsigned checks)
+{
+    int differences = 0;
+    for (int k = 0; k + 1 < n; k++) {
+        if (cols[k + 1].allocator != am_dropin_allocator(cols[k].allocator))
+            continue;
+        for (unsigned i = 0; i < checks; i++) {
+            enum am_verdict a = cols[k].verdict[i], b = cols[k + 1].verdict[i];
+            if (a == b)
+                continue;
+            printf("%s / %s: the harness path says %s, the drop-in %s\n", cols[k].allocator->name,
+                   am_conformance_name(i), a == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(a),
+                   b == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(b));
+            differences++;
+        }
+    }
+    return differences;
+}
+
 int am_check_main(int argc, char **argv)
 {
     const struct am_allocator *chosen[MAX_ALLOCATORS];
     int n = -1;
-    bool verbose = false;
+    bool verbose = false, preload = true;
+#ifdef __SANITIZE_ADDRESS__
+    /* AddressSanitizer must be the process's malloc: a drop-in cannot be. */
+    preload = false;
+#endif
     static const struct option options[] = {
         {"allocators", required_argument, NULL, 'a'},
+        {"no-preload", no_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -96,6 +149,9 @@ int am_check_main(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'P':
+            preload = false;
+            break;
         case 'h':
             am_check_usage(stdout);
             return 0;
@@ -110,6 +166,9 @@ int am_check_main(int argc, char **argv)
     }
     if (n < 0)
         n = (int)am_arglist_default_allocators(chosen, MAX_ALLOCATORS);
+    bool single = n == 1;
+    if (preload)
+        n = add_dropins(chosen, n);
 
     static struct column cols[MAX_ALLOCATORS];
     unsigned checks = am_conformance_count();
@@ -121,8 +180,9 @@ int am_check_main(int argc, char **argv)
             if (cols[k].verdict[i] == AM_VERDICT_COUNT || am_verdict_is_failure(cols[k].verdict[i]))
                 failures++;
     }
+    failures += compare_dropins(cols, n, checks);
 
-    if (n == 1 || verbose) {
+    if (single || verbose) {
         for (int k = 0; k < n; k++) {
             printf("conformance of %s%s%s\n", chosen[k]->name, cols[k].fate[0] ? ": " : "",
                    cols[k].fate);
@@ -136,13 +196,14 @@ int am_check_main(int argc, char **argv)
     } else {
         printf("%-28s", "check");
         for (int k = 0; k < n; k++)
-            printf(" %-10s", chosen[k]->name);
+            printf(" %-*s", column_width(chosen[k]), cols[k].allocator->name);
         printf("\n");
         for (unsigned i = 0; i < checks; i++) {
             printf("%-28s", am_conformance_name(i));
             for (int k = 0; k < n; k++) {
                 enum am_verdict v = cols[k].verdict[i];
-                printf(" %-10s", v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v));
+                printf(" %-*s", column_width(chosen[k]),
+                       v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v));
             }
             printf("\n");
         }
@@ -164,7 +225,9 @@ int am_check_main(int argc, char **argv)
 
 int am_conformance_child_main(int argc, char **argv)
 {
-    const struct am_allocator *a = am_arglist_only_allocator(argc, argv);
+    const struct am_allocator *a = argc == 2 ? am_dropin_find(argv[1]) : NULL;
+    if (!a)
+        a = am_arglist_only_allocator(argc, argv);
     if (!a)
         return AM_EXIT_USAGE;
     return am_conformance_run(a, stdout) ? 1 : 0;

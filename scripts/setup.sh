@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
+          sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
           libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
 
