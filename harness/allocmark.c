@@ -12,9 +12,11 @@
 #include "check.h"
 #include "frontend.h"
 #include "plot.h"
+#include "record.h"
 #include "run.h"
 #include "workload.h"
 #include "memcore.h"
+#include "tools.h"
 
 /* Exit status for bad command-line input. */
 #define EXIT_USAGE 2
@@ -29,6 +31,8 @@ static void usage(FILE *to)
     am_check_usage(to);
     am_run_usage(to);
     am_plot_usage(to);
+    am_record_usage(to);
+    am_trace_usage(to);
     fprintf(to, "  help                     this text\n"
                 "\n"
                 "References (glibc, jemalloc, mimalloc, tcmalloc) run in child processes with\n"
@@ -87,6 +91,10 @@ int main(int argc, char **argv)
         return am_run_main(argc, argv);
     if (!strcmp(cmd, "plot") || !strcmp(cmd, "compare"))
         return am_plot_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "record"))
+        return am_record_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return am_trace_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CONFORMANCE_CHILD))
         return am_conformance_child_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CELL_CHILD))
@@ -98,7 +106,7 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr,
-            "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, help)\n",
+            "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, record, trace, help)\n",
             cmd);
     return EXIT_USAGE;
 }

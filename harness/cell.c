@@ -183,13 +183,52 @@ static double tv_seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
 }
 
+/* Memory against the ideal: RSS above the baseline, and the allocator's OS
+ * bytes, over live requested bytes, at peak and as a mean over time (each
+ * series point weighted by the time to the next). */
+static void put_fragmentation(const struct am_measure *m, size_t baseline_rss,
+                              const struct am_stats *st, bool have_st)
+{
+    int64_t live_peak = am_measure_live_peak(m);
+    if (live_peak <= 0 || m->series_count == 0)
+        return;
+    size_t rss_peak = m->rss_at_peak_live > baseline_rss ? m->rss_at_peak_live - baseline_rss : 0;
+    double w = 0, rss_sum = 0, os_sum = 0;
+    bool os_known = true;
+    for (unsigned i = 0; i < m->series_count; i++) {
+        const struct am_series_point *pt = &m->series[i];
+        size_t above = pt->rss > baseline_rss ? pt->rss - baseline_rss : 0;
+        if (above > rss_peak)
+            rss_peak = above;
+        os_known &= pt->os != AM_STAT_UNKNOWN;
+        if (i + 1 == m->series_count || pt->live <= 0)
+            continue;
+        double dt = (double)(m->series[i + 1].ticks - pt->ticks);
+        w += dt;
+        rss_sum += dt * (double)above / (double)pt->live;
+        if (pt->os != AM_STAT_UNKNOWN)
+            os_sum += dt * (double)pt->os / (double)pt->live;
+    }
+    put_double(AM_COL_frag_peak, (double)rss_peak / (double)live_peak);
+    if (w > 0)
+        put_double(AM_COL_frag_mean, rss_sum / w);
+    if (have_st && st->os_bytes_peak != AM_STAT_UNKNOWN)
+        put_double(AM_COL_os_frag_peak, (double)st->os_bytes_peak / (double)live_peak);
+    if (os_known && w > 0)
+        put_double(AM_COL_os_frag_mean, os_sum / w);
+}
+
 static void report(struct am_measure *m, struct am_heap *heap, const struct rusage *before,
                    const struct rusage *after, size_t baseline_rss, size_t end_rss,
-                   double overhead_ticks, uint64_t clock_ticks)
+                   double overhead_ticks, uint64_t clock_ticks, bool replay)
 {
     double hz = am_clock_hz();
     uint64_t ops = am_measure_ops(m);
-    double seconds = (double)(m->end - m->start) / hz;
+    /* Work the workload did that is not the allocator's (a replay's
+     * decoding) is not part of the measured time. */
+    uint64_t span = m->end - m->start;
+    double seconds = (double)(span > m->excluded_ticks ? span - m->excluded_ticks : 0) / hz;
+    double wait_s = (double)m->wait_ticks / hz;
     bool failed = atomic_load(&m->failed) != 0;
     printf("status %s\n", failed ? am_status_name(m->status) : "ok");
     if (failed)
@@ -200,8 +239,10 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     put_double(AM_COL_seconds, seconds);
     if (ops && seconds > 0) {
         put_double(AM_COL_ops_per_sec, (double)ops / seconds);
-        /* Thread-time per operation: equal to 1/throughput on one thread. */
-        put_double(AM_COL_ns_per_op, seconds * m->threads * 1e9 / (double)ops);
+        /* Thread-time per operation: equal to 1/throughput on one thread.
+         * Time threads spent waiting for each other is not the allocator's. */
+        double thread_s = seconds * m->threads - wait_s;
+        put_double(AM_COL_ns_per_op, (thread_s > 0 ? thread_s : 0) * 1e9 / (double)ops);
     }
     put_latency(m, AM_OP_MALLOC, AM_COL_malloc_p50_ns);
     put_latency(m, AM_OP_FREE, AM_COL_free_p50_ns);
@@ -211,8 +252,15 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     int64_t live_peak = am_measure_live_peak(m);
     put_u64(AM_COL_peak_live_bytes, live_peak > 0 ? (unsigned long long)live_peak : 0);
     struct am_stats st = {0};
-    if (am_stats(heap, &st) == 0 && st.os_bytes_peak != AM_STAT_UNKNOWN)
+    bool have_st = am_stats(heap, &st) == 0;
+    if (have_st && st.os_bytes_peak != AM_STAT_UNKNOWN)
         put_u64(AM_COL_os_bytes_peak, st.os_bytes_peak);
+    put_fragmentation(m, baseline_rss, &st, have_st);
+    if (replay) {
+        put_double(AM_COL_wait_s, wait_s);
+        put_double(AM_COL_decode_s, (double)m->excluded_ticks / hz);
+        put_u64(AM_COL_skipped, m->skipped);
+    }
     put_double(AM_COL_run_user_s, tv_seconds(after->ru_utime) - tv_seconds(before->ru_utime));
     put_double(AM_COL_run_sys_s, tv_seconds(after->ru_stime) - tv_seconds(before->ru_stime));
     put_u64(AM_COL_run_minor_faults, (unsigned long long)(after->ru_minflt - before->ru_minflt));
@@ -297,6 +345,11 @@ int am_cell_child_main(int argc, char **argv)
 
     struct am_workload_ctx ctx = {.m = &m, .threads = n_threads, .p = params};
     err = w->prepare ? w->prepare(&ctx) : 0;
+    if (err && atomic_load(&m.failed)) {
+        /* The workload said why (a trace that cannot be read, ...). */
+        printf("status %s\nreason %s\nend\n", am_status_name(m.status), m.reason);
+        return 0;
+    }
     if (err)
         return cannot_run("prepare", w->name, err);
 
@@ -309,7 +362,8 @@ int am_cell_child_main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &after);
     size_t end_rss = am_measure_rss(&m);
 
-    report(&m, &heap, &before, &after, baseline_rss, end_rss, overhead, clock_ticks);
+    report(&m, &heap, &before, &after, baseline_rss, end_rss, overhead, clock_ticks,
+           w->fixed_threads != 0);
     am_heap_close(&heap);
     printf("end\n");
     fflush(stdout);

@@ -834,7 +834,10 @@ int am_run_main(int argc, char **argv)
                         stop = true;
                         break;
                     }
-                    struct cell cell = {plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1,
+                    struct cell cell = {plan.allocator[k], wl,
+                                        wl->fixed_threads ? wl->fixed_threads
+                                        : wl->threaded    ? plan.threads[t]
+                                                          : 1,
                                         rep};
                     enum cell_outcome o = run_cell(&plan, &cell, self, clock_hz, &res, &progress);
                     counts[o]++;
