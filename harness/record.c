@@ -21,7 +21,9 @@
 #include "frontend.h"
 #include "spool.h"
 
-#define EXIT_USAGE 2
+#include "cli.h"
+
+#define EXIT_USAGE AM_EXIT_USAGE
 
 void am_record_usage(FILE *to)
 {
