@@ -104,7 +104,8 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr,
-            "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, record, trace, help)\n",
+            "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, record, "
+            "trace, help)\n",
             cmd);
     return AM_EXIT_USAGE;
 }

@@ -140,8 +140,9 @@ int am_record_main(int argc, char **argv)
         return rc;
     const char *rec = recorder_path();
     if (access(rec, R_OK) != 0) {
-        fprintf(stderr, "allocmark record: the recording library %s is missing (build it: "
-                        "ninja -C build)\n",
+        fprintf(stderr,
+                "allocmark record: the recording library %s is missing (build it: "
+                "ninja -C build)\n",
                 rec);
         return 1;
     }
@@ -205,13 +206,13 @@ int am_record_main(int argc, char **argv)
         return 1;
     }
     if (s.bad_tail)
-        fprintf(stderr, "allocmark record: the last %llu bytes of the spool are not a whole "
-                        "chunk (the command was killed while writing); ignored\n",
+        fprintf(stderr,
+                "allocmark record: the last %llu bytes of the spool are not a whole "
+                "chunk (the command was killed while writing); ignored\n",
                 (unsigned long long)s.bad_tail);
     struct am_convert_result r;
     rc = 0;
-    if (am_spool_convert(spool, &s, (size_t)main_inst, out, allocator, &r, err, sizeof err) !=
-        0) {
+    if (am_spool_convert(spool, &s, (size_t)main_inst, out, allocator, &r, err, sizeof err) != 0) {
         fprintf(stderr, "allocmark record: %s\n", err);
         rc = 1;
     } else {

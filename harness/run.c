@@ -60,7 +60,10 @@ void am_run_usage(FILE *to)
             "                           cell, each in its own process; results go to\n"
             "                           DIR/<YYYYmmdd-HHMMSS>[-LABEL]/ and DIR/latest\n"
             "    -a, --allocators NAMES   comma-separated (default: all but test doubles)\n"
-            "    -w, --workloads NAMES    comma-separated (default: all; see `list`)\n"
+            "    -w, --workloads NAMES    comma-separated (default: all; see `list`);\n"
+            "                             trace:FILE replays a trace (allocmark record)\n"
+            "                             with its own threads; trace:NAME a sample trace\n"
+            "                             of build/traces/\n"
             "    -t, --threads LIST       thread counts, comma-separated (default 1,2);\n"
             "                             one-thread workloads always run on 1 thread\n"
             "    -r, --reps N             repetitions of every cell (default: the profile's)\n"
@@ -78,6 +81,12 @@ void am_run_usage(FILE *to)
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
             "                             Benchmark) for the same allocators into the run\n"
             "                             directory (default: on, but for smoke)\n"
+            "        --paced              trace replays keep the recorded gaps between\n"
+            "                             calls (default: as fast as possible)\n"
+            "        --strict-order       trace replays keep the recorded order across\n"
+            "                             threads exactly (default: each thread's own\n"
+            "                             order and each block's), and check live bytes\n"
+            "                             against the recording's after every event\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
@@ -157,7 +166,15 @@ static bool label_is_valid(const char *s)
     return true;
 }
 
-enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT, OPT_MICRO, OPT_NO_MICRO };
+enum {
+    OPT_BUDGET = 256,
+    OPT_TIMEOUT,
+    OPT_MEM_LIMIT,
+    OPT_MICRO,
+    OPT_NO_MICRO,
+    OPT_PACED,
+    OPT_STRICT
+};
 
 enum parsed_line { LINE_OK, LINE_HELP, LINE_BAD };
 
@@ -177,6 +194,8 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
         {"micro", no_argument, NULL, OPT_MICRO},
         {"no-micro", no_argument, NULL, OPT_NO_MICRO},
+        {"paced", no_argument, NULL, OPT_PACED},
+        {"strict-order", no_argument, NULL, OPT_STRICT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -275,6 +294,12 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         case OPT_MICRO:
         case OPT_NO_MICRO:
             micro = c == OPT_MICRO ? 1 : 0;
+            break;
+        case OPT_PACED:
+        case OPT_STRICT:
+            /* For the replay workload (workloads/trace.c), in every cell's
+             * process: the environment is inherited. */
+            setenv(c == OPT_PACED ? "AM_TRACE_PACED" : "AM_TRACE_STRICT", "1", 1);
             break;
         case 'h':
             return LINE_HELP;

@@ -13,18 +13,17 @@
 
 void am_trace_usage(FILE *to)
 {
-    fprintf(to,
-            "  trace info FILE [--plot OUT.png|OUT.svg]\n"
-            "                           what a trace holds: operations, threads, duration,\n"
-            "                           peak live bytes and when, size and lifetime\n"
-            "                           histograms, cross-thread frees; --plot draws live\n"
-            "                           bytes over time with gnuplot\n"
-            "  trace cut FILE -o OUT (--seconds FROM:TO | --events FROM:TO)\n"
-            "                           a window of a trace, as a trace (blocks live at its\n"
-            "                           start are allocated first)\n"
-            "  trace convert FILE -o OUT.csv\n"
-            "                           one CSV row per event (docs/trace-format.md); -o -\n"
-            "                           writes to standard output\n");
+    fprintf(to, "  trace info FILE [--plot OUT.png|OUT.svg]\n"
+                "                           what a trace holds: operations, threads, duration,\n"
+                "                           peak live bytes and when, size and lifetime\n"
+                "                           histograms, cross-thread frees; --plot draws live\n"
+                "                           bytes over time with gnuplot\n"
+                "  trace cut FILE -o OUT (--seconds FROM:TO | --events FROM:TO)\n"
+                "                           a window of a trace, as a trace (blocks live at its\n"
+                "                           start are allocated first)\n"
+                "  trace convert FILE -o OUT.csv\n"
+                "                           one CSV row per event (docs/trace-format.md); -o -\n"
+                "                           writes to standard output\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)

@@ -82,8 +82,8 @@ int am_spool_scan(const char *spool, struct am_spool_summary *s, char *err, size
             s->count++;
         }
         if (h.kind == AM_SPOOL_HELLO) {
-            size_t n = h.bytes < sizeof s->inst[i].command - 1 ? h.bytes
-                                                               : sizeof s->inst[i].command - 1;
+            size_t n =
+                h.bytes < sizeof s->inst[i].command - 1 ? h.bytes : sizeof s->inst[i].command - 1;
             read_at(fd, s->inst[i].command, n, off + sizeof h);
             for (size_t k = 0; k < n; k++)
                 if (!s->inst[i].command[k])
@@ -141,8 +141,8 @@ struct cursor {
     uint64_t expected; /* the next record number not yet taken */
     uint64_t prev_tsc, prev_ptr;
     struct rec cur;
-    int phase;        /* realloc: 0 before its start is handled, 1 after */
-    uint64_t old_id;  /* realloc: the id its old address had (0: none) */
+    int phase;       /* realloc: 0 before its start is handled, 1 after */
+    uint64_t old_id; /* realloc: the id its old address had (0: none) */
     bool old_known;
     uint64_t key;
 };
@@ -184,8 +184,7 @@ static bool decode(struct cursor *c, struct rec *r)
         return get_ptr(c, &r->ptr);
     case AM_TOP_REALLOC: {
         uint64_t d;
-        if (!get_ptr(c, &r->ptr) || !get_v(c, &r->a) || !get_ptr(c, &r->result) ||
-            !get_v(c, &d))
+        if (!get_ptr(c, &r->ptr) || !get_v(c, &r->a) || !get_ptr(c, &r->result) || !get_v(c, &d))
             return false;
         r->tsc_end = r->tsc + d;
         return true;
@@ -339,8 +338,8 @@ static void place(struct conv *v, uint64_t addr, uint64_t id, const struct am_tr
     struct am_idmap_entry *e = am_idmap_find(&v->addr, addr);
     if (e) {
         /* Handed out again before its free was seen: free it here. */
-        struct am_trace_rec f = {.op = AM_TOP_FREE, .thread = at->thread, .ns = at->ns,
-                                 .ref = e->id};
+        struct am_trace_rec f = {
+            .op = AM_TOP_FREE, .thread = at->thread, .ns = at->ns, .ref = e->id};
         emit(v, &f);
         v->res->repaired++;
         e->id = id;
@@ -465,8 +464,7 @@ int am_spool_convert(const char *spool, const struct am_spool_summary *s, size_t
                         goto oom;
                     c->chunk = p;
                 }
-                c->chunk[c->chunks++] =
-                    (struct chunk_ref){h.first, off, h.records, h.bytes};
+                c->chunk[c->chunks++] = (struct chunk_ref){h.first, off, h.records, h.bytes};
             }
         }
         off += sizeof h + h.bytes;
@@ -503,8 +501,8 @@ int am_spool_convert(const char *spool, const struct am_spool_summary *s, size_t
     memset(&v, 0, sizeof v);
     v.res = res;
     v.tsc0 = tsc0;
-    v.ns_per_tick = tsc1 > tsc0 && mono1 > mono0 ? (double)(mono1 - mono0) / (double)(tsc1 - tsc0)
-                                                 : 1.0;
+    v.ns_per_tick =
+        tsc1 > tsc0 && mono1 > mono0 ? (double)(mono1 - mono0) / (double)(tsc1 - tsc0) : 1.0;
     int ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (ofd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));

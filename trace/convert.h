@@ -24,8 +24,8 @@ struct am_spool_instance {
 struct am_spool_summary {
     struct am_spool_instance *inst; /* malloc'd; free() it */
     size_t count;
-    uint64_t bytes;      /* spool size */
-    uint64_t bad_tail;   /* bytes at the end that were not a whole chunk */
+    uint64_t bytes;    /* spool size */
+    uint64_t bad_tail; /* bytes at the end that were not a whole chunk */
 };
 
 /* Read the spool's chunk headers. 0, or -1 with err set. */
@@ -38,19 +38,19 @@ long am_spool_pick(const struct am_spool_summary *s, uint32_t root_pid);
 struct am_convert_result {
     uint64_t events;
     uint32_t threads;
-    uint64_t bytes;           /* the trace's size */
-    uint64_t duplicates;      /* records written twice in the spool, kept once */
-    uint64_t lost;            /* records missing in the middle of a thread */
-    uint64_t unknown_frees;   /* frees of addresses the recording never saw allocated */
+    uint64_t bytes;            /* the trace's size */
+    uint64_t duplicates;       /* records written twice in the spool, kept once */
+    uint64_t lost;             /* records missing in the middle of a thread */
+    uint64_t unknown_frees;    /* frees of addresses the recording never saw allocated */
     uint64_t unknown_reallocs; /* reallocs of such addresses, kept as mallocs */
-    uint64_t repaired;        /* an address handed out while still live: freed first */
+    uint64_t repaired;         /* an address handed out while still live: freed first */
     uint64_t duration_ns;
 };
 
 /* Convert instance `which` of the spool to a trace at `out`. `allocator` is
  * stored in the header. 0, or -1 with err set. */
 int am_spool_convert(const char *spool, const struct am_spool_summary *s, size_t which,
-                     const char *out, const char *allocator, struct am_convert_result *r,
-                     char *err, size_t errlen);
+                     const char *out, const char *allocator, struct am_convert_result *r, char *err,
+                     size_t errlen);
 
 #endif /* AM_TRACE_CONVERT_H */

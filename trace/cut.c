@@ -93,8 +93,8 @@ int am_trace_cut(const char *in, const char *out, const struct am_cut_window *w)
                 lb[k++] = (struct live_block){ev.ref, ev.ref_size, ev.ref_thread};
             qsort(lb, k, sizeof *lb, by_id);
             for (size_t i = 0; i < k; i++) {
-                struct am_trace_rec rec = {.op = AM_TOP_MALLOC, .thread = (uint32_t)lb[i].thread,
-                                           .size = lb[i].size};
+                struct am_trace_rec rec = {
+                    .op = AM_TOP_MALLOC, .thread = (uint32_t)lb[i].thread, .size = lb[i].size};
                 uint64_t id = am_trace_write(&wr, &rec);
                 struct am_idmap_entry *m = am_idmap_insert(&remap, lb[i].id);
                 if (m)
@@ -102,16 +102,19 @@ int am_trace_cut(const char *in, const char *out, const struct am_cut_window *w)
             }
             free(lb);
         }
-        struct am_trace_rec rec = {.op = ev.op, .failed = ev.failed, .thread = ev.thread,
-                                   .ns = ev.ns - base_ns, .size = ev.size, .nmemb = ev.nmemb,
-                                   .elem = ev.elem, .align = ev.align};
+        struct am_trace_rec rec = {.op = ev.op,
+                                   .failed = ev.failed,
+                                   .thread = ev.thread,
+                                   .ns = ev.ns - base_ns,
+                                   .size = ev.size,
+                                   .nmemb = ev.nmemb,
+                                   .elem = ev.elem,
+                                   .align = ev.align};
         if (ev.ref) {
             struct am_idmap_entry m;
             bool ended = ev.ref_ended;
-            if (ended ? !am_idmap_remove(&remap, ev.ref, &m)
-                      : !am_idmap_find(&remap, ev.ref)) {
-                fprintf(stderr, "allocmark trace cut: internal error: block %" PRIu64
-                                " unknown\n",
+            if (ended ? !am_idmap_remove(&remap, ev.ref, &m) : !am_idmap_find(&remap, ev.ref)) {
+                fprintf(stderr, "allocmark trace cut: internal error: block %" PRIu64 " unknown\n",
                         ev.ref);
                 return 1;
             }
@@ -143,8 +146,8 @@ int am_trace_cut(const char *in, const char *out, const struct am_cut_window *w)
         fprintf(stderr, "allocmark trace cut: cannot write %s: %s\n", out, strerror(err));
         return 1;
     }
-    printf("%s: %" PRIu64 " events of the window, %" PRIu64 " in all (%" PRIu64 " bytes)\n",
-           out, kept, wr.events, wr.bytes);
+    printf("%s: %" PRIu64 " events of the window, %" PRIu64 " in all (%" PRIu64 " bytes)\n", out,
+           kept, wr.events, wr.bytes);
     return 0;
 }
 
@@ -186,8 +189,8 @@ int am_trace_csv(const char *in, const char *out)
         fprintf(f, ",");
         if (ev.ref)
             fprintf(f, "%" PRIu64, ev.ref);
-        fprintf(f, ",%s,%" PRId64 "\n",
-                ev.op == AM_TOP_FREE ? "" : (ev.failed ? "null" : "ok"), ev.live);
+        fprintf(f, ",%s,%" PRId64 "\n", ev.op == AM_TOP_FREE ? "" : (ev.failed ? "null" : "ok"),
+                ev.live);
     }
     int werr = ferror(f);
     if (f != stdout)

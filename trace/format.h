@@ -46,9 +46,9 @@ enum am_trace_op {
 };
 
 /* Tag flags above the operation. */
-#define AM_TAG_OP_MASK 0x0Fu
-#define AM_TAG_THREAD  0x10u /* a thread index follows; otherwise the previous event's */
-#define AM_TAG_NULL    0x20u /* the call returned NULL (or an error) */
+#define AM_TAG_OP_MASK  0x0Fu
+#define AM_TAG_THREAD   0x10u /* a thread index follows; otherwise the previous event's */
+#define AM_TAG_NULL     0x20u /* the call returned NULL (or an error) */
 #define AM_TAG_RESERVED 0xC0u /* must be zero in version 1 */
 
 /* "malloc", "calloc", ...; "?" for anything else. */

@@ -45,8 +45,8 @@ struct am_idmap_entry *am_idmap_insert(struct am_idmap *m, uint64_t key);
 bool am_idmap_remove(struct am_idmap *m, uint64_t key, struct am_idmap_entry *out);
 
 /* Visit every entry (in no particular order). */
-#define AM_IDMAP_FOREACH(m, e)                                                                     \
-    for (struct am_idmap_entry *e = (m)->slot; e && e <= (m)->slot + (m)->mask; e++)              \
+#define AM_IDMAP_FOREACH(m, e)                                                       \
+    for (struct am_idmap_entry *e = (m)->slot; e && e <= (m)->slot + (m)->mask; e++) \
         if (e->key)
 
 #endif /* AM_TRACE_IDMAP_H */

@@ -182,9 +182,8 @@ int am_trace_info(const char *path, const char *plot_path, FILE *out)
     fstat(fd, &st);
     double secs = (double)r.end_ns * 1e-9;
     char b1[32], b2[32];
-    fprintf(out, "trace:      %s (format %u.%u, %lld bytes, %.2f bytes/event)\n", path,
-            r.h.major, r.h.minor, (long long)st.st_size,
-            events ? (double)st.st_size / (double)events : 0.0);
+    fprintf(out, "trace:      %s (format %u.%u, %lld bytes, %.2f bytes/event)\n", path, r.h.major,
+            r.h.minor, (long long)st.st_size, events ? (double)st.st_size / (double)events : 0.0);
     fprintf(out, "command:    %s\nallocator:  %s\n", r.h.command[0] ? r.h.command : "(none)",
             r.h.allocator[0] ? r.h.allocator : "(unknown)");
     fprintf(out, "events:     %" PRIu64 " in %.3f s", events, secs);
@@ -208,12 +207,12 @@ int am_trace_info(const char *path, const char *plot_path, FILE *out)
         fprintf(out, "  %-4u tid %-8" PRIu64 " %12" PRIu64 " events%s\n", i, r.h.thread[i].tid,
                 per_thread[i], (r.h.thread[i].flags & 1) ? "  (main thread)" : "");
     human(b1, sizeof b1, (double)peak);
-    fprintf(out, "peak live:  %lld bytes (%s) in %" PRIu64 " blocks, at %.6f s (event %" PRIu64
-                 ")\n",
+    fprintf(out,
+            "peak live:  %lld bytes (%s) in %" PRIu64 " blocks, at %.6f s (event %" PRIu64 ")\n",
             (long long)peak, b1, peak_blocks, (double)peak_ns * 1e-9, peak_event);
     human(b2, sizeof b2, (double)r.live);
-    fprintf(out, "at the end: %lld bytes (%s) live in %zu blocks never freed\n",
-            (long long)r.live, b2, r.blocks.count);
+    fprintf(out, "at the end: %lld bytes (%s) live in %zu blocks never freed\n", (long long)r.live,
+            b2, r.blocks.count);
     fprintf(out, "allocated:  %" PRIu64 " blocks, mean %.1f bytes\n", allocs,
             allocs ? (double)alloc_bytes / (double)allocs : 0.0);
     fprintf(out, "cross-thread frees: %" PRIu64 " of %" PRIu64 " (%.2f%%)\n", cross, frees,
@@ -234,8 +233,8 @@ int am_trace_info(const char *path, const char *plot_path, FILE *out)
                 "########################################");
     }
     static const char *const life_names[LIFE_BUCKETS] = {
-        "< 1 us", "< 10 us", "< 100 us", "< 1 ms", "< 10 ms", "< 100 ms", "< 1 s", "< 10 s",
-        ">= 10 s", "never freed"};
+        "< 1 us",   "< 10 us", "< 100 us", "< 1 ms",  "< 10 ms",
+        "< 100 ms", "< 1 s",   "< 10 s",   ">= 10 s", "never freed"};
     fprintf(out, "lifetimes (allocation to free or realloc):\n");
     uint64_t blocks = frees + r.blocks.count;
     most = 1;

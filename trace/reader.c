@@ -18,12 +18,12 @@
 /* The longest event: tag, thread, time and two more varints. */
 #define MAX_EVENT (1 + 4 * AM_VARINT_MAX)
 /* Header strings longer than this are corrupt. */
-#define MAX_STRING (1u << 20)
+#define MAX_STRING      (1u << 20)
 #define PAGE_SIZE_BYTES 4096u
 
 static const char *const op_names[AM_TOP_COUNT] = {
-    "malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc", "memalign",
-    "valloc", "pvalloc",
+    "malloc",        "calloc",   "realloc", "free",    "posix_memalign",
+    "aligned_alloc", "memalign", "valloc",  "pvalloc",
 };
 
 const char *am_trace_op_name(unsigned op)
@@ -214,8 +214,9 @@ int am_trace_open(struct am_trace_reader *r, int fd, const char *name)
             get(r, &r->h.thread[i].flags, "the thread table") != 0)
             return -1;
         if (offset_of(r) > r->h.header_len)
-            return fail(r, offset_of(r), "corrupt header: the thread table runs past its "
-                                         "length");
+            return fail(r, offset_of(r),
+                        "corrupt header: the thread table runs past its "
+                        "length");
     }
     if (get_string(r, r->h.command, sizeof r->h.command, "the command") != 0 ||
         get_string(r, r->h.allocator, sizeof r->h.allocator, "the allocator name") != 0)
@@ -230,8 +231,9 @@ int am_trace_open(struct am_trace_reader *r, int fd, const char *name)
         if (err)
             return fail(r, offset_of(r), "cannot read: %s", strerror(err));
         if (r->pos == r->len)
-            return fail(r, offset_of(r), "truncated: the file ends inside the header (%llu "
-                                         "bytes long)",
+            return fail(r, offset_of(r),
+                        "truncated: the file ends inside the header (%llu "
+                        "bytes long)",
                         (unsigned long long)r->h.header_len);
         uint64_t skip = r->h.header_len - offset_of(r);
         r->pos += skip < r->len - r->pos ? (size_t)skip : r->len - r->pos;
@@ -246,8 +248,7 @@ int am_trace_open(struct am_trace_reader *r, int fd, const char *name)
 
 static int end_record(struct am_trace_reader *r, uint64_t at)
 {
-    if (get(r, &r->end_events, "the end record") != 0 ||
-        get(r, &r->end_ns, "the end record") != 0)
+    if (get(r, &r->end_events, "the end record") != 0 || get(r, &r->end_ns, "the end record") != 0)
         return -1;
     if (r->end_events != r->events)
         return fail(r, at, "corrupt end record: it counts %llu events, the trace holds %llu",
@@ -265,8 +266,7 @@ static int end_record(struct am_trace_reader *r, uint64_t at)
 }
 
 /* Resolve a reference to a block (next_id - id, 0 for NULL) into ev. */
-static int resolve(struct am_trace_reader *r, struct am_trace_event *ev, uint64_t enc,
-                   uint64_t at)
+static int resolve(struct am_trace_reader *r, struct am_trace_event *ev, uint64_t enc, uint64_t at)
 {
     if (enc == 0)
         return 0;

@@ -93,11 +93,11 @@ struct tbuf {
     struct tbuf *next; /* every buffer of this process, newest first */
     uint32_t index;
     uint32_t tid;
-    uint64_t first;            /* number of the buffer's first record */
-    uint32_t records;          /* records in the buffer */
-    atomic_size_t committed;   /* bytes of whole records */
-    atomic_uint gen;           /* odd while the owner resets the buffer */
-    size_t len;                /* == committed, the owner's copy */
+    uint64_t first;          /* number of the buffer's first record */
+    uint32_t records;        /* records in the buffer */
+    atomic_size_t committed; /* bytes of whole records */
+    atomic_uint gen;         /* odd while the owner resets the buffer */
+    size_t len;              /* == committed, the owner's copy */
     uint64_t prev_tsc;
     uint64_t prev_ptr;
     uint8_t *buf; /* BUFFER_BYTES */
@@ -215,8 +215,8 @@ static struct tbuf *new_tbuf(void)
 static void owner_flush(struct tbuf *t)
 {
     if (t->records)
-        emit(t->buf - sizeof(struct am_spool_chunk), AM_SPOOL_EVENTS, (uint32_t)t->len,
-             t->records, t->index, t->tid, t->first);
+        emit(t->buf - sizeof(struct am_spool_chunk), AM_SPOOL_EVENTS, (uint32_t)t->len, t->records,
+             t->index, t->tid, t->first);
     atomic_fetch_add_explicit(&t->gen, 1, memory_order_acq_rel);
     t->first += t->records;
     t->records = 0;
@@ -659,8 +659,7 @@ EXPORT int execvp(const char *file, char *const argv[])
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     flush_all();
-    return REAL("execvpe", int (*)(const char *, char *const[], char *const[]))(file, argv,
-                                                                               envp);
+    return REAL("execvpe", int (*)(const char *, char *const[], char *const[]))(file, argv, envp);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])

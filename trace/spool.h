@@ -54,8 +54,8 @@ struct am_spool_chunk {
 };
 
 /* The environment the recorder reads. */
-#define AM_SPOOL_ENV        "AM_TRACE_SPOOL"     /* the spool's path; unset: do not record */
-#define AM_SPOOL_ENV_FORKS  "AM_TRACE_FORKS"     /* "1": children of fork record too */
-#define AM_SPOOL_ENV_ALLOC  "AM_TRACE_ALLOCATOR" /* the name to store in the trace */
+#define AM_SPOOL_ENV       "AM_TRACE_SPOOL"     /* the spool's path; unset: do not record */
+#define AM_SPOOL_ENV_FORKS "AM_TRACE_FORKS"     /* "1": children of fork record too */
+#define AM_SPOOL_ENV_ALLOC "AM_TRACE_ALLOCATOR" /* the name to store in the trace */
 
 #endif /* AM_TRACE_SPOOL_H */

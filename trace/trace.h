@@ -48,7 +48,7 @@ struct am_trace_event {
     uint64_t offset; /* byte offset of its tag */
     uint64_t ns;     /* since the recording began */
     uint32_t thread;
-    uint8_t op; /* enum am_trace_op */
+    uint8_t op;  /* enum am_trace_op */
     bool failed; /* returned NULL (or an error) */
     uint64_t size, nmemb, elem, align;
     uint64_t id;  /* the block it created, 0 if none */
@@ -57,9 +57,9 @@ struct am_trace_event {
     bool ref_ended; /* ref is no longer live after this event */
     uint64_t ref_size, ref_ns, ref_user;
     uint32_t ref_thread;
-    uint64_t ref_index;     /* the event that allocated it */
-    int64_t live;           /* requested bytes live after this event */
-    uint64_t live_blocks;   /* blocks live after this event */
+    uint64_t ref_index;   /* the event that allocated it */
+    int64_t live;         /* requested bytes live after this event */
+    uint64_t live_blocks; /* blocks live after this event */
 };
 
 struct am_trace_reader {
@@ -75,7 +75,7 @@ struct am_trace_reader {
     uint32_t thread;
     bool have_thread;
     int64_t live;
-    struct am_idmap blocks; /* live id -> size, ns, thread, user, event */
+    struct am_idmap blocks;      /* live id -> size, ns, thread, user, event */
     uint64_t end_events, end_ns; /* from the end record */
     char error[512];
 };

@@ -13,13 +13,17 @@
  * previous holder of a slot gone before the next). That time is waiting,
  * not allocating: it is summed per thread into the cell's wait_s and never
  * timed as an operation. With AM_TRACE_PACED=1 (run --paced) each operation
- * also waits until its recorded time since the start.
+ * also waits until its recorded time since the start; with AM_TRACE_STRICT=1
+ * (run --strict-order) it waits for the event before it, on whatever
+ * thread, so that the recording's global order is kept exactly.
  *
  * The trace is decoded in windows of events before they are replayed (the
  * whole trace is never in memory: a trace larger than memory streams); the
  * decoding is excluded from the measured time and reported as decode_s.
- * With one replay thread, live bytes are checked against the recording's
- * after every event: a replay that diverges fails the cell.
+ * With one replay thread, or in strict order, live bytes are checked against
+ * the recording's after every event: a replay that diverges fails the cell.
+ * Otherwise threads keep their own order and the order of each block's
+ * operations, so live bytes at a moment may differ from the recording's.
  *
  * Layering: a workload; depends on workloads/workload.h (and through it
  * harness/measure.h) and the trace library (trace/trace.h).
@@ -91,6 +95,9 @@ struct replay {
     uint64_t wait_ticks[AM_MAX_THREADS];
     uint64_t skipped;
     bool paced;
+    bool strict;                    /* AM_TRACE_STRICT=1: the recording's global order */
+    _Alignas(64) atomic_ullong seq; /* strict: the next event to replay */
+    int64_t exact_peak;             /* strict: the largest live bytes after an event */
     uint64_t pace_start;
     double ticks_per_ns;
     /* Window barrier. */
@@ -140,8 +147,12 @@ const struct am_workload *am_trace_workload(const char *name)
         return NULL;
     }
     struct am_trace_reader r;
+    /* Read it all now: a bad trace is bad input, refused before any cell. */
     int rc = am_trace_open(&r, fd, trace_paths[i]);
     unsigned threads = rc == 0 ? r.h.threads : 0;
+    struct am_trace_event ev;
+    while (rc == 0 && (rc = am_trace_next(&r, &ev)) == 1)
+        rc = 0;
     if (rc != 0)
         fprintf(stderr, "allocmark: %s: %s\n", name, r.error);
     am_trace_close(&r);
@@ -156,7 +167,8 @@ const struct am_workload *am_trace_workload(const char *name)
         .fixed_threads = threads < AM_MAX_THREADS ? threads : AM_MAX_THREADS,
         .params =
             {
-                {"ops", "events replayed (at most; the whole trace if shorter)",
+                {"ops",
+                 "events replayed (at most; the whole trace if shorter)",
                  {20000, 4000000, 1000000000000}},
                 {"window", "events decoded ahead at a time", {16384, 262144, 1048576}},
             },
@@ -263,6 +275,8 @@ static int trace_prepare(struct am_workload_ctx *c)
     }
     const char *paced = getenv("AM_TRACE_PACED");
     rp.paced = paced && !strcmp(paced, "1");
+    const char *strict = getenv("AM_TRACE_STRICT");
+    rp.strict = strict && !strcmp(strict, "1");
     rp.ticks_per_ns = am_clock_hz() * 1e-9;
     c->state = &rp;
     return 0;
@@ -515,10 +529,39 @@ static void barrier(void)
             sched_yield();
 }
 
+/* Strict order: wait for the event before this one, on whatever thread. */
+static bool wait_turn(struct am_thread *t, const struct rop *o)
+{
+    if (atomic_load_explicit(&rp.seq, memory_order_acquire) == o->index)
+        return true;
+    uint64_t t0 = am_clock_ticks();
+    unsigned spins = 0;
+    while (atomic_load_explicit(&rp.seq, memory_order_acquire) != o->index) {
+        if (am_op_stopping(t))
+            return false;
+        if (++spins > 256)
+            sched_yield();
+        else
+            __builtin_ia32_pause();
+    }
+    rp.wait_ticks[t->index] += am_clock_ticks() - t0;
+    return true;
+}
+
+static int64_t live_now(const struct am_thread *t)
+{
+    int64_t live = 0;
+    for (unsigned i = 0; i < rp.threads; i++)
+        live += __atomic_load_n(&t->m->thread[i].live, __ATOMIC_RELAXED);
+    return live;
+}
+
 static void replay_thread(struct am_thread *t, void *arg)
 {
     (void)arg;
-    bool one = rp.threads == 1;
+    /* One thread, or the global order: live bytes can be checked after
+     * every event against the recording's. */
+    bool one = rp.threads == 1, exact = one || rp.strict;
     for (;;) {
         if (t->index == 0) {
             uint64_t t0 = am_clock_ticks();
@@ -532,17 +575,24 @@ static void replay_thread(struct am_thread *t, void *arg)
             break;
         for (uint32_t i = rp.head[t->index]; i != NO_NEXT; i = rp.op[i].next) {
             const struct rop *o = &rp.op[i];
+            if (rp.strict && !wait_turn(t, o))
+                break;
             if (!replay_one(t, o) || am_op_stopping(t))
                 break;
             if (o->index == rp.peak_index)
                 t->m->rss_at_peak_live = am_measure_rss(t->m);
-            if (one && t->live != o->live) {
+            int64_t live = exact ? (one ? t->live : live_now(t)) : 0;
+            if (exact && live != o->live) {
                 am_measure_fail(t->m, AM_STATUS_ERROR,
                                 "replay diverged at trace event %llu: %lld bytes live, the "
                                 "recording had %lld",
-                                (unsigned long long)o->index, (long long)t->live,
-                                (long long)o->live);
+                                (unsigned long long)o->index, (long long)live, (long long)o->live);
                 break;
+            }
+            if (rp.strict) {
+                if (live > rp.exact_peak)
+                    rp.exact_peak = live;
+                atomic_store_explicit(&rp.seq, o->index + 1, memory_order_release);
             }
         }
         if (!one)
@@ -560,4 +610,7 @@ static void trace_run(struct am_workload_ctx *c)
     c->m->excluded_ticks = rp.decode_ticks;
     c->m->wait_ticks = wait;
     c->m->skipped = rp.skipped;
+    /* In strict order the peak is known exactly, not only at series points. */
+    if (rp.strict && rp.exact_peak > c->m->series_live_peak)
+        c->m->series_live_peak = rp.exact_peak;
 }
