@@ -60,7 +60,8 @@ void am_run_usage(FILE *to)
             "                           cell, each in its own process; results go to\n"
             "                           DIR/<YYYYmmdd-HHMMSS>[-LABEL]/ and DIR/latest\n"
             "    -a, --allocators NAMES   comma-separated (default: all but test doubles)\n"
-            "    -w, --workloads NAMES    comma-separated (default: all; see `list`);\n"
+            "    -w, --workloads NAMES    comma-separated (default: all, and the sample\n"
+            "                             traces' replays; see `list`);\n"
             "                             trace:FILE replays a trace (allocmark record)\n"
             "                             with its own threads; trace:NAME a sample trace\n"
             "                             of build/traces/\n"
@@ -324,9 +325,13 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
     if (plan->n_allocators == 0)
         plan->n_allocators = am_arglist_default_allocators(plan->allocator, MAX_ALLOCATORS);
-    if (plan->n_workloads == 0)
+    if (plan->n_workloads == 0) {
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
+        /* And the replays of the sample traces set-up recorded. */
+        plan->n_workloads +=
+            am_trace_samples(plan->workload + plan->n_workloads, MAX_WORKLOADS - plan->n_workloads);
+    }
     if (plan->n_threads == 0) {
         plan->threads[0] = 1;
         plan->threads[1] = 2;

@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h> /* memalign, pvalloc */
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>

@@ -28,6 +28,7 @@
  * Layering: a workload; depends on workloads/workload.h (and through it
  * harness/measure.h) and the trace library (trace/trace.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -177,6 +178,40 @@ const struct am_workload *am_trace_workload(const char *name)
     };
     trace_count++;
     return &trace_workloads[i];
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+unsigned am_trace_samples(const struct am_workload **out, unsigned max)
+{
+    const char *dir = getenv("AM_TRACE_DIR");
+    DIR *d = opendir(dir && *dir ? dir : AM_TRACE_DIR);
+    if (!d)
+        return 0;
+    static char names[MAX_TRACE_WORKLOADS][256];
+    const char *sorted[MAX_TRACE_WORKLOADS];
+    unsigned n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < MAX_TRACE_WORKLOADS) {
+        size_t len = strlen(e->d_name);
+        if (len <= 8 || len > 200 || strcmp(e->d_name + len - 8, ".amtrace") != 0)
+            continue;
+        snprintf(names[n], sizeof names[n], "trace:%.*s", (int)(len - 8), e->d_name);
+        sorted[n] = names[n];
+        n++;
+    }
+    closedir(d);
+    qsort(sorted, n, sizeof sorted[0], by_name);
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && k < max; i++) {
+        const struct am_workload *w = am_trace_workload(sorted[i]);
+        if (w)
+            out[k++] = w;
+    }
+    return k;
 }
 
 /* ---------------------------------------------------------------------------
