@@ -308,6 +308,7 @@ int am_cell_child_main(int argc, char **argv)
         return AM_EXIT_USAGE;
     }
     const struct am_allocator *a = am_find_allocator(argv[1]);
+    am_trace_validate = false; /* a replay reads its trace in prepare */
     const struct am_workload *w = am_find_workload(argv[2]);
     enum am_profile profile = am_profile_parse(argv[4]);
     double threads, budget, hz, mem_limit;

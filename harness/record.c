@@ -167,6 +167,9 @@ int am_record_main(int argc, char **argv)
         setenv("LD_PRELOAD", preload, 1);
         setenv(AM_SPOOL_ENV, spool, 1);
         setenv(AM_SPOOL_ENV_ALLOC, allocator, 1);
+        char self[32];
+        snprintf(self, sizeof self, "%ld", (long)getpid());
+        setenv(AM_SPOOL_ENV_PID, self, 1);
         if (follow)
             setenv(AM_SPOOL_ENV_FORKS, "1", 1);
         else

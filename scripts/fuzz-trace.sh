@@ -12,10 +12,17 @@ out=build/fuzz-trace
 mkdir -p "$out/corpus"
 clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -Itrace trace/fuzz_reader.c trace/reader.c trace/idmap.c -o "$out/fuzz-reader"
-for seeds in build/traces build/tests/trace-seeds; do
+# Seeds: the unit test's traces (build/trace-seeds/, written by test-trace)
+# and the first events of each sample trace.
+for seeds in build/trace-seeds build/tests/trace-seeds; do
     if [ -d "$seeds" ]; then
         find "$seeds" -name '*.amtrace' -size -64k -exec cp {} "$out/corpus/" \;
     fi
+done
+for t in build/traces/*.amtrace; do
+    [ -f "$t" ] || continue
+    build/harness/allocmark trace cut "$t" -o "$out/corpus/$(basename "$t" .amtrace)-head.amtrace" \
+        --events 0:300 >/dev/null
 done
 cd "$out"
 ./fuzz-reader -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=1024 \

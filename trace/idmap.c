@@ -11,8 +11,11 @@
 
 static size_t home(const struct am_idmap *m, uint64_t key)
 {
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
+    /* Keys are sequential ids or aligned addresses: mix every bit in. */
+    uint64_t h = key;
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
     return (size_t)h & m->mask;
 }
 
@@ -95,7 +98,7 @@ int am_idmap_reserve(struct am_idmap *m, size_t capacity)
 
 struct am_idmap_entry *am_idmap_insert(struct am_idmap *m, uint64_t key)
 {
-    if ((m->count + 1) * 4 > (m->mask + 1) * 3 && grow(m) != 0)
+    if ((m->count + 1) * 8 > (m->mask + 1) * 5 && grow(m) != 0)
         return NULL;
     size_t i = home(m, key);
     while (m->slot[i].key)

@@ -2,7 +2,7 @@
  * idmap.h: a hash map from nonzero 64-bit keys (block ids, addresses) to a
  * block's facts, in memory from mmap (never malloc). Open addressing with
  * linear probing and backward-shift deletion, so no tombstones build up in a
- * long trace; it grows by doubling at 3/4 load.
+ * long trace; it grows by doubling at 5/8 load.
  *
  * Layering: the trace library; depends on the C library and mmap only.
  */

@@ -17,7 +17,9 @@
  *
  * fork: the child stops recording (its copy of the buffers is the parent's
  * and is never written) unless AM_TRACE_FORKS=1, in which case it starts a
- * recording of its own under a new instance id. exec: every buffer is
+ * recording of its own under a new instance id. A child started by vfork or
+ * posix_spawn (no fork handler runs) is told apart by its pid, which is not
+ * AM_TRACE_PID, once it execs. exec: every buffer is
  * written first; the new image records under a new instance. _exit, exit
  * and the fatal signals write what is buffered.
  *
@@ -390,15 +392,19 @@ static void start(void)
     RESOLVE(valloc);
     RESOLVE(pvalloc);
     const char *path = getenv(AM_SPOOL_ENV);
+    const char *f = getenv(AM_SPOOL_ENV_FORKS);
+    follow_forks = f && !strcmp(f, "1");
+    /* A process that is not the recorded one (a child started by vfork or
+     * posix_spawn, which skip the fork handler) records only when asked. */
+    const char *root = getenv(AM_SPOOL_ENV_PID);
+    bool ours = !root || !*root || follow_forks || strtol(root, NULL, 10) == (long)getpid();
     int next = 3;
-    if (path && *path && real_malloc && real_free) {
+    if (path && *path && ours && real_malloc && real_free) {
         spool_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         void *p = mmap(NULL, sizeof(struct am_spool_chunk) + BUFFER_BYTES, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (spool_fd >= 0 && p != MAP_FAILED && pthread_key_create(&exit_key, thread_exit) == 0) {
             flush_copy = p;
-            const char *f = getenv(AM_SPOOL_ENV_FORKS);
-            follow_forks = f && !strcmp(f, "1");
             pthread_atfork(NULL, NULL, child_after_fork);
             install_signal_handlers();
             start_instance();

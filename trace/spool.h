@@ -57,5 +57,6 @@ struct am_spool_chunk {
 #define AM_SPOOL_ENV       "AM_TRACE_SPOOL"     /* the spool's path; unset: do not record */
 #define AM_SPOOL_ENV_FORKS "AM_TRACE_FORKS"     /* "1": children of fork record too */
 #define AM_SPOOL_ENV_ALLOC "AM_TRACE_ALLOCATOR" /* the name to store in the trace */
+#define AM_SPOOL_ENV_PID   "AM_TRACE_PID"       /* the recorded process; others do not record */
 
 #endif /* AM_TRACE_SPOOL_H */

@@ -81,6 +81,9 @@ const struct am_workload *am_find_workload(const char *name);
 /* The replay workload of "trace:FILE", made on first use; NULL (with the
  * reason on stderr) when the trace cannot be read. */
 const struct am_workload *am_trace_workload(const char *name);
+/* Whether am_trace_workload reads the whole trace to check it (true; a
+ * cell's child, which reads it anyway, turns it off). */
+extern bool am_trace_validate;
 /* The sample traces that set-up recorded (build/traces/NAME.amtrace, or the
  * directory AM_TRACE_DIR), as trace:NAME workloads, by name; how many. */
 unsigned am_trace_samples(const struct am_workload **out, unsigned max);
