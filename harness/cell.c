@@ -183,8 +183,10 @@ static double tv_seconds(struct timeval tv)
 }
 
 /* Memory against the ideal: RSS above the baseline, and the allocator's OS
- * bytes, over live requested bytes, at peak and as a mean over time (each
- * series point weighted by the time to the next). */
+ * bytes, over live requested bytes, at peak and over time. Over time is a
+ * ratio of time-weighted means (each series point weighted by the time to
+ * the next): the bytes held on average over the bytes live on average, which
+ * a moment of almost nothing live cannot blow up. */
 static void put_fragmentation(const struct am_measure *m, size_t baseline_rss,
                               const struct am_stats *st, bool have_st)
 {
@@ -192,7 +194,7 @@ static void put_fragmentation(const struct am_measure *m, size_t baseline_rss,
     if (live_peak <= 0 || m->series_count == 0)
         return;
     size_t rss_peak = m->rss_at_peak_live > baseline_rss ? m->rss_at_peak_live - baseline_rss : 0;
-    double w = 0, rss_sum = 0, os_sum = 0;
+    double live_sum = 0, rss_sum = 0, os_sum = 0;
     bool os_known = true;
     for (unsigned i = 0; i < m->series_count; i++) {
         const struct am_series_point *pt = &m->series[i];
@@ -200,21 +202,21 @@ static void put_fragmentation(const struct am_measure *m, size_t baseline_rss,
         if (above > rss_peak)
             rss_peak = above;
         os_known &= pt->os != AM_STAT_UNKNOWN;
-        if (i + 1 == m->series_count || pt->live <= 0)
+        if (i + 1 == m->series_count)
             continue;
         double dt = (double)(m->series[i + 1].ticks - pt->ticks);
-        w += dt;
-        rss_sum += dt * (double)above / (double)pt->live;
+        live_sum += dt * (double)(pt->live > 0 ? pt->live : 0);
+        rss_sum += dt * (double)above;
         if (pt->os != AM_STAT_UNKNOWN)
-            os_sum += dt * (double)pt->os / (double)pt->live;
+            os_sum += dt * (double)pt->os;
     }
     put_double(AM_COL_frag_peak, (double)rss_peak / (double)live_peak);
-    if (w > 0)
-        put_double(AM_COL_frag_mean, rss_sum / w);
+    if (live_sum > 0)
+        put_double(AM_COL_frag_mean, rss_sum / live_sum);
     if (have_st && st->os_bytes_peak != AM_STAT_UNKNOWN)
         put_double(AM_COL_os_frag_peak, (double)st->os_bytes_peak / (double)live_peak);
-    if (os_known && w > 0)
-        put_double(AM_COL_os_frag_mean, os_sum / w);
+    if (os_known && live_sum > 0)
+        put_double(AM_COL_os_frag_mean, os_sum / live_sum);
 }
 
 static void report(struct am_measure *m, struct am_heap *heap, const struct rusage *before,
