@@ -255,8 +255,41 @@ static void test_streaming(void)
     close(fd);
 }
 
-int main(void)
+/* `test-trace --write-big FILE EVENTS`: a long trace with a small live set
+ * (64 slots, sizes 1..1009), for showing that a replay streams. */
+static int write_big(const char *path, unsigned long long n)
 {
+    struct am_trace_thread t[1] = {{1, 1}};
+    struct am_trace_header h = header(1, t);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct am_trace_writer w;
+    if (fd < 0 || am_trace_writer_open(&w, fd, &h) != 0)
+        return 1;
+    uint64_t rng = 7, ids[64] = {0};
+    for (unsigned long long i = 0; i < n; i++) {
+        unsigned k = (unsigned)(am_test_xorshift(&rng) % 64);
+        struct am_trace_rec rec = {.ns = i * 50};
+        if (ids[k]) {
+            rec.op = AM_TOP_FREE;
+            rec.ref = ids[k];
+            ids[k] = 0;
+            am_trace_write(&w, &rec);
+        } else {
+            rec.op = AM_TOP_MALLOC;
+            rec.size = k * 16 + 1;
+            ids[k] = am_trace_write(&w, &rec);
+        }
+    }
+    int err = am_trace_writer_close(&w);
+    close(fd);
+    printf("%s: %llu events, %llu bytes\n", path, n, (unsigned long long)w.bytes);
+    return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "--write-big"))
+        return write_big(argv[2], strtoull(argv[3], NULL, 10));
     test_round_trip();
     test_bad_input();
     test_streaming();

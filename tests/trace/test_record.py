@@ -151,6 +151,18 @@ def main():
             check(c["frag_peak"] != "" and c["wait_s"] != "", "fragmentation and wait reported")
     del events
 
+    # --paced keeps the recorded gaps: the replay lasts at least as long as
+    # the recording's span of events.
+    p = run([allocmark, "run", "-w", "trace:" + traces["exit"], "-a", "glibc", "-r", "1",
+             "--paced", "--no-micro", "-o", os.path.join(work, "paced")])
+    runs = sorted(os.listdir(os.path.join(work, "paced")))
+    with open(os.path.join(work, "paced", runs[-1], "cells.csv")) as f:
+        c = list(csv.DictReader(l for l in f if not l.startswith("#")))[0]
+    span = int(rows[-1]["ns"]) * 1e-9
+    check(p.returncode == 0 and c["status"] == "ok", f"--paced: {c['status']} {c['reason']}")
+    check(float(c["seconds"]) + float(c["wait_s"]) >= 0.9 * span,
+          f"--paced: {c['seconds']} s + {c['wait_s']} s waiting for a {span:.3f} s recording")
+
     print(f"{len(failures)} failed")
     return 1 if failures else 0
 
