@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,15 +182,18 @@ int am_record_main(int argc, char **argv)
     int status = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    struct rusage usage = {0};
+    while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR)
         ;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     char how[128];
     describe(status, how, sizeof how);
-    fprintf(stderr, "allocmark record: %s %s after %.3f s\n", argv[i], how,
-            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    fprintf(stderr, "allocmark record: %s %s after %.3f s (%.3f s user, %.3f s system)\n", argv[i],
+            how, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9,
+            (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6,
+            (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(spool, F_OK) != 0)
         return 1;
 

@@ -545,8 +545,12 @@ EXPORT void *malloc(size_t n)
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    if (!ready() || !real_calloc)
-        return boot_alloc(nmemb * size); /* the arena is zeroed and never reused */
+    if (!ready() || !real_calloc) {
+        size_t n;
+        if (__builtin_mul_overflow(nmemb, size, &n))
+            return NULL;
+        return boot_alloc(n); /* the arena is zeroed and never reused */
+    }
     void *p = real_calloc(nmemb, size);
     record_alloc(AM_TOP_CALLOC, tsc_after(), nmemb, size, 0, p);
     return p;
