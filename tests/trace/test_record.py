@@ -18,6 +18,7 @@ operations as the trace has events.
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,7 +48,8 @@ def count(rows, op, size=None):
 
 def main():
     allocmark, target, work = sys.argv[1:4]
-    os.makedirs(work, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # what an earlier run left
+    os.makedirs(work)
     traces = {}
     for mode in ["exit", "_exit", "crash", "exec"]:
         out = os.path.join(work, f"target-{mode.strip('_')}.amtrace")
