@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
           sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
-          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
+          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox sqlite3 clang)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -43,3 +43,5 @@ else
   meson setup "$build" "${args[@]}" >/dev/null
 fi
 ninja -C "$build" >/dev/null || ninja -C "$build"
+# The sample traces that `allocmark run` replays (recorded once, in seconds).
+bash scripts/record-samples.sh "$build"
