@@ -17,25 +17,31 @@
 #include "arglist.h"
 #include "cli.h"
 #include "conformance.h"
+#include "dropin.h"
 #include "hardening.h"
 #include "frontend.h"
 #include "spawn.h"
 
 void am_check_usage(FILE *to)
 {
-    fprintf(to,
-            "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks down;\n"
-            "                           with one allocator, one line per check (exit 1 on\n"
-            "                           failure); then the hardening matrix (informational)\n"
-            "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
-            "                             test doubles)\n"
-            "    -c, --checks PATTERNS    only the conformance checks matching one of these\n"
-            "                             comma-separated shell patterns ('fork*'); no\n"
-            "                             hardening matrix unless --hardening is given too\n"
-            "    --hardening              the hardening matrix (alone, without -c)\n"
-            "    --no-hardening           the conformance matrix alone\n"
-            "    --hardening-csv FILE     also write the hardening matrix to FILE as CSV\n"
-            "    -v, --verbose            print each check's detail\n");
+    fprintf(
+        to,
+        "  check [-a NAMES] [-v]    the conformance matrix: allocators across, checks down;\n"
+        "                           with one allocator, one line per check (exit 1 on\n"
+        "                           failure); each in-house backend is checked twice, through\n"
+        "                           the harness and as its LD_PRELOAD drop-in, NAME (preload),\n"
+        "                           and the two must agree; then the hardening matrix\n"
+        "                           (informational)\n"
+        "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
+        "                             test doubles)\n"
+        "    -c, --checks PATTERNS    only the conformance checks matching one of these\n"
+        "                             comma-separated shell patterns ('fork*'); no\n"
+        "                             hardening matrix unless --hardening is given too\n"
+        "    --no-preload             leave out the drop-in columns\n"
+        "    --hardening              the hardening matrix (alone, without -c)\n"
+        "    --no-hardening           the conformance matrix alone\n"
+        "    --hardening-csv FILE     also write the hardening matrix to FILE as CSV\n"
+        "    -v, --verbose            print each check's detail\n");
 }
 
 #define MAX_ALLOCATORS 64
@@ -128,6 +134,49 @@ static void run_column(struct column *col, const char *self, const char *pattern
     if (!(child.exited && (child.exit_code == 0 || child.exit_code == 1)))
         am_child_describe(&child, col->fate, sizeof col->fate);
     free(child.output);
+}
+
+static int column_width(const struct am_allocator *a)
+{
+    int len = (int)strlen(a->name);
+    return len > 10 ? len : 10;
+}
+
+/* Put each in-house backend's drop-in right after it. */
+static int add_dropins(const struct am_allocator **chosen, int n)
+{
+    const struct am_allocator *with[MAX_ALLOCATORS];
+    int m = 0;
+    for (int k = 0; k < n && m < MAX_ALLOCATORS; k++) {
+        with[m++] = chosen[k];
+        const struct am_allocator *d = am_dropin_allocator(chosen[k]);
+        if (d && m < MAX_ALLOCATORS)
+            with[m++] = d;
+    }
+    memcpy(chosen, with, (size_t)m * sizeof *chosen);
+    return m;
+}
+
+/* A backend and its drop-in must give every check the same verdict: the
+ * drop-in is the backend behind the same front end. Each difference is one
+ * more failure, printed. */
+static int compare_dropins(const struct column *cols, int n, unsigned checks)
+{
+    int differences = 0;
+    for (int k = 0; k + 1 < n; k++) {
+        if (cols[k + 1].allocator != am_dropin_allocator(cols[k].allocator))
+            continue;
+        for (unsigned i = 0; i < checks; i++) {
+            enum am_verdict a = cols[k].verdict[i], b = cols[k + 1].verdict[i];
+            if (a == b)
+                continue;
+            printf("%s / %s: the harness path says %s, the drop-in %s\n", cols[k].allocator->name,
+                   am_conformance_name(i), a == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(a),
+                   b == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(b));
+            differences++;
+        }
+    }
+    return differences;
 }
 
 /* Run the hardening cases of one allocator in a child and parse its lines. */
@@ -271,12 +320,17 @@ int am_check_main(int argc, char **argv)
 {
     const struct am_allocator *chosen[MAX_ALLOCATORS];
     int n = -1;
-    bool verbose = false, hardening_flag = false, no_hardening = false;
+    bool verbose = false, preload = true, hardening_flag = false, no_hardening = false;
     const char *patterns = NULL, *csv = NULL;
     bool sel[MAX_CHECKS];
+#ifdef __SANITIZE_ADDRESS__
+    /* AddressSanitizer must be the process's malloc: a drop-in cannot be. */
+    preload = false;
+#endif
     static const struct option options[] = {
         {"allocators", required_argument, NULL, 'a'},
         {"checks", required_argument, NULL, 'c'},
+        {"no-preload", no_argument, NULL, 'P'},
         {"hardening", no_argument, NULL, OPT_HARDENING},
         {"no-hardening", no_argument, NULL, OPT_NO_HARDENING},
         {"hardening-csv", required_argument, NULL, OPT_HARDENING_CSV},
@@ -293,6 +347,12 @@ int am_check_main(int argc, char **argv)
             if (n < 0)
                 return AM_EXIT_USAGE;
             break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'P':
+            preload = false;
+            break;
         case 'c':
             if (!select_checks(optarg, sel))
                 return AM_EXIT_USAGE;
@@ -306,9 +366,6 @@ int am_check_main(int argc, char **argv)
             break;
         case OPT_HARDENING_CSV:
             csv = optarg;
-            break;
-        case 'v':
-            verbose = true;
             break;
         case 'h':
             am_check_usage(stdout);
@@ -328,6 +385,7 @@ int am_check_main(int argc, char **argv)
     }
     if (n < 0)
         n = (int)am_arglist_default_allocators(chosen, MAX_ALLOCATORS);
+    bool single = n == 1;
     bool conformance = !hardening_flag || patterns;
     bool hardening = hardening_flag || (!no_hardening && !patterns);
     if (csv && !hardening) {
@@ -335,6 +393,13 @@ int am_check_main(int argc, char **argv)
                         "--no-hardening or -c leaves out (add --hardening)\n");
         return AM_EXIT_USAGE;
     }
+    /* The hardening matrix: the allocators as named, without drop-ins. */
+    static struct column hcols[MAX_ALLOCATORS];
+    int hn = n;
+    for (int k = 0; k < hn; k++)
+        hcols[k].allocator = chosen[k];
+    if (preload)
+        n = add_dropins(chosen, n);
 
     static struct column cols[MAX_ALLOCATORS];
     unsigned checks = am_conformance_count();
@@ -349,10 +414,12 @@ int am_check_main(int argc, char **argv)
                                           am_verdict_is_failure(cols[k].verdict[i])))
                 failures++;
     }
+    if (conformance)
+        failures += compare_dropins(cols, n, checks);
 
     if (!conformance) {
         /* the hardening matrix alone */
-    } else if (n == 1 || verbose) {
+    } else if (single || verbose) {
         for (int k = 0; k < n; k++) {
             printf("conformance of %s%s%s\n", chosen[k]->name, cols[k].fate[0] ? ": " : "",
                    cols[k].fate);
@@ -368,7 +435,7 @@ int am_check_main(int argc, char **argv)
     } else {
         printf("%-28s", "check");
         for (int k = 0; k < n; k++)
-            printf(" %-10s", chosen[k]->name);
+            printf(" %-*s", column_width(chosen[k]), cols[k].allocator->name);
         printf("\n");
         for (unsigned i = 0; i < checks; i++) {
             if (patterns && !sel[i])
@@ -376,7 +443,8 @@ int am_check_main(int argc, char **argv)
             printf("%-28s", am_conformance_name(i));
             for (int k = 0; k < n; k++) {
                 enum am_verdict v = cols[k].verdict[i];
-                printf(" %-10s", v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v));
+                printf(" %-*s", column_width(chosen[k]),
+                       v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v));
             }
             printf("\n");
         }
@@ -400,12 +468,12 @@ int am_check_main(int argc, char **argv)
                "would stand in for the allocator's)\n",
                conformance ? "\n" : "");
     } else if (hardening) {
-        for (int k = 0; k < n; k++)
-            run_hardening(&cols[k], argv[0]);
+        for (int k = 0; k < hn; k++)
+            run_hardening(&hcols[k], argv[0]);
         if (conformance)
             printf("\n");
-        print_hardening(cols, n, n == 1 || verbose);
-        if (csv && write_hardening_csv(csv, cols, n) != 0)
+        print_hardening(hcols, hn, single || verbose);
+        if (csv && write_hardening_csv(csv, hcols, hn) != 0)
             return AM_EXIT_USAGE;
     }
     return failures ? 1 : 0;
@@ -421,7 +489,9 @@ int am_conformance_child_main(int argc, char **argv)
         sel = only;
         argc = 2;
     }
-    const struct am_allocator *a = am_arglist_only_allocator(argc, argv);
+    const struct am_allocator *a = argc == 2 ? am_dropin_find(argv[1]) : NULL;
+    if (!a)
+        a = am_arglist_only_allocator(argc, argv);
     if (!a)
         return AM_EXIT_USAGE;
     return am_conformance_run(a, sel, stdout) ? 1 : 0;

@@ -53,7 +53,14 @@
     X(run_minor_faults) \
     X(harness_overhead_ns) \
     X(clock_overhead_ns) \
-    X(wall_s)
+    X(wall_s) \
+    X(wait_s) \
+    X(decode_s) \
+    X(skipped) \
+    X(frag_peak) \
+    X(frag_mean) \
+    X(os_frag_peak) \
+    X(os_frag_mean)
 // clang-format on
 
 enum am_column {

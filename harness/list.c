@@ -44,6 +44,11 @@ int am_list_main(int argc, char **argv)
                    p->value[AM_PROFILE_QUICK], p->value[AM_PROFILE_FULL]);
         }
     }
+    const struct am_workload *samples[16];
+    unsigned n_samples = am_trace_samples(samples, 16);
+    for (unsigned i = 0; i < n_samples; i++)
+        printf("%-16s %-8u %s\n", samples[i]->name, samples[i]->fixed_threads,
+               "replay of a sample trace (scripts/record-samples.sh)");
     char cores[512];
     am_mem_describe(cores, sizeof cores);
     printf("\nmemory cores: %s\n", cores);

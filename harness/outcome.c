@@ -91,6 +91,19 @@ static void report_columns(const struct am_cell_report *r, struct am_outcome *o)
             set_real(o, AM_COL_harness_overhead_ns, r->harness_overhead_ns);
         set_real(o, AM_COL_clock_overhead_ns, r->clock_overhead_ns);
     }
+    if (r->has_fragmentation) {
+        const double v[4] = {r->frag_peak, r->frag_mean, r->os_frag_peak, r->os_frag_mean};
+        const enum am_column c[4] = {AM_COL_frag_peak, AM_COL_frag_mean, AM_COL_os_frag_peak,
+                                     AM_COL_os_frag_mean};
+        for (int i = 0; i < 4; i++)
+            if (v[i] >= 0)
+                set_real(o, c[i], v[i]);
+    }
+    if (r->has_replay) {
+        set_real(o, AM_COL_wait_s, r->wait_s);
+        set_real(o, AM_COL_decode_s, r->decode_s);
+        set_u64(o, AM_COL_skipped, r->skipped);
+    }
 }
 
 /* What the child's own words and its fate add up to. */

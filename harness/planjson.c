@@ -41,6 +41,8 @@ void am_plan_json(struct am_json *j, const void *ctx)
         am_json_string(j, "name", w->name);
         am_json_string(j, "summary", w->summary);
         am_json_bool(j, "threaded", w->threaded);
+        if (w->fixed_threads) /* a trace replay: the recording's threads */
+            am_json_int(j, "fixed_threads", w->fixed_threads);
         am_json_open(j, "params", '{');
         for (unsigned k = 0; k < am_workload_param_count(w); k++)
             am_json_int(j, w->params[k].name, w->params[k].value[plan->profile]);

@@ -196,7 +196,10 @@ int am_run_main(int argc, char **argv)
                         break;
                     }
                     struct am_cell_key cell = {plan.allocator[k], wl->name,
-                                               wl->threaded ? plan.threads[t] : 1, rep};
+                                               wl->fixed_threads ? wl->fixed_threads
+                                               : wl->threaded    ? plan.threads[t]
+                                                                 : 1,
+                                               rep};
                     enum cell_result o = run_cell(&plan, &cell, self, &res, &progress);
                     counts[o]++;
                     stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;

@@ -21,7 +21,10 @@ void am_run_usage(FILE *to)
             "                           cell, each in its own process; results go to\n"
             "                           DIR/<YYYYmmdd-HHMMSS>[-LABEL]/ and DIR/latest\n"
             "    -a, --allocators NAMES   comma-separated (default: all but test doubles)\n"
-            "    -w, --workloads NAMES    comma-separated (default: all; see `list`)\n"
+            "    -w, --workloads NAMES    comma-separated (default: all, and the sample\n"
+            "                             traces' replays; see `list`); trace:FILE\n"
+            "                             replays a trace (allocmark record) with its own\n"
+            "                             threads, trace:NAME a sample trace (build/traces/)\n"
             "    -t, --threads LIST       thread counts, comma-separated (default 1,2);\n"
             "                             one-thread workloads always run on 1 thread\n"
             "    -r, --reps N             repetitions of every cell (default: the profile's)\n"
@@ -39,6 +42,12 @@ void am_run_usage(FILE *to)
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
             "                             Benchmark) for the same allocators into the run\n"
             "                             directory (default: on, but for smoke)\n"
+            "        --paced              trace replays keep the recorded gaps between\n"
+            "                             calls (default: as fast as possible)\n"
+            "        --strict-order       trace replays keep the recorded order across\n"
+            "                             threads exactly (default: each thread's own\n"
+            "                             order and each block's), and check live bytes\n"
+            "                             against the recording's after every event\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
@@ -119,7 +128,15 @@ static bool label_is_valid(const char *s)
     return true;
 }
 
-enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT, OPT_MICRO, OPT_NO_MICRO };
+enum {
+    OPT_BUDGET = 256,
+    OPT_TIMEOUT,
+    OPT_MEM_LIMIT,
+    OPT_MICRO,
+    OPT_NO_MICRO,
+    OPT_PACED,
+    OPT_STRICT
+};
 
 enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
 {
@@ -136,6 +153,8 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
         {"micro", no_argument, NULL, OPT_MICRO},
         {"no-micro", no_argument, NULL, OPT_NO_MICRO},
+        {"paced", no_argument, NULL, OPT_PACED},
+        {"strict-order", no_argument, NULL, OPT_STRICT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -235,6 +254,12 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         case OPT_NO_MICRO:
             micro = c == OPT_MICRO ? 1 : 0;
             break;
+        case OPT_PACED:
+        case OPT_STRICT:
+            /* For the replay workload (workloads/trace.c), in every cell's
+             * process: the environment is inherited. */
+            setenv(c == OPT_PACED ? "AM_TRACE_PACED" : "AM_TRACE_STRICT", "1", 1);
+            break;
         case 'h':
             return AM_PLAN_HELP;
         case ':':
@@ -258,9 +283,13 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
     if (plan->n_allocators == 0)
         plan->n_allocators = am_arglist_default_allocators(plan->allocator, AM_PLAN_MAX_ALLOCATORS);
-    if (plan->n_workloads == 0)
+    if (plan->n_workloads == 0) {
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < AM_PLAN_MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
+        /* And the replays of the sample traces set-up recorded. */
+        plan->n_workloads += am_trace_samples(plan->workload + plan->n_workloads,
+                                              AM_PLAN_MAX_WORKLOADS - plan->n_workloads);
+    }
     if (plan->n_threads == 0) {
         plan->threads[0] = 1;
         plan->threads[1] = 2;

@@ -136,6 +136,14 @@ struct am_measure {
     int64_t series_live_peak;
     int statm_fd;
     size_t page_size;
+    /* Set by a workload that does work of its own inside the measured phase:
+     * time that is not the allocator's (excluded from `seconds`), threads'
+     * waiting on each other (thread-ticks, reported, excluded from ns/op),
+     * and recorded calls it did not replay. */
+    uint64_t excluded_ticks, wait_ticks, skipped;
+    /* RSS read at the moment live bytes peaked, by a workload that knows it
+     * (a replay); 0 when unknown. */
+    size_t rss_at_peak_live;
     atomic_int failed; /* the first failure wins the status and reason */
     enum am_status status;
     char reason[256];

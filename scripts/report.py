@@ -65,7 +65,10 @@ def main():
     print(f"| workload | threads | {base} (Mops/s) | " + " | ".join(others) + " |")
     print("| --- | --- | ---: | " + " | ".join("---:" for _ in others) + " |")
     for w in meta["workloads"]:
-        for t in (meta["threads"] if w["threaded"] else [1]):
+        threads = meta["threads"] if w["threaded"] else [1]
+        if w.get("fixed_threads"):
+            threads = [w["fixed_threads"]]  # a trace replay: the recording's threads
+        for t in threads:
             t = str(t)
             base_rate, base_fail, base_marks = summary(w["name"], t, base)
             line = [w["name"], t, base_fail or f"{base_rate / 1e6:.3g}{base_marks}"]

@@ -10,11 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
+          sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
-          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
-# The fuzz build (scripts/fuzz.sh, CI): clang and its runtimes, libFuzzer's
-# among them (Debian 12 ships those in libclang-rt-14-dev).
-if [ -n "${FUZZ:-}" ]; then packages+=(clang libclang-rt-14-dev); fi
+          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox sqlite3 clang)
+# The allocator fuzz build (scripts/fuzz.sh, CI) also needs libFuzzer and the
+# sanitizers' runtimes for clang (Debian 12 ships them in libclang-rt-14-dev).
+if [ -n "${FUZZ:-}" ]; then packages+=(libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,3 +47,5 @@ else
   meson setup "$build" "${args[@]}" >/dev/null
 fi
 ninja -C "$build" >/dev/null || ninja -C "$build"
+# The sample traces that `allocmark run` replays (recorded once, in seconds).
+bash scripts/record-samples.sh "$build"

@@ -67,7 +67,10 @@ def expected_cells(meta):
     cells = []
     for rep in range(1, meta["reps"] + 1):
         for w in meta["workloads"]:
-            for t in meta["threads"] if w["threaded"] else [1]:
+            threads = meta["threads"] if w["threaded"] else [1]
+            if w.get("fixed_threads"):
+                threads = [w["fixed_threads"]]  # a trace replay: the recording's threads
+            for t in threads:
                 for a in meta["allocators"]:
                     cells.append((a["name"], w["name"], str(t), str(rep)))
     return cells
