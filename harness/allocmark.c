@@ -5,6 +5,7 @@
  * sub-commands below, so a reference is always the real malloc of the
  * process that measures it.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "check.h"
 #include "frontend.h"
 #include "plot.h"
+#include "program.h"
 #include "run.h"
 #include "workload.h"
 #include "memcore.h"
@@ -24,8 +26,9 @@ static void usage(FILE *to)
     fprintf(to, "usage: allocmark COMMAND [OPTIONS]\n"
                 "\n"
                 "Commands:\n"
-                "  list [--all]             the allocators (--all: test doubles too) and the\n"
-                "                           workloads with their parameters per profile\n");
+                "  list [--all]             the allocators (--all: test doubles too), the\n"
+                "                           workloads with their parameters per profile and\n"
+                "                           the built-in programs with what each stresses\n");
     am_check_usage(to);
     am_run_usage(to);
     am_plot_usage(to);
@@ -66,6 +69,14 @@ static int cmd_list(int argc, char **argv)
                    p->value[AM_PROFILE_QUICK], p->value[AM_PROFILE_FULL]);
         }
     }
+    struct am_programs programs = {0};
+    char why[PATH_MAX + 256];
+    printf("\n");
+    if (am_programs_load_dir(&programs, am_programs_dir(), why, sizeof why) == 0)
+        am_programs_print(stdout, &programs);
+    else
+        printf("programs: %s\n", why);
+    am_programs_free(&programs);
     char cores[512];
     am_mem_describe(cores, sizeof cores);
     printf("\nmemory cores: %s\n", cores);

@@ -64,7 +64,19 @@
     X(run_minor_faults) \
     X(harness_overhead_ns) \
     X(clock_overhead_ns) \
-    X(wall_s)
+    X(wall_s) \
+    X(kind) \
+    X(exit_status) \
+    X(major_faults) \
+    X(voluntary_switches) \
+    X(involuntary_switches) \
+    X(throughput) \
+    X(throughput_unit) \
+    X(latency_p50_us) \
+    X(latency_p99_us) \
+    X(output_checksum) \
+    X(rss_samples) \
+    X(sampler_cpu_s)
 // clang-format on
 
 enum am_column {

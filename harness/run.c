@@ -23,6 +23,8 @@
 #include "frontend.h"
 #include "measure.h"
 #include "names.h"
+#include "progcell.h"
+#include "program.h"
 #include "progress.h"
 #include "results.h"
 #include "spawn.h"
@@ -67,6 +69,9 @@ static const struct profile profiles[AM_PROFILE_COUNT] = {
     [AM_PROFILE_FULL] = {.budget_s = 5, .timeout_s = 120, .reps = 5, .micro_min_time_s = 0.5},
 };
 
+/* A program cell's process tree has its RSS sampled this often. */
+#define PROGRAM_SAMPLE_INTERVAL_S 0.01
+
 /* What a cell may commit on top of what its process had at the start. */
 #define DEFAULT_MEM_LIMIT_MIB 4096ul
 
@@ -89,6 +94,10 @@ struct plan {
     bool micro; /* run allocmark-micro into the run directory afterwards */
     const char *root, *label;
     long total;
+    /* Programs (program.h): the built-in suite's chosen ones, a --programs
+     * file's, or the command after `--`. */
+    struct am_programs programs;
+    bool timeout_given;
 };
 
 void am_run_usage(FILE *to)
@@ -116,8 +125,24 @@ void am_run_usage(FILE *to)
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
             "                             Benchmark) for the same allocators into the run\n"
             "                             directory (default: on, but for smoke)\n"
-            "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
-            "    corrupt, error; the run goes on) or the results could not be written,\n"
+            "    -P, --program NAMES      built-in programs to run, comma-separated (see\n"
+            "                             `list`; default with neither -w nor -P: all of\n"
+            "                             them, but for smoke); each cell is (allocator,\n"
+            "                             program, repetition), the program's malloc being\n"
+            "                             the allocator's library as LD_PRELOAD\n"
+            "        --programs FILE      the programs described in FILE (format:\n"
+            "                             programs/README.md)\n"
+            "        --no-programs        workloads only\n"
+            "    -- CMD [ARG...]          run this command as the program of every cell\n"
+            "        --check CMD          ...judged by a shell command that exits 0 when\n"
+            "                             right ($AM_OUTPUT names its standard output)\n"
+            "        --expect-output FILE ...judged by its standard output equal to FILE\n"
+            "                             (default: equal to glibc's in the same run)\n"
+            "                             With -P, --programs or --, only the workloads\n"
+            "                             named with -w run.\n"
+            "    Exit status: 0 every cell ok or skipped, 1 some cells failed (crash,\n"
+            "    timeout, oom, corrupt, wrong, error; the run goes on) or the results\n"
+            "    could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
             "    kept, metadata says interrupted).\n",
             DEFAULT_MEM_LIMIT_MIB);
@@ -190,7 +215,115 @@ static bool label_is_valid(const char *s)
     return true;
 }
 
-enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT, OPT_MICRO, OPT_NO_MICRO };
+enum {
+    OPT_BUDGET = 256,
+    OPT_TIMEOUT,
+    OPT_MEM_LIMIT,
+    OPT_MICRO,
+    OPT_NO_MICRO,
+    OPT_PROGRAMS,
+    OPT_NO_PROGRAMS,
+    OPT_CHECK,
+    OPT_EXPECT
+};
+
+#define MAX_PROGRAMS 256
+
+/* The programs of the command line: -P names from the built-in suite,
+ * --programs files, the command after --. Returns -1 after saying why. */
+static int plan_programs(struct plan *plan, const char *names, const char *const *files,
+                         unsigned n_files, char **cmd, const char *check, const char *expect)
+{
+    char why[PATH_MAX + 512];
+    if ((check || expect) && !cmd) {
+        fprintf(stderr,
+                "allocmark run: %s goes with a command after -- (allocmark run [OPTIONS] "
+                "-- CMD [ARG...])\n",
+                check ? "--check" : "--expect-output");
+        return -1;
+    }
+    if (check && expect) {
+        fprintf(stderr, "allocmark run: --check and --expect-output: one or the other\n");
+        return -1;
+    }
+    if (names) {
+        struct am_programs suite = {0};
+        if (am_programs_load_dir(&suite, am_programs_dir(), why, sizeof why) != 0) {
+            fprintf(stderr, "allocmark run: %s\n", why);
+            am_programs_free(&suite);
+            return -1;
+        }
+        bool all = strcmp(names, "all") == 0;
+        char copy[4096], valid[4096] = "", *save = NULL;
+        snprintf(copy, sizeof copy, "%s", names);
+        for (size_t i = 0; i < suite.n; i++) {
+            size_t used = strlen(valid);
+            snprintf(valid + used, sizeof valid - used, "%s, ", suite.p[i]->name);
+        }
+        for (size_t i = 0; all && i < suite.n; i++) {
+            am_programs_add(&plan->programs, suite.p[i]);
+            suite.p[i] = NULL; /* moved */
+        }
+        for (char *w = all ? NULL : strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+            size_t i;
+            for (i = 0; i < suite.n && (!suite.p[i] || strcmp(suite.p[i]->name, w) != 0); i++)
+                ;
+            if (i < suite.n) {
+                am_programs_add(&plan->programs, suite.p[i]);
+                suite.p[i] = NULL;
+                continue;
+            }
+            if (am_programs_find(&plan->programs, w))
+                continue; /* named twice */
+            fprintf(stderr, "allocmark run: -P/--program: unknown program '%s' (valid: %sor all)\n",
+                    w, valid);
+            am_programs_free(&suite);
+            return -1;
+        }
+        am_programs_free(&suite);
+    }
+    for (unsigned f = 0; f < n_files; f++) {
+        if (am_programs_load_file(&plan->programs, files[f], why, sizeof why) != 0) {
+            fprintf(stderr, "allocmark run: --programs: %s\n", why);
+            return -1;
+        }
+    }
+    if (cmd) {
+        char found[PATH_MAX];
+        if (!cmd[0]) {
+            fprintf(stderr, "allocmark run: -- needs a command after it\n");
+            return -1;
+        }
+        if (!am_program_find_executable(cmd[0], found, sizeof found)) {
+            fprintf(stderr,
+                    "allocmark run: -- %s: %s (give a path to an executable file, or the name "
+                    "of one on PATH)\n",
+                    cmd[0],
+                    strchr(cmd[0], '/') && access(cmd[0], F_OK) == 0 ? "is not an executable file"
+                                                                     : "no such program");
+            return -1;
+        }
+        if (expect && access(expect, R_OK) != 0) {
+            fprintf(stderr, "allocmark run: --expect-output: cannot read '%s': %s\n", expect,
+                    strerror(errno));
+            return -1;
+        }
+        struct am_program *p = am_program_from_argv(cmd, check, expect);
+        if (!p || am_programs_add(&plan->programs, p) != 0) {
+            fprintf(stderr, "allocmark run: out of memory\n");
+            return -1;
+        }
+        if (am_programs_find(&plan->programs, p->name) != p) {
+            fprintf(stderr, "allocmark run: two programs are named '%s'\n", p->name);
+            return -1;
+        }
+    }
+    if (plan->programs.n > MAX_PROGRAMS) {
+        fprintf(stderr, "allocmark run: at most %d programs\n", MAX_PROGRAMS);
+        return -1;
+    }
+    return 0;
+}
 
 enum parsed_line { LINE_OK, LINE_HELP, LINE_BAD };
 
@@ -210,6 +343,11 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
         {"micro", no_argument, NULL, OPT_MICRO},
         {"no-micro", no_argument, NULL, OPT_NO_MICRO},
+        {"program", required_argument, NULL, 'P'},
+        {"programs", required_argument, NULL, OPT_PROGRAMS},
+        {"no-programs", no_argument, NULL, OPT_NO_PROGRAMS},
+        {"check", required_argument, NULL, OPT_CHECK},
+        {"expect-output", required_argument, NULL, OPT_EXPECT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -222,8 +360,21 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     int micro = -1; /* -1: the profile decides */
     unsigned long v;
     int c, n;
+    const char *program_names = NULL, *check = NULL, *expect = NULL;
+    const char *program_files[16];
+    unsigned n_program_files = 0;
+    bool no_programs = false;
+    /* Everything after `--` is the user's command: getopt must not see it. */
+    char **cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            cmd = argv + i + 1;
+            argc = i;
+            break;
+        }
+    }
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:P:h", options, NULL)) != -1) {
         switch (c) {
         case 'a':
             n = am_names_allocators("allocmark run", "-a/--allocators", optarg, plan->allocator,
@@ -309,6 +460,30 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         case OPT_NO_MICRO:
             micro = c == OPT_MICRO ? 1 : 0;
             break;
+        case 'P':
+            if (program_names) {
+                fprintf(stderr, "allocmark run: -P/--program: give the names once, "
+                                "comma-separated\n");
+                return LINE_BAD;
+            }
+            program_names = optarg;
+            break;
+        case OPT_PROGRAMS:
+            if (n_program_files == sizeof program_files / sizeof program_files[0]) {
+                fprintf(stderr, "allocmark run: --programs: at most 16 files\n");
+                return LINE_BAD;
+            }
+            program_files[n_program_files++] = optarg;
+            break;
+        case OPT_NO_PROGRAMS:
+            no_programs = true;
+            break;
+        case OPT_CHECK:
+            check = optarg;
+            break;
+        case OPT_EXPECT:
+            expect = optarg;
+            break;
         case 'h':
             return LINE_HELP;
         case ':':
@@ -324,15 +499,28 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         fprintf(stderr, "allocmark run: unexpected argument '%s'\n", argv[optind]);
         return LINE_BAD;
     }
+    if (no_programs && (program_names || n_program_files || cmd)) {
+        fprintf(stderr, "allocmark run: --no-programs contradicts -P, --programs and --\n");
+        return LINE_BAD;
+    }
+    bool programs_named = program_names || n_program_files || cmd;
+    /* Neither workloads nor programs named: every workload, and (but for
+     * smoke, which is for meson test) every built-in program. */
+    if (!programs_named && !no_programs && plan->n_workloads == 0 &&
+        plan->profile != AM_PROFILE_SMOKE)
+        program_names = "all";
+    if (plan_programs(plan, program_names, program_files, n_program_files, cmd, check, expect))
+        return LINE_BAD;
     const struct profile *p = &profiles[plan->profile];
     if (!reps)
         plan->reps = p->reps;
     plan->budget_s = budget > 0 ? budget : p->budget_s;
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
+    plan->timeout_given = timeout > 0;
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
     if (plan->n_allocators == 0)
         plan->n_allocators = am_names_default_allocators(plan->allocator, MAX_ALLOCATORS);
-    if (plan->n_workloads == 0)
+    if (plan->n_workloads == 0 && !programs_named)
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
     if (plan->n_threads == 0) {
@@ -343,6 +531,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->total = 0;
     for (unsigned w = 0; w < plan->n_workloads; w++)
         plan->total += (long)(plan->workload[w]->threaded ? plan->n_threads : 1);
+    plan->total += (long)plan->programs.n;
     plan->total *= (long)plan->n_allocators * plan->reps;
     return LINE_OK;
 }
@@ -465,6 +654,39 @@ static char *plan_json(const struct plan *plan, const char *self, double clock_h
         am_json_close(&j, '}');
     }
     am_json_close(&j, ']');
+    am_json_open(&j, "programs", '[');
+    for (size_t i = 0; i < plan->programs.n; i++) {
+        const struct am_program *p = plan->programs.p[i];
+        am_json_open(&j, NULL, '{');
+        am_json_string(&j, "name", p->name);
+        am_json_string(&j, "origin", p->origin);
+        am_json_string(&j, "summary", p->summary);
+        am_json_string(&j, "stresses", p->stresses);
+        if (p->argv) {
+            am_json_open(&j, "argv", '[');
+            for (char **a = p->argv; *a; a++)
+                am_json_string(&j, NULL, *a);
+            am_json_close(&j, ']');
+        } else {
+            am_json_string(&j, "command", p->command);
+        }
+        am_json_string(&j, "server", p->server);
+        am_json_string(&j, "generate", p->generate);
+        am_json_int(&j, "scale", p->scale[plan->profile]);
+        static const char *const checks[] = {"glibc", "command", "expect", "none"};
+        am_json_string(&j, "check", checks[p->check]);
+        am_json_string(&j, "check_arg", p->check_arg);
+        am_json_string(&j, "merit", p->merit_arg);
+        am_json_string(&j, "merit_unit", p->merit_unit);
+        am_json_close(&j, '}');
+    }
+    am_json_close(&j, ']');
+    am_json_double(&j, "program_sample_interval_s", PROGRAM_SAMPLE_INTERVAL_S);
+    am_json_double(&j, "program_timeout_s",
+                   plan->timeout_given ? plan->timeout_s
+                                       : am_progrun_profile_timeout(plan->profile));
+    am_json_string(&j, "program_order",
+                   "repetition, then program, then allocator with glibc first");
     describe_references(&j, self);
     am_json_close(&j, '}');
     if (j.failed) {
@@ -487,7 +709,7 @@ struct cell {
     unsigned threads, rep;
 };
 
-enum cell_outcome { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN };
+enum cell_outcome { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN, CELL_SKIPPED };
 
 /* The columns a failed cell keeps; every other field is left empty. */
 static bool kept_when_failed(enum am_column c)
@@ -611,6 +833,7 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     row.v[AM_COL_threads] = threads;
     row.v[AM_COL_rep] = rep;
     row.v[AM_COL_wall_s] = wall;
+    row.v[AM_COL_kind] = "workload";
     if (!row.v[AM_COL_label]) {
         /* The child died before saying; the front end's rule, applied here. */
         struct am_heap h = {.impl = a,
@@ -638,7 +861,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     } else {
         status = am_status_parse(out.v[AM_COL_status]);
         snprintf(reason, sizeof reason, "%s", out.v[AM_COL_reason] ? out.v[AM_COL_reason] : "");
-        if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH || status == AM_STATUS_TIMEOUT) {
+        if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH || status == AM_STATUS_TIMEOUT ||
+            status == AM_STATUS_WRONG || status == AM_STATUS_SKIPPED) {
             snprintf(reason, sizeof reason, "the cell reported status '%s'", out.v[AM_COL_status]);
             status = AM_STATUS_ERROR;
         }
@@ -659,6 +883,8 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
         row.v[AM_COL_user_s] = user;
         row.v[AM_COL_sys_s] = sys;
         row.v[AM_COL_minor_faults] = faults;
+        row.v[AM_COL_throughput] = row.v[AM_COL_ops_per_sec];
+        row.v[AM_COL_throughput_unit] = row.v[AM_COL_ops_per_sec] ? "ops/s" : NULL;
         double live =
             out.v[AM_COL_peak_live_bytes] ? strtod(out.v[AM_COL_peak_live_bytes], NULL) : 0;
         if (live > 0) {
@@ -773,6 +999,52 @@ static int run_micro(const struct plan *plan, const char *dir)
     return -1;
 }
 
+/* ---------------------------------------------------------------------------
+ * Programs: one repetition of every (program, allocator) cell
+ * ------------------------------------------------------------------------ */
+
+/* glibc runs first in each repetition: its output is what the others' is
+ * checked against, and its time bounds theirs. Returns true to stop. */
+static bool run_programs(const struct plan *plan, struct am_progrun *progrun,
+                         struct am_progstate *state, unsigned rep, struct am_results *res,
+                         struct am_progress *progress, long counts[5])
+{
+    const struct am_allocator *order[MAX_ALLOCATORS];
+    unsigned n = 0;
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") == 0)
+            order[n++] = plan->allocator[k];
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") != 0)
+            order[n++] = plan->allocator[k];
+    for (size_t i = 0; i < plan->programs.n; i++) {
+        for (unsigned k = 0; k < n; k++) {
+            if (interrupted)
+                return true;
+            enum am_progcell_outcome o = am_progcell_run(progrun, plan->programs.p[i], &state[i],
+                                                         order[k], rep, res, progress);
+            switch (o) {
+            case AM_PROGCELL_OK:
+                counts[CELL_OK]++;
+                break;
+            case AM_PROGCELL_FAILED:
+                counts[CELL_FAILED]++;
+                break;
+            case AM_PROGCELL_SKIPPED:
+                counts[CELL_SKIPPED]++;
+                break;
+            case AM_PROGCELL_CANCELLED:
+                counts[CELL_CANCELLED]++;
+                return true;
+            case AM_PROGCELL_NOT_WRITTEN:
+                counts[CELL_NOT_WRITTEN]++;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int am_run_main(int argc, char **argv)
 {
     /* argv is main's: argv[0] the program, argv[1] "run". */
@@ -820,9 +1092,25 @@ int am_run_main(int argc, char **argv)
            info.profile, plan.reps, plan.reps == 1 ? "" : "s", res.dir);
     fflush(stdout);
 
+    struct am_progrun progrun = {.profile = plan.profile,
+                                 .reps = plan.reps,
+                                 .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
+                                 .mem_limit_mib = plan.mem_limit_mib,
+                                 .interval_s = PROGRAM_SAMPLE_INTERVAL_S,
+                                 .cancel_fd = cancel_pipe[0]};
+    struct am_progstate *progstate = calloc(plan.programs.n + 1, sizeof *progstate);
+    int perr = progstate ? am_progrun_init(&progrun) : ENOMEM;
+    if (perr) {
+        fprintf(stderr, "allocmark run: cannot make a scratch directory for the programs: %s\n",
+                strerror(perr));
+        free(progstate);
+        am_results_close(&res);
+        free(plan_members);
+        return AM_RUN_CELLS_FAILED;
+    }
     struct am_progress progress;
     am_progress_init(&progress, stderr, plan.total);
-    long counts[4] = {0};
+    long counts[5] = {0};
     bool stop = false;
     for (unsigned rep = 1; rep <= plan.reps && !stop; rep++) {
         for (unsigned w = 0; w < plan.n_workloads && !stop; w++) {
@@ -842,12 +1130,16 @@ int am_run_main(int argc, char **argv)
                 }
             }
         }
+        if (plan.programs.n && !stop)
+            stop = run_programs(&plan, &progrun, progstate, rep, &res, &progress, counts);
     }
     am_progress_end(&progress);
+    am_progrun_end(&progrun);
+    free(progstate);
     if (plan.micro && !interrupted && !counts[CELL_CANCELLED] && !counts[CELL_NOT_WRITTEN])
         run_micro(&plan, res.dir);
 
-    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
+    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED] + counts[CELL_SKIPPED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
     /* A signal after the last cell interrupted nothing. */
@@ -860,9 +1152,9 @@ int am_run_main(int argc, char **argv)
 
     double elapsed = am_progress_elapsed(&progress);
     long minutes = (long)elapsed / 60;
-    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed\n",
+    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed, %ld skipped\n",
            info.interrupted ? "interrupted" : "finished", minutes, elapsed - 60.0 * (double)minutes,
-           info.cells_done, plan.total, info.cells_failed);
+           info.cells_done, plan.total, info.cells_failed, counts[CELL_SKIPPED]);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
         return AM_RUN_INTERRUPTED;
