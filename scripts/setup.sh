@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
-          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
+          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox
+          # the program suite (programs/*.program): the real programs run as cells
+          sqlite3 lua5.4 perl redis-server redis-tools xz-utils z3 ghostscript)
 
 missing=()
 for p in "${packages[@]}"; do
