@@ -29,10 +29,15 @@
 #include "proctree.h"
 
 /* Hard limits on a program cell's process, per profile: hangs only. A cell
- * of an allocator other than glibc also stops at 10 times glibc's time for
- * the same program plus 5 s, when glibc ran first and --timeout was not
- * given: a pathological allocator costs a bounded multiple of a program's
- * normal time, not the profile's limit. */
+ * of an allocator other than glibc also stops at RELATIVE_TIMEOUT times
+ * glibc's time for the same program plus RELATIVE_SLACK_S, when glibc ran
+ * first and --timeout was not given, and an allocator that ran out of time
+ * on a program is not run on it again in later repetitions: a pathological
+ * allocator (one page per block, one mmap per block) costs a bounded
+ * multiple of a program's normal time once, not the profile's limit every
+ * time. */
+#define RELATIVE_TIMEOUT 5.0
+#define RELATIVE_SLACK_S 2.0
 static const double profile_timeout_s[AM_PROFILE_COUNT] = {
     [AM_PROFILE_SMOKE] = 30, [AM_PROFILE_QUICK] = 60, [AM_PROFILE_FULL] = 600};
 
@@ -236,16 +241,25 @@ static long long first_difference(const char *a, const char *b)
     return at;
 }
 
-/* The last non-empty line written to fd since `from`. */
-static void last_line_since(int fd, off_t from, char *out, size_t len)
+/* The last non-empty line written to the run's cells.log since `from`
+ * (the descriptor the cells write to is write-only: read it anew). */
+static void last_line_since(const struct am_results *res, off_t from, char *out, size_t len)
 {
     out[0] = '\0';
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end <= from)
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cells.log", res->dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end <= from) {
+        close(fd);
+        return;
+    }
     char buf[2048];
     off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
     ssize_t n = pread(fd, buf, (size_t)(end - at), at);
+    close(fd);
     if (n <= 0)
         return;
     buf[n] = '\0';
@@ -305,8 +319,9 @@ static void input_dir(const struct am_progrun *run, const struct am_program *pro
 }
 
 static bool generate_input(struct am_progrun *run, const struct am_program *prog,
-                           struct am_progstate *st, int log_fd)
+                           struct am_progstate *st, const struct am_results *res)
 {
+    int log_fd = res->log_fd;
     if (st->generated)
         return true;
     if (st->generate_failed)
@@ -342,7 +357,7 @@ static bool generate_input(struct am_progrun *run, const struct am_program *prog
         return true;
     }
     char last[160], fate[64];
-    last_line_since(log_fd, from, last, sizeof last);
+    last_line_since(res, from, last, sizeof last);
     snprintf(st->generate_why, sizeof st->generate_why, "its input generator failed (%s)%s%s",
              status < 0 ? why : am_proc_describe(status, fate, sizeof fate), last[0] ? ": " : "",
              last);
@@ -836,13 +851,20 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
         snprintf(b.reason, sizeof b.reason, "%s", why);
         return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
     }
+    for (unsigned i = 0; i < st->n_timed_out; i++) {
+        if (strcmp(st->timed_out[i], a->name) == 0) {
+            snprintf(b.reason, sizeof b.reason, "ran out of time in repetition %u; not run again",
+                     st->timed_out_rep[i]);
+            return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
+        }
+    }
     if (am_program_missing_tool(prog, tool, sizeof tool)) {
         snprintf(b.reason, sizeof b.reason,
                  "%s is not installed (Debian package %s; scripts/setup.sh installs it)", tool,
                  prog->packages ? prog->packages : "?");
         return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
     }
-    if (!generate_input(run, prog, st, res->log_fd)) {
+    if (!generate_input(run, prog, st, res)) {
         if (run->cancel_fd >= 0 &&
             poll(&(struct pollfd){.fd = run->cancel_fd, .events = POLLIN}, 1, 0) > 0)
             return AM_PROGCELL_CANCELLED;
@@ -868,8 +890,9 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
     double timeout_s = run->timeout_s;
     if (timeout_s <= 0) {
         timeout_s = profile_timeout_s[run->profile];
-        if (st->reference_wall_s > 0 && 10 * st->reference_wall_s + 5 < timeout_s)
-            timeout_s = 10 * st->reference_wall_s + 5;
+        double relative = RELATIVE_TIMEOUT * st->reference_wall_s + RELATIVE_SLACK_S;
+        if (st->reference_wall_s > 0 && relative < timeout_s)
+            timeout_s = relative;
     }
 
     char heading[300];
@@ -914,7 +937,7 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
     }
 
     char last[200], fate[64];
-    last_line_since(res->log_fd, log_from, last, sizeof last);
+    last_line_since(res, log_from, last, sizeof last);
     const char *sep = last[0] ? ": " : "";
     if (m.proc.reaped || m.proc.pid > 0) {
         am_proc_describe(m.proc.status, b.exit_status, sizeof b.exit_status);
@@ -930,8 +953,15 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
         snprintf(b.reason, sizeof b.reason, "%s", why);
     } else if (m.timed_out) {
         status = AM_STATUS_TIMEOUT;
-        snprintf(b.reason, sizeof b.reason, "still running after %.1f s (the cell's limit)",
-                 timeout_s);
+        snprintf(b.reason, sizeof b.reason, "still running after %.1f s (the cell's limit%s)",
+                 timeout_s,
+                 timeout_s < profile_timeout_s[run->profile] && run->timeout_s <= 0
+                     ? ": 5 x glibc's time + 2 s"
+                     : "");
+        if (st->n_timed_out < sizeof st->timed_out / sizeof st->timed_out[0]) {
+            st->timed_out[st->n_timed_out] = a->name;
+            st->timed_out_rep[st->n_timed_out++] = rep;
+        }
     } else if (m.over_limit) {
         status = AM_STATUS_OOM;
         snprintf(b.reason, sizeof b.reason,

@@ -44,6 +44,10 @@ struct am_progstate {
     unsigned long long reference_sum;
     double reference_wall_s;
     char reference_file[PATH_MAX]; /* a copy of glibc's output in the run directory */
+    /* Allocators that ran out of time on this program, and in which
+     * repetition: their later repetitions are skipped. */
+    const char *timed_out[64];
+    unsigned timed_out_rep[64], n_timed_out;
 };
 
 enum am_progcell_outcome {

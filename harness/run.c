@@ -716,7 +716,7 @@ static bool kept_when_failed(enum am_column c)
 {
     return c == AM_COL_allocator || c == AM_COL_label || c == AM_COL_workload ||
            c == AM_COL_threads || c == AM_COL_rep || c == AM_COL_status || c == AM_COL_reason ||
-           c == AM_COL_wall_s;
+           c == AM_COL_wall_s || c == AM_COL_kind;
 }
 
 /* The last non-empty line the cell wrote to cells.log since `from`. */
