@@ -203,7 +203,7 @@ def test_user(allocmark, tmp):
             (["--check", "grep -qx 300 \"$AM_OUTPUT\""], 0, "ok"),
             (["--check", "grep -qx 301 \"$AM_OUTPUT\""], 1, "wrong"),
             ([], 0, "ok")):
-        p = run(allocmark, ["run", "-a", "glibc", "-r", "2", "-o", root] + extra
+        p = run(allocmark, ["run", "-a", "glibc", "-r", "2", "--no-micro", "-o", root] + extra
                 + ["--", "sort", "-n", numbers])
         check(p.returncode == want, f"{extra}: exit {p.returncode}:\n{p.stdout}{p.stderr}")
         run_dir = latest(root)
