@@ -11,15 +11,13 @@
 
 #include "cell.h"
 #include "check.h"
+#include "cli.h"
 #include "frontend.h"
-#include "plot.h"
+#include "plotdriver.h"
 #include "program.h"
 #include "run.h"
 #include "workload.h"
 #include "memcore.h"
-
-/* Exit status for bad command-line input. */
-#define EXIT_USAGE 2
 
 static void usage(FILE *to)
 {
@@ -44,7 +42,7 @@ static int cmd_list(int argc, char **argv)
     bool all = argc == 2 && strcmp(argv[1], "--all") == 0;
     if (argc > 1 && !all) {
         fprintf(stderr, "allocmark list: unexpected argument '%s' (valid: --all)\n", argv[1]);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     printf("%-14s %-66s %s\n", "allocator", "summary", "capabilities");
     for (size_t i = 0; i < am_registry_count; i++) {
@@ -87,7 +85,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "list"))
@@ -111,5 +109,5 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, help)\n",
             cmd);
-    return EXIT_USAGE;
+    return AM_EXIT_USAGE;
 }
