@@ -104,9 +104,8 @@ void am_run_usage(FILE *to)
             "                             named with -w run.\n"
             "    Exit status: 0 every cell ok or skipped, 1 some cells failed (crash,\n"
             "    timeout, oom, corrupt, wrong, error; the run goes on) or the results\n"
-            "    could not be written,\n"
-            "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
-            "    kept, metadata says interrupted).\n",
+            "    could not be written, 2 bad command line (nothing written), 130\n"
+            "    interrupted (finished cells kept, metadata says interrupted).\n",
             am_profile_limits(AM_PROFILE_SMOKE)->budget_s,
             am_profile_limits(AM_PROFILE_QUICK)->budget_s,
             am_profile_limits(AM_PROFILE_FULL)->budget_s,
