@@ -12,6 +12,10 @@ from results import OK, Spread, number, int_or, status_of
 
 SECTION = "program"
 SKIPPED = "skipped"
+# The columns of cells.csv this module reads beyond the workloads' metrics.
+COLUMNS = ["kind", "wall_s", "exit_status", "major_faults", "voluntary_switches",
+           "involuntary_switches", "throughput", "throughput_unit", "latency_p50_us",
+           "latency_p99_us", "output_checksum", "rss_samples", "sampler_cpu_s"]
 
 
 def programs_of(run):
