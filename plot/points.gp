@@ -25,7 +25,8 @@ if (!exists("notes")) notes = ""
 
 set xlabel xlabel
 set ylabel ylabel
-set autoscale xy
+set xrange [0<*:*]
+set yrange [0<*:*]
 set offsets graph 0.12, graph 0.12, graph 0.12, graph 0.12
 set grid xtics
 if (notes ne "") set label 1 notes at graph 0.01, graph 0.97 left font ",10" tc rgb "#b00000" noenhanced
