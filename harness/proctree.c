@@ -157,13 +157,15 @@ void am_proc_signal(struct am_proc *p, int sig)
         kill(-p->pid, sig);
 }
 
-void am_proc_stop(struct am_proc *p, double grace_s)
+bool am_proc_stop(struct am_proc *p, double grace_s)
 {
+    bool killed = false;
     if (p->pid <= 0)
-        return;
+        return false;
     if (!p->reaped) {
         am_proc_signal(p, SIGTERM);
         if (!am_proc_wait(p, grace_s, -1)) {
+            killed = true;
             am_proc_signal(p, SIGKILL);
             while (!am_proc_wait(p, 1, -1))
                 ;
@@ -171,6 +173,7 @@ void am_proc_stop(struct am_proc *p, double grace_s)
     }
     /* Anything it left behind in its group. */
     am_proc_signal(p, SIGKILL);
+    return killed;
 }
 
 void am_proc_release(struct am_proc *p)

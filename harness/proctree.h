@@ -53,8 +53,9 @@ bool am_proc_wait(struct am_proc *p, double timeout_s, int cancel_fd);
 void am_proc_signal(struct am_proc *p, int sig);
 
 /* SIGTERM to the group, up to grace_s for it to end, then SIGKILL; reaps
- * it. Whatever else is left in the group is killed too. */
-void am_proc_stop(struct am_proc *p, double grace_s);
+ * it. Whatever else is left in the group is killed too. True when it had to
+ * be killed. */
+bool am_proc_stop(struct am_proc *p, double grace_s);
 
 /* Close what start opened (after the process is reaped or abandoned). */
 void am_proc_release(struct am_proc *p);

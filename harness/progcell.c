@@ -379,6 +379,7 @@ struct measured {
     struct am_proc client; /* with a server: the command that drives it */
     bool has_client;
     bool timed_out, over_limit, cancelled, server_died, server_not_ready;
+    bool server_would_not_stop; /* killed after SERVER_GRACE_S */
     double wall_s;
     struct sample *samples;
     unsigned n_samples, cap_samples;
@@ -548,7 +549,8 @@ static void stop_processes(struct measured *m)
         bool force = m->timed_out || m->over_limit || m->cancelled;
         if (force)
             am_proc_signal(&m->proc, SIGKILL);
-        am_proc_stop(&m->proc, force ? 1 : SERVER_GRACE_S);
+        bool killed = am_proc_stop(&m->proc, force ? 1 : SERVER_GRACE_S);
+        m->server_would_not_stop = killed && !force && m->has_client;
         am_proc_release(&m->proc);
     }
 }
@@ -967,6 +969,11 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
         snprintf(b.reason, sizeof b.reason,
                  "the process tree's resident memory passed the %lu MiB limit (--mem-limit)",
                  run->mem_limit_mib);
+    } else if (m.server_would_not_stop) {
+        status = AM_STATUS_TIMEOUT;
+        snprintf(b.reason, sizeof b.reason,
+                 "the server did not stop within %g s of SIGTERM (killed)%s%s", SERVER_GRACE_S, sep,
+                 last);
     } else if (m.server_not_ready) {
         status = AM_STATUS_ERROR;
         snprintf(b.reason, sizeof b.reason,
