@@ -692,10 +692,13 @@ static int write_row(struct am_results *res, struct rowbuf *b, const struct meas
             for (unsigned j = i; j < i + step && j < m->n_samples; j++)
                 if (m->samples[j].rss > m->samples[top].rss)
                     top = j;
-            char line[128];
-            snprintf(line, sizeof line, "%u,,%.4f,%llu,,", k, m->samples[top].t,
-                     m->samples[top].rss);
-            err = am_results_series(res, &b->row, line);
+            char sample[16], seconds[32], rss[32];
+            snprintf(sample, sizeof sample, "%u", k);
+            snprintf(seconds, sizeof seconds, "%.4f", m->samples[top].t);
+            snprintf(rss, sizeof rss, "%llu", m->samples[top].rss);
+            /* sample, ops_done, seconds, rss_bytes, live_bytes, os_bytes */
+            const char *fields[] = {sample, NULL, seconds, rss, NULL, NULL};
+            err = am_results_series(res, &b->row, fields, 6);
         }
     }
     if (!err)
