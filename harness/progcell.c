@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "measure.h"
+#include "merit.h"
+#include "outfile.h"
 #include "proctree.h"
 
 /* Hard limits on a program cell's process, per profile: hangs only. A cell
@@ -52,8 +54,6 @@ static const double profile_timeout_s[AM_PROFILE_COUNT] = {
 /* timeseries.csv gets at most this many points per cell: each the highest
  * sample of its stretch, so the peak is always drawn. */
 #define SERIES_POINTS 400
-/* Outputs are read for the figure of merit up to this size. */
-#define MERIT_READ_MAX (16u << 20)
 
 double am_progrun_profile_timeout(enum am_profile profile)
 {
@@ -174,71 +174,6 @@ static bool port_accepts(int port)
     bool ok = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     close(fd);
     return ok;
-}
-
-/* FNV-1a, 64 bits, of a file; false when it cannot be read. */
-static bool checksum_file(const char *path, unsigned long long *sum)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    unsigned long long h = 1469598103934665603ull;
-    unsigned char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++)
-            h = (h ^ buf[i]) * 1099511628211ull;
-    close(fd);
-    *sum = h;
-    return n == 0;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return errno;
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        int err = errno;
-        close(in);
-        return err;
-    }
-    char buf[65536];
-    ssize_t n;
-    int err = 0;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            err = EIO;
-            break;
-        }
-    close(in);
-    close(out);
-    return err;
-}
-
-/* Where two files first differ: -1 when they are the same, -2 when one
- * cannot be read. */
-static long long first_difference(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "re"), *fb = fopen(b, "re");
-    long long at = -2;
-    if (fa && fb) {
-        for (at = 0;; at++) {
-            int ca = getc(fa), cb = getc(fb);
-            if (ca != cb)
-                break;
-            if (ca == EOF) {
-                at = -1;
-                break;
-            }
-        }
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    return at;
 }
 
 /* The last non-empty line written to the run's cells.log since `from`
@@ -556,119 +491,6 @@ static void stop_processes(struct measured *m)
 }
 
 /* ---------------------------------------------------------------------------
- * The figure of merit
- * ------------------------------------------------------------------------ */
-
-static char *read_text(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    ssize_t n;
-    while (buf && (n = read(fd, buf + len, cap - len)) > 0) {
-        len += (size_t)n;
-        if (len == cap && cap < MERIT_READ_MAX) {
-            char *grown = realloc(buf, cap * 2 + 1);
-            if (!grown)
-                break;
-            buf = grown;
-            cap *= 2;
-        } else if (len == cap) {
-            break;
-        }
-    }
-    close(fd);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
-/* Split a CSV line in place into at most max fields, quotes removed. */
-static int csv_split(char *line, char **fields, int max)
-{
-    int n = 0;
-    char *s = line;
-    while (n < max) {
-        bool quoted = *s == '"';
-        if (quoted)
-            s++;
-        fields[n++] = s;
-        char *end = quoted ? strchr(s, '"') : s + strcspn(s, ",");
-        if (!end)
-            break;
-        char *next = quoted ? end + 1 : end;
-        bool more = *next == ',';
-        *end = '\0';
-        if (!more)
-            break;
-        s = next + 1;
-    }
-    return n;
-}
-
-/* The harmonic mean (mean when `mean`) of a CSV column over every row
- * after the header that names it. NAN when there is none. */
-static double csv_column(const char *text, const char *column, bool mean)
-{
-    char *copy = strdup(text);
-    if (!copy)
-        return NAN;
-    int col = -1;
-    double sum = 0;
-    unsigned n = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-        char *f[64];
-        int nf = csv_split(line, f, 64);
-        if (col < 0) {
-            for (int i = 0; i < nf; i++)
-                if (strcmp(f[i], column) == 0)
-                    col = i;
-            continue;
-        }
-        if (col >= nf)
-            continue;
-        char *end;
-        double v = strtod(f[col], &end);
-        if (end == f[col] || !isfinite(v) || v <= 0)
-            continue;
-        sum += mean ? v : 1 / v;
-        n++;
-    }
-    free(copy);
-    if (!n)
-        return NAN;
-    return mean ? sum / n : n / sum;
-}
-
-static double regex_merit(const char *text, const char *pattern)
-{
-    regex_t re;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE) != 0)
-        return NAN;
-    double v = NAN;
-    regmatch_t m[2];
-    const char *s = text;
-    while (regexec(&re, s, 2, m, s == text ? 0 : REG_NOTBOL) == 0) {
-        if (m[1].rm_so >= 0) {
-            char num[64];
-            snprintf(num, sizeof num, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), s + m[1].rm_so);
-            char *end;
-            double x = strtod(num, &end);
-            if (end != num)
-                v = x;
-        }
-        if (m[0].rm_eo == 0)
-            break;
-        s += m[0].rm_eo;
-    }
-    regfree(&re);
-    return v;
-}
-
-/* ---------------------------------------------------------------------------
  * One cell
  * ------------------------------------------------------------------------ */
 
@@ -745,12 +567,12 @@ static void keep_outputs(struct am_results *res, const struct am_program *prog,
     snprintf(dir, sizeof dir, "%s/outputs", res->dir);
     make_dir(dir);
     snprintf(to, sizeof to, "%s/%s.%s.r%u.out", dir, prog->name, allocator, rep);
-    if (copy_file(output, to) == 0)
+    if (am_outfile_copy(output, to) == 0)
         snprintf(note, note_len, "; kept in outputs/%s.%s.r%u.out", prog->name, allocator, rep);
     if (st->have_reference && st->reference_file[0]) {
         snprintf(to, sizeof to, "%s/%s.glibc.out", dir, prog->name);
         if (access(to, F_OK) != 0)
-            copy_file(st->reference_file, to);
+            am_outfile_copy(st->reference_file, to);
     }
 }
 
@@ -762,7 +584,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
                                    struct am_results *res, struct rowbuf *b)
 {
     unsigned long long sum;
-    if (!checksum_file(output, &sum)) {
+    if (!am_outfile_checksum(output, &sum)) {
         snprintf(b->reason, sizeof b->reason, "its output %.400s was not written", output);
         return AM_STATUS_WRONG;
     }
@@ -785,7 +607,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
             st->reference_sum = sum;
             snprintf(st->reference_file, sizeof st->reference_file, "%s/reference-%.48s.out",
                      run->tmp, prog->name);
-            if (copy_file(output, st->reference_file) != 0)
+            if (am_outfile_copy(output, st->reference_file) != 0)
                 st->reference_file[0] = '\0';
             return AM_STATUS_OK;
         }
@@ -798,7 +620,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
         return AM_STATUS_WRONG;
     case AM_CHECK_EXPECT: {
         char *expect = am_program_expand(prog->check_arg, vars);
-        long long at = expect ? first_difference(output, expect) : -2;
+        long long at = expect ? am_outfile_first_difference(output, expect) : -2;
         enum am_status s = AM_STATUS_OK;
         if (at == -2) {
             snprintf(b->reason, sizeof b->reason, "cannot read the expected output %s",
@@ -1056,15 +878,15 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
         double merit = NAN, p50 = NAN, p99 = NAN;
         const char *unit = "runs/s";
         if (prog->merit != AM_MERIT_NONE) {
-            char *text = read_text(out_path);
+            char *text = am_merit_read_text(out_path);
             if (text && prog->merit == AM_MERIT_CSV) {
-                merit = csv_column(text, prog->merit_arg, false);
+                merit = am_merit_csv(text, prog->merit_arg, false);
                 if (prog->latency_p50)
-                    p50 = csv_column(text, prog->latency_p50, true);
+                    p50 = am_merit_csv(text, prog->latency_p50, true);
                 if (prog->latency_p99)
-                    p99 = csv_column(text, prog->latency_p99, true);
+                    p99 = am_merit_csv(text, prog->latency_p99, true);
             } else if (text) {
-                merit = regex_merit(text, prog->merit_arg);
+                merit = am_merit_regex(text, prog->merit_arg);
             }
             free(text);
             if (!isfinite(merit)) {
