@@ -516,6 +516,8 @@ char *am_program_expand(const char *text, const struct am_program_vars *vars)
 
 bool am_program_find_executable(const char *name, char *buf, size_t len)
 {
+    if (!buf || len == 0)
+        return false;
     struct stat st;
     if (strchr(name, '/')) {
         if (stat(name, &st) != 0 || !S_ISREG(st.st_mode) || access(name, X_OK) != 0)
