@@ -500,6 +500,7 @@ struct rowbuf {
         majflt[32], nvcsw[32], nivcsw[32], throughput[32], p50[32], p99[32], sum[24], samples[16],
         sampler[32], exit_status[64];
     char reason[512];
+    bool reference; /* glibc's run for the reference output only: no row */
 };
 
 static int write_row(struct am_results *res, struct rowbuf *b, const struct measured *m)
@@ -535,6 +536,14 @@ static enum am_progcell_outcome finish(struct am_results *res, struct rowbuf *b,
     b->row.v[AM_COL_status] = am_status_name(status);
     if (b->reason[0])
         b->row.v[AM_COL_reason] = b->reason;
+    if (b->reference) {
+        char msg[800];
+        snprintf(msg, sizeof msg, "%s %s: glibc's reference output (not a cell): %s%s%s",
+                 b->row.v[AM_COL_workload], b->rep, am_status_name(status),
+                 b->reason[0] ? ": " : "", b->reason);
+        am_progress_note(progress, msg);
+        return status == AM_STATUS_OK ? AM_PROGCELL_OK : AM_PROGCELL_FAILED;
+    }
     int err = write_row(res, b, m);
     if (err) {
         char msg[PATH_MAX + 128];
@@ -653,18 +662,21 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
     return AM_STATUS_OK;
 }
 
-enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
+static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
                                          unsigned rep, struct am_results *res,
-                                         struct am_progress *progress)
+                                         struct am_progress *progress, bool reference)
 {
     char desc[200];
-    snprintf(desc, sizeof desc, "%s %s rep %u/%u", a->name, prog->name, rep, run->reps);
-    am_progress_start(progress, desc);
+    snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
+             reference ? " (glibc's reference output, not a cell)" : "");
+    if (!reference)
+        am_progress_start(progress, desc);
 
     struct rowbuf b;
     memset(&b, 0, sizeof b);
-    snprintf(b.rep, sizeof b.rep, "%u", rep);
+    b.reference = reference;
+    snprintf(b.rep, sizeof b.rep, reference ? "for rep %u" : "%u", rep);
     b.row.v[AM_COL_allocator] = a->name;
     b.row.v[AM_COL_label] = a->name;
     b.row.v[AM_COL_workload] = prog->name;
@@ -919,4 +931,25 @@ enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am
     enum am_progcell_outcome o = finish(res, &b, &m, progress, status, outcome);
     free(m.samples);
     return o;
+}
+
+enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
+                                         struct am_progstate *st, const struct am_allocator *a,
+                                         unsigned rep, struct am_results *res,
+                                         struct am_progress *progress)
+{
+    return run_cell(run, prog, st, a, rep, res, progress, false);
+}
+
+bool am_progcell_needs_reference(const struct am_program *prog, const struct am_progstate *st)
+{
+    return prog->check == AM_CHECK_GLIBC && !st->have_reference && !st->reference_failed;
+}
+
+void am_progcell_reference(struct am_progrun *run, const struct am_program *prog,
+                           struct am_progstate *st, const struct am_allocator *glibc, unsigned rep,
+                           struct am_results *res, struct am_progress *progress)
+{
+    if (run_cell(run, prog, st, glibc, rep, res, progress, true) != AM_PROGCELL_OK)
+        st->reference_failed = true;
 }

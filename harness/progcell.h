@@ -46,6 +46,7 @@ struct am_progstate {
     char reference_file[PATH_MAX]; /* a copy of glibc's output in the run directory */
     /* Allocators that ran out of time on this program, and in which
      * repetition: their later repetitions are skipped. */
+    bool reference_failed; /* glibc's reference run (not a cell) failed */
     const char *timed_out[64];
     unsigned timed_out_rep[64], n_timed_out;
 };
@@ -71,6 +72,16 @@ double am_progrun_profile_timeout(enum am_profile profile);
  * built), or NULL; the LD_PRELOAD value it gets otherwise (NULL: none). */
 const char *am_progrun_preload(const struct am_progrun *run, const struct am_allocator *a,
                                char *why, size_t why_len);
+
+/* Whether a program still needs glibc's output to check the others against
+ * (its check is `glibc`, and no glibc run has given one yet). */
+bool am_progcell_needs_reference(const struct am_program *prog, const struct am_progstate *st);
+/* Run the program once on glibc for its reference output only, when glibc
+ * is not one of the run's allocators: no row, a note on the progress line
+ * and cells.log; it also sets the others' time limit as glibc's cells do. */
+void am_progcell_reference(struct am_progrun *run, const struct am_program *prog,
+                           struct am_progstate *st, const struct am_allocator *glibc, unsigned rep,
+                           struct am_results *res, struct am_progress *progress);
 
 /* Run one cell and write its row. */
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,

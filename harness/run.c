@@ -150,7 +150,17 @@ static bool run_programs(const struct am_plan *plan, struct am_progrun *progrun,
     for (unsigned k = 0; k < plan->n_allocators; k++)
         if (strcmp(plan->allocator[k]->name, "glibc") != 0)
             order[n++] = plan->allocator[k];
+    const struct am_allocator *glibc = NULL;
+    for (size_t i = 0; i < am_registry_count; i++)
+        if (strcmp(am_registry[i]->name, "glibc") == 0)
+            glibc = am_registry[i];
+    bool glibc_planned = n && strcmp(order[0]->name, "glibc") == 0;
     for (size_t i = 0; i < plan->programs.n; i++) {
+        /* Without glibc among the allocators, one run of it, not a cell,
+         * gives the output the others are checked against. */
+        if (!glibc_planned && glibc && am_progcell_needs_reference(plan->programs.p[i], &state[i]))
+            am_progcell_reference(progrun, plan->programs.p[i], &state[i], glibc, rep, res,
+                                  progress);
         for (unsigned k = 0; k < n; k++) {
             if (am_signals_interrupted())
                 return true;

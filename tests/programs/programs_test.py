@@ -200,6 +200,20 @@ def test_programs(allocmark, tmp):
           "the wrong output and glibc's are kept in outputs/")
     check(not marker_processes(), f"the server outlived its cell: {marker_processes()}")
 
+    # Without glibc among the allocators, a run of it that is not a cell
+    # gives the output to check against.
+    numbers = os.path.join(tmp, "numbers")
+    with open(numbers, "w") as f:
+        f.write("".join(f"{i}\n" for i in range(200, 0, -1)))
+    p = run(allocmark, ["run", "-a", "mimalloc", "-r", "2", "--no-micro", "-o",
+                        os.path.join(tmp, "noglibc"), "--", "sort", "-n", numbers])
+    check(p.returncode == 0 and "reference output" in p.stderr,
+          f"-a mimalloc -- sort: exit {p.returncode}:\n{p.stdout}{p.stderr}")
+    rows, _ = rows_of(latest(os.path.join(tmp, "noglibc")))
+    check(sorted(k for k in rows) == [("mimalloc", "sort", "1"), ("mimalloc", "sort", "2")]
+          and all(r["status"] == "ok" for r in rows.values()),
+          f"-a mimalloc -- sort: rows {[(k, r['status'], r['reason']) for k, r in rows.items()]}")
+
     p = run(allocmark, ["plot", run_dir])
     check(p.returncode == 0, f"plot exited {p.returncode}: {p.stdout}{p.stderr}")
     for chart in ("tradeoff-tree", "rss-tree", "tradeoff-server"):
