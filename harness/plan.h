@@ -5,7 +5,7 @@
  * (runopts.c); the run (run.c) follows it; metadata.json records it
  * (planjson.c).
  *
- * Layering: harness/probe.h, workloads/ and allocators/.
+ * Layering: harness/probe.h, harness/program.h, workloads/ and allocators/.
  */
 #ifndef AM_PLAN_H
 #define AM_PLAN_H
@@ -15,6 +15,7 @@
 
 #include "frontend.h"
 #include "probe.h"
+#include "program.h"
 #include "workload.h"
 
 #define AM_PLAN_MAX_ALLOCATORS    64
@@ -40,6 +41,10 @@ struct am_plan {
     bool micro; /* run allocmark-micro into the run directory afterwards */
     const char *root, *label;
     long total; /* cells */
+    /* Programs (program.h): the built-in suite's chosen ones, a --programs
+     * file's, the command after `--`; a cell each per allocator and rep. */
+    struct am_programs programs;
+    bool timeout_given; /* --timeout: it bounds program cells too */
     /* Filled when the run starts. */
     double clock_hz;
     struct am_library_facts references[AM_PLAN_MAX_REFERENCES];
@@ -51,6 +56,16 @@ enum am_plan_parsed { AM_PLAN_OK, AM_PLAN_HELP, AM_PLAN_BAD };
 /* Fill plan from `run`'s options (argv[0] is "run"); AM_PLAN_BAD after
  * saying why on stderr. */
 enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan);
+
+/* Add the programs of the command line to the plan: -P names of the
+ * built-in suite ("all" for every one), --programs files, the user's
+ * command (cmd: the words after `--`, or NULL) with its --check or
+ * --expect-output. Returns -1 after saying why on stderr. (programopts.c) */
+int am_plan_programs(struct am_plan *plan, const char *names, const char *const *files,
+                     unsigned n_files, char **cmd, const char *check, const char *expect);
+
+/* A program cell's process tree has its RSS sampled this often. */
+#define AM_PLAN_PROGRAM_SAMPLE_INTERVAL_S 0.01
 
 /* The members the plan adds to metadata.json (reps, threads, budget_s,
  * timeout_s, mem_limit_mib, order, clock, allocators, workloads,

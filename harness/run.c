@@ -19,13 +19,14 @@
 #include "micro.h"
 #include "outcome.h"
 #include "plan.h"
+#include "progcell.h"
 #include "progress.h"
 #include "protocol.h"
 #include "results.h"
 #include "signals.h"
 #include "spawn.h"
 
-enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN };
+enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN, CELL_SKIPPED };
 
 /* The last non-empty line the cell wrote to cells.log since `from`. */
 static void last_log_line(int fd, off_t from, char *out, size_t len)
@@ -134,6 +135,58 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
     return o.status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
 }
 
+/* One repetition of every (program, allocator) cell (progcell.h). glibc
+ * runs first: its output is what the others' is checked against, and its
+ * time bounds theirs. Returns true to stop the run. */
+static bool run_programs(const struct am_plan *plan, struct am_progrun *progrun,
+                         struct am_progstate *state, unsigned rep, struct am_results *res,
+                         struct am_progress *progress, long counts[5])
+{
+    const struct am_allocator *order[AM_PLAN_MAX_ALLOCATORS];
+    unsigned n = 0;
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") == 0)
+            order[n++] = plan->allocator[k];
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") != 0)
+            order[n++] = plan->allocator[k];
+    const struct am_allocator *glibc = NULL;
+    for (size_t i = 0; i < am_registry_count; i++)
+        if (strcmp(am_registry[i]->name, "glibc") == 0)
+            glibc = am_registry[i];
+    bool glibc_planned = n && strcmp(order[0]->name, "glibc") == 0;
+    for (size_t i = 0; i < plan->programs.n; i++) {
+        /* Without glibc among the allocators, one run of it, not a cell,
+         * gives the output the others are checked against. */
+        if (!glibc_planned && glibc && am_progcell_needs_reference(plan->programs.p[i], &state[i]))
+            am_progcell_reference(progrun, plan->programs.p[i], &state[i], glibc, rep, res,
+                                  progress);
+        for (unsigned k = 0; k < n; k++) {
+            if (am_signals_interrupted())
+                return true;
+            switch (am_progcell_run(progrun, plan->programs.p[i], &state[i], order[k], rep, res,
+                                    progress)) {
+            case AM_PROGCELL_OK:
+                counts[CELL_OK]++;
+                break;
+            case AM_PROGCELL_FAILED:
+                counts[CELL_FAILED]++;
+                break;
+            case AM_PROGCELL_SKIPPED:
+                counts[CELL_SKIPPED]++;
+                break;
+            case AM_PROGCELL_CANCELLED:
+                counts[CELL_CANCELLED]++;
+                return true;
+            case AM_PROGCELL_NOT_WRITTEN:
+                counts[CELL_NOT_WRITTEN]++;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int am_run_main(int argc, char **argv)
 {
     /* argv is main's: argv[0] the program, argv[1] "run". */
@@ -181,9 +234,24 @@ int am_run_main(int argc, char **argv)
            info.profile, plan.reps, plan.reps == 1 ? "" : "s", res.dir);
     fflush(stdout);
 
+    struct am_progrun progrun = {.profile = plan.profile,
+                                 .reps = plan.reps,
+                                 .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
+                                 .mem_limit_mib = plan.mem_limit_mib,
+                                 .interval_s = AM_PLAN_PROGRAM_SAMPLE_INTERVAL_S,
+                                 .cancel_fd = am_signals_cancel_fd()};
+    struct am_progstate *progstate = calloc(plan.programs.n + 1, sizeof *progstate);
+    int perr = progstate ? am_progrun_init(&progrun) : ENOMEM;
+    if (perr) {
+        fprintf(stderr, "allocmark run: cannot make a scratch directory for the programs: %s\n",
+                strerror(perr));
+        free(progstate);
+        am_results_close(&res);
+        return AM_EXIT_FAILED;
+    }
     struct am_progress progress;
     am_progress_init(&progress, stderr, plan.total);
-    long counts[4] = {0};
+    long counts[5] = {0};
     bool stop = false;
     for (unsigned rep = 1; rep <= plan.reps && !stop; rep++) {
         for (unsigned w = 0; w < plan.n_workloads && !stop; w++) {
@@ -206,13 +274,17 @@ int am_run_main(int argc, char **argv)
                 }
             }
         }
+        if (plan.programs.n && !stop)
+            stop = run_programs(&plan, &progrun, progstate, rep, &res, &progress, counts);
     }
     am_progress_end(&progress);
+    am_progrun_end(&progrun);
+    free(progstate);
     if (plan.micro && !am_signals_interrupted() && !counts[CELL_CANCELLED] &&
         !counts[CELL_NOT_WRITTEN])
         am_micro_run(&plan, res.dir);
 
-    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
+    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED] + counts[CELL_SKIPPED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
     /* A signal after the last cell interrupted nothing. */
@@ -225,9 +297,9 @@ int am_run_main(int argc, char **argv)
 
     double elapsed = am_progress_elapsed(&progress);
     long minutes = (long)elapsed / 60;
-    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed\n",
+    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed, %ld skipped\n",
            info.interrupted ? "interrupted" : "finished", minutes, elapsed - 60.0 * (double)minutes,
-           info.cells_done, plan.total, info.cells_failed);
+           info.cells_done, plan.total, info.cells_failed, counts[CELL_SKIPPED]);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
         return AM_EXIT_INTERRUPTED;

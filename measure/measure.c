@@ -112,8 +112,9 @@ uint64_t am_clock_overhead_ticks(void)
  * ------------------------------------------------------------------------ */
 
 static const char *const status_names[AM_STATUS_COUNT] = {
-    [AM_STATUS_OK] = "ok",   [AM_STATUS_CRASH] = "crash",     [AM_STATUS_TIMEOUT] = "timeout",
-    [AM_STATUS_OOM] = "oom", [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
+    [AM_STATUS_OK] = "ok",       [AM_STATUS_CRASH] = "crash",     [AM_STATUS_TIMEOUT] = "timeout",
+    [AM_STATUS_OOM] = "oom",     [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
+    [AM_STATUS_WRONG] = "wrong", [AM_STATUS_SKIPPED] = "skipped",
 };
 
 const char *am_status_name(enum am_status s)

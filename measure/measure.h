@@ -65,6 +65,8 @@ enum am_status {
     AM_STATUS_OOM,     /* an allocation returned NULL */
     AM_STATUS_CORRUPT, /* a block's cookie changed while it was live */
     AM_STATUS_ERROR,   /* anything else: could not start, bad output, ... */
+    AM_STATUS_WRONG,   /* a program's output differs from glibc's or fails its check */
+    AM_STATUS_SKIPPED, /* could not run here: its tool or drop-in is missing (not a failure) */
     AM_STATUS_COUNT
 };
 

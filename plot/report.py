@@ -6,6 +6,7 @@ import html
 import os
 
 from results import METRICS
+import programs
 
 # The metric that the tables rank by.
 ABSOLUTE = "ops_per_sec"
@@ -40,6 +41,11 @@ def ratio(value, base):
         return "-"
     r = value / base
     return "%.2f" % r if r >= 0.095 else "%.2g" % r
+
+
+class Bad(str):
+    """Table text that reports a failure or a wrong output: red in HTML,
+    bold in Markdown."""
 
 
 class Report:
@@ -79,7 +85,8 @@ class Report:
             elif kind == "bullets":
                 out.append("\n".join("- " + item for item in block[1]))
             elif kind == "table":
-                cell = lambda text: str(text).replace("|", "\\|")
+                cell = lambda text: ("**%s**" if isinstance(text, Bad) else "%s") % \
+                    str(text).replace("|", "\\|")
                 lines = ["| " + " | ".join(cell(h) for h in block[1]) + " |",
                          "|" + "---|" * len(block[1])]
                 lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in block[2]]
@@ -101,6 +108,7 @@ class Report:
                "td:first-child,th:first-child{text-align:left}"
                "pre{background:#f5f5f5;padding:1em;overflow-x:auto}"
                "img{max-width:100%;border:1px solid #eee}figure{margin:1.5em 0}"
+               "td.bad{color:#b00000;font-weight:bold}"
                "</style></head><body>"]
         for block in self.blocks:
             kind = block[0]
@@ -112,8 +120,9 @@ class Report:
                 out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % e(i) for i in block[1]))
             elif kind == "table":
                 head = "".join("<th>%s</th>" % e(str(h)) for h in block[1])
-                body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % e(str(c)) for c in row)
-                               for row in block[2])
+                body = "".join("<tr>%s</tr>" % "".join(
+                    ("<td class=\"bad\">%s</td>" if isinstance(c, Bad) else "<td>%s</td>")
+                    % e(str(c)) for c in row) for row in block[2])
                 out.append("<table><tr>%s</tr>%s</table>" % (head, body))
             elif kind == "pre":
                 out.append("<pre>%s</pre>" % e(block[1]))
@@ -321,6 +330,8 @@ def build(run, charts, skipped):
             for c in by_section(section):
                 figure(c)
 
+    programs.add_to_report(rep, run, charts, Bad)
+
     rows = failed_reps(run)
     if rows:
         rep.heading(2, "Failed repetitions")
@@ -339,7 +350,8 @@ def build(run, charts, skipped):
         rep.para("What the cells' processes wrote to stderr is in cells.log.")
 
     extra = [c for c in run.columns if c not in METRICS and c not in (
-        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")]
+        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")
+        and not (run.programs and c in programs.COLUMNS)]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep

@@ -5,6 +5,10 @@ millions of ops/s). It reads only the results directory (results/README.md).
 
 Usage: scripts/report.py [RUN_DIR]     (default: results/latest)
 
+Then, for the programs (rows with kind=program), the same with each cell's
+median time (wall time, or 1 / its figure of merit) and median peak RSS
+relative to glibc's (lower is better).
+
 A cell shows `crash`, `oom`, ... when no repetition was ok, and is marked `*`
 when the time budget stopped a repetition before its work was done, `+lock`
 when the allocator ran behind the front end's lock.
@@ -62,6 +66,9 @@ def main():
           f"{meta['cells_total']} cells, {meta['cells_failed']} failed, {duration(meta)}, "
           f"{meta['state']}")
     print()
+    if not meta["workloads"]:
+        program_table(meta, rows, base, others)
+        return
     print(f"| workload | threads | {base} (Mops/s) | " + " | ".join(others) + " |")
     print("| --- | --- | ---: | " + " | ".join("---:" for _ in others) + " |")
     for w in meta["workloads"]:
@@ -86,6 +93,52 @@ def main():
           f"the others relative to it (higher is faster). * the time budget "
           f"({meta['budget_s']} s) stopped a repetition first; +lock: behind the front "
           f"end's lock.")
+    if meta.get("programs"):
+        print()
+        program_table(meta, rows, base, others)
+
+
+def program_table(meta, rows, base, others):
+    """Programs down, allocators across: time and peak RSS against base."""
+    cells = {}
+    for r in rows:
+        if r.get("kind") == "program":
+            cells.setdefault((r["workload"], r["allocator"]), []).append(r)
+
+    def time_of(r):
+        if r["throughput_unit"] != "runs/s" and float(r["throughput"] or 0) > 0:
+            return 1 / float(r["throughput"])
+        return float(r["wall_s"])
+
+    def summary(program, allocator):
+        reps = cells.get((program, allocator), [])
+        ok = [r for r in reps if r["status"] == "ok"]
+        bad = [r["status"] for r in reps if r["status"] not in ("ok", "skipped")]
+        if not ok:
+            return None, None, (bad[0] if bad else reps[0]["status"] if reps else "-")
+        return (statistics.median(time_of(r) for r in ok),
+                statistics.median(float(r["peak_rss_bytes"]) for r in ok),
+                f" ({len(bad)} {bad[0]})" if bad else "")
+
+    print(f"| program | {base} s, MiB | " + " | ".join(others) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in others) + " |")
+    for p in meta["programs"]:
+        t0, m0, note0 = summary(p["name"], base)
+        line = [p["name"], f"{t0:.3g}, {m0 / 2**20:.0f}{note0}" if t0 else note0]
+        for a in others:
+            t, m, note = summary(p["name"], a)
+            if t is None:
+                line.append(note)
+            elif t0:
+                line.append(f"{t / t0:.2f}, {m / m0:.2f}{note}")
+            else:
+                line.append(f"{t:.3g} s, {m / 2**20:.0f} MiB{note}")
+        print("| " + " | ".join(line) + " |")
+    print()
+    print(f"Programs: median time (wall, or per request where the program reports a rate) "
+          f"and median peak RSS of the process tree; {base} absolute, the others relative "
+          f"to it (lower is better). A status (wrong, timeout, skipped...) where no "
+          f"repetition was ok.")
 
 
 if __name__ == "__main__":

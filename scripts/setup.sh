@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
           sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
-          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox sqlite3 clang)
+          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox clang
+          # the program suite (programs/*.program): the real programs run as cells
+          redis-server redis-tools z3 ghostscript)
 # The allocator fuzz build (scripts/fuzz.sh, CI) also needs libFuzzer and the
 # sanitizers' runtimes for clang (Debian 12 ships them in libclang-rt-14-dev).
 if [ -n "${FUZZ:-}" ]; then packages+=(libclang-rt-14-dev); fi
