@@ -48,7 +48,7 @@ void am_run_usage(FILE *to)
             "                             threads exactly (default: each thread's own\n"
             "                             order and each block's), and check live bytes\n"
             "                             against the recording's after every event\n"
-            "            "    -P, --program NAMES      built-in programs to run, comma-separated (see\n"
+            "    -P, --program NAMES      built-in programs to run, comma-separated (see\n"
             "                             `list`; default with neither -w nor -P: all of\n"
             "                             them, but for smoke); each cell is (allocator,\n"
             "                             program, repetition), the program's malloc being\n"
