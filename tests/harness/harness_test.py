@@ -126,10 +126,13 @@ def test_isolation(allocmark, root):
     check(p.returncode == 1 and r.get("status") == "oom" and "NULL" in r.get("reason", ""),
           f"memory guard: exit {p.returncode}, {r.get('status')} {r.get('reason')}")
 
+    # The 100th malloc misbehaves: early enough that a loaded machine still
+    # reaches it inside smoke's time budget.
     for mode, status, reason in (("abort", "crash", "SIGABRT"), ("null", "oom", "NULL"),
                                  ("overlap", "corrupt", "changed")):
         p = run(allocmark, ["run", "-a", "crash-test,mmap-only", "-w", "churn,prodcons", "-t",
-                            "2", "-p", "smoke", "-o", root], env={"AM_CRASH_TEST": mode})
+                            "2", "-p", "smoke", "-o", root],
+                env={"AM_CRASH_TEST": mode, "AM_CRASH_TEST_AFTER": "100"})
         check(p.returncode == 1, f"{mode}: exit {p.returncode}")
         run_dir = latest(root)
         for problem in results_check.problems(run_dir):
