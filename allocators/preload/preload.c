@@ -53,6 +53,13 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define EXPORT      __attribute__((visibility("default")))
+/* gcc copies the target's attributes (malloc, nonnull...) onto an alias with
+ * `copy`; clang has no such attribute and warns, so it gets none. */
+#if defined(__has_attribute) && __has_attribute(copy)
+#define ALIAS_ATTRS(f) , copy(f)
+#else
+#define ALIAS_ATTRS(f)
+#endif
 
 extern const struct am_allocator AM_PRELOAD_BACKEND;
 
@@ -318,19 +325,20 @@ EXPORT void cfree(void *p)
 
 /* glibc's own names for the same functions: a few programs and libraries
  * (and old binaries) call these directly to reach "the real malloc". */
-EXPORT void *__libc_malloc(size_t n) __attribute__((alias("malloc"), copy(malloc)));
-EXPORT void __libc_free(void *p) __attribute__((alias("free"), copy(free)));
+EXPORT void *__libc_malloc(size_t n) __attribute__((alias("malloc") ALIAS_ATTRS(malloc)));
+EXPORT void __libc_free(void *p) __attribute__((alias("free") ALIAS_ATTRS(free)));
 EXPORT void *__libc_calloc(size_t nmemb, size_t size)
-    __attribute__((alias("calloc"), copy(calloc)));
-EXPORT void *__libc_realloc(void *p, size_t n) __attribute__((alias("realloc"), copy(realloc)));
+    __attribute__((alias("calloc") ALIAS_ATTRS(calloc)));
+EXPORT void *__libc_realloc(void *p, size_t n)
+    __attribute__((alias("realloc") ALIAS_ATTRS(realloc)));
 EXPORT void *__libc_memalign(size_t align, size_t n)
-    __attribute__((alias("memalign"), copy(memalign)));
-EXPORT void *__libc_valloc(size_t n) __attribute__((alias("valloc"), copy(valloc)));
-EXPORT void *__libc_pvalloc(size_t n) __attribute__((alias("pvalloc"), copy(pvalloc)));
+    __attribute__((alias("memalign") ALIAS_ATTRS(memalign)));
+EXPORT void *__libc_valloc(size_t n) __attribute__((alias("valloc") ALIAS_ATTRS(valloc)));
+EXPORT void *__libc_pvalloc(size_t n) __attribute__((alias("pvalloc") ALIAS_ATTRS(pvalloc)));
 EXPORT void *__libc_reallocarray(void *p, size_t nmemb, size_t size)
-    __attribute__((alias("reallocarray"), copy(reallocarray)));
+    __attribute__((alias("reallocarray") ALIAS_ATTRS(reallocarray)));
 EXPORT int __posix_memalign(void **out, size_t align, size_t n)
-    __attribute__((alias("posix_memalign"), copy(posix_memalign)));
+    __attribute__((alias("posix_memalign") ALIAS_ATTRS(posix_memalign)));
 
 /* ---------------------------------------------------------------------------
  * Introspection for `allocmark check` (dropin.h) and the AM_DEBUG report
