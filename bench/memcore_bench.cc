@@ -16,7 +16,7 @@
 // (struct am_mem_tuning's member names); both are for threshold sweeps.
 // Without --benchmark_repetitions, each benchmark runs 15 times (3 from
 // 64 MiB up) and only the aggregates are reported; the ratio table comes from
-// bench/memcore_ratios.py. scripts/bench-memcore.sh runs it all.
+// `allocmark report --memcore`. scripts/bench-memcore.sh runs it all.
 #include <benchmark/benchmark.h>
 
 #include <gnu/libc-version.h>

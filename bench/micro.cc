@@ -20,7 +20,7 @@
  *                    hands every SWAP_EVERY iterations, so most blocks are
  *                    freed by the thread that did not allocate them
  * Children write DIR/micro-A.json (round 1) and DIR/micro-A.rN.json (round N);
- * bench/compare.py prints medians and slab's ratios to the references.
+ * `allocmark report --micro` prints medians and slab's ratios to the others.
  */
 #include <benchmark/benchmark.h>
 

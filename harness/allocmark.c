@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         return am_check_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return am_run_main(argc, argv);
-    if (!strcmp(cmd, "plot") || !strcmp(cmd, "compare"))
+    if (!strcmp(cmd, "plot") || !strcmp(cmd, "report") || !strcmp(cmd, "compare"))
         return am_plot_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CONFORMANCE_CHILD))
         return am_conformance_child_main(argc - 1, argv + 1);
@@ -98,7 +98,8 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr,
-            "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, help)\n",
+            "allocmark: unknown command '%s' (valid: list, check, run, plot, report, compare,\n"
+            "help)\n",
             cmd);
     return EXIT_USAGE;
 }

@@ -28,7 +28,11 @@ void am_check_usage(FILE *to)
             "                           failure)\n"
             "    -a, --allocators NAMES   comma-separated allocator names (default: all but\n"
             "                             test doubles)\n"
-            "    -v, --verbose            print each check's detail\n");
+            "    -v, --verbose            print each check's detail\n"
+            "        --format FORMAT      text (the default: the matrix, or one line per\n"
+            "                             check), csv or json: one record per allocator\n"
+            "                             and check (allocator, check, verdict, detail),\n"
+            "                             what `allocmark report --conformance` reads\n");
 }
 
 #define MAX_ALLOCATORS 64
@@ -39,6 +43,41 @@ struct column {
     char *detail[64];
     char fate[96]; /* how the child ended, when it did not finish */
 };
+
+enum format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON };
+
+/* A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
+static void put_csv(const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_json(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
 
 /* Run the conformance suite of one allocator in a child and parse its lines. */
 static void run_column(struct column *col, const char *self)
@@ -78,14 +117,16 @@ int am_check_main(int argc, char **argv)
     const struct am_allocator *chosen[MAX_ALLOCATORS];
     int n = -1;
     bool verbose = false;
+    enum format format = FORMAT_TEXT;
     static const struct option options[] = {
         {"allocators", required_argument, NULL, 'a'},
         {"verbose", no_argument, NULL, 'v'},
+        {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "a:vh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:vhf:", options, NULL)) != -1) {
         switch (c) {
         case 'a':
             n = am_names_allocators("allocmark check", "-a/--allocators", optarg, chosen,
@@ -96,6 +137,17 @@ int am_check_main(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'f':
+            if (!strcmp(optarg, "text") || !strcmp(optarg, "csv") || !strcmp(optarg, "json")) {
+                format = optarg[0] == 't'   ? FORMAT_TEXT
+                         : optarg[0] == 'c' ? FORMAT_CSV
+                                            : FORMAT_JSON;
+                break;
+            }
+            fprintf(stderr,
+                    "allocmark check: --format: unknown format '%s' (valid: text, csv, json)\n",
+                    optarg);
+            return EXIT_USAGE;
         case 'h':
             am_check_usage(stdout);
             return 0;
@@ -120,6 +172,49 @@ int am_check_main(int argc, char **argv)
         for (unsigned i = 0; i < checks; i++)
             if (cols[k].verdict[i] == AM_VERDICT_COUNT || am_verdict_is_failure(cols[k].verdict[i]))
                 failures++;
+    }
+
+    if (format != FORMAT_TEXT) {
+        /* One record per allocator and check; a check the suite's process
+         * never reported is MISSING, with how the process ended. */
+        if (format == FORMAT_CSV) {
+            printf("# allocmark check");
+            for (int i = 1; i < argc; i++)
+                printf(" %s", argv[i]);
+            printf("\nallocator,check,verdict,detail\n");
+        } else {
+            printf("{\"failures\": %d, \"results\": [", failures);
+        }
+        bool first = true;
+        for (int k = 0; k < n; k++) {
+            for (unsigned i = 0; i < checks; i++) {
+                enum am_verdict v = cols[k].verdict[i];
+                const char *verdict = v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v);
+                const char *detail = v == AM_VERDICT_COUNT ? cols[k].fate
+                                     : cols[k].detail[i]   ? cols[k].detail[i]
+                                                           : "";
+                if (format == FORMAT_CSV) {
+                    put_csv(chosen[k]->name, false);
+                    put_csv(am_conformance_name(i), false);
+                    put_csv(verdict, false);
+                    put_csv(detail, true);
+                    continue;
+                }
+                printf("%s\n  {\"allocator\": ", first ? "" : ",");
+                put_json(chosen[k]->name);
+                printf(", \"check\": ");
+                put_json(am_conformance_name(i));
+                printf(", \"verdict\": ");
+                put_json(verdict);
+                printf(", \"detail\": ");
+                put_json(detail);
+                printf("}");
+                first = false;
+            }
+        }
+        if (format == FORMAT_JSON)
+            printf("\n]}\n");
+        return failures ? 1 : 0;
     }
 
     if (n == 1 || verbose) {

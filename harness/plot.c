@@ -1,6 +1,7 @@
 /*
- * plot.c: `allocmark plot [RUN_DIR]` and `allocmark compare RUN_A RUN_B` are
- * the Python driver's (plot/allocmark_plot.py): exec python3 on it. Its
+ * plot.c: `allocmark plot [RUN_DIR]`, `allocmark report [RUN_DIR]` and
+ * `allocmark compare RUN_A RUN_B` are the Python driver's
+ * (plot/allocmark_plot.py): exec python3 on it. Its
  * directory is AM_PLOT_DIR from the environment, else the one meson compiled
  * in (the source tree's plot/).
  */
@@ -21,6 +22,9 @@
 void am_plot_usage(FILE *to)
 {
     fprintf(to, "  plot [RUN_DIR]           charts and report of a run (default: results/latest)\n"
+                "  report [RUN_DIR]         a run's table in the terminal: throughput against a\n"
+                "                           baseline; --micro, --memcore, --conformance: the\n"
+                "                           other tables (allocmark report --help)\n"
                 "  compare RUN_A RUN_B      each cell's throughput ratio B/A against the spread\n");
 }
 

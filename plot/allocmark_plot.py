@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""allocmark's plots, report and comparison, reading only raw results.
+"""allocmark's plots, reports, tables and comparison, reading only raw results.
 
     allocmark_plot.py plot [RUN_DIR]          charts and report of a run
                                               (default: results/latest)
+    allocmark_plot.py report [RUN_DIR]        its table in the terminal
+    allocmark_plot.py report --micro [RUN_DIR]      allocmark-micro's table
+    allocmark_plot.py report --memcore [RUN_DIR|FILE]  memcore-bench's ratios
+    allocmark_plot.py report --conformance [RUN_DIR]   the conformance matrix
     allocmark_plot.py compare RUN_A RUN_B     cell by cell, B against A
 
-`allocmark plot` and `allocmark compare` run this script. Python 3 standard
-library only; gnuplot (pngcairo and svg terminals) draws the charts.
+`allocmark plot`, `allocmark report` and `allocmark compare` run this script;
+every one reads run directories through results.py. gnuplot (pngcairo and
+svg terminals) draws the charts.
 
 Exit status: 0 done; 1 some chart could not be drawn (the report says which);
 2 bad arguments or a run directory that does not exist or has no cells.csv.
@@ -24,7 +29,8 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 import charts  # noqa: E402  (after the path is set)
 import compare  # noqa: E402
 import report  # noqa: E402
-from results import Run, RunError  # noqa: E402
+import tables  # noqa: E402
+from results import Run, RunError, read_benchmark_json  # noqa: E402
 
 DEFAULT_RUN = os.path.join("results", "latest")
 
@@ -60,12 +66,54 @@ def cmd_plot(args):
     return 1 if failed else 0
 
 
+def cmd_report(args):
+    if args.memcore:
+        path = args.run_dir
+        if os.path.isdir(path):
+            path = os.path.join(path, "memcore.json")
+            if not os.path.exists(path):
+                raise RunError("%s: no memcore.json in the run directory" % args.run_dir)
+        elif not os.path.exists(path):
+            raise RunError("%s: no such run directory or memcore-bench JSON file" % path)
+        context, entries = read_benchmark_json(path)
+        return tables.memcore_table(path, context, entries, sys.stdout)
+    run = Run(args.run_dir)
+    if args.micro:
+        return tables.micro_table(run, sys.stdout, args.subject)
+    if args.conformance:
+        return tables.conformance_table(run, sys.stdout)
+    return tables.run_table(run, sys.stdout, args.baseline)
+
+
+REPORT_HELP = """Print a table of a finished run in the terminal; writes nothing.
+Without an option: each cell's median ops/s, the baseline allocator's in
+millions, the others relative to it."""
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="allocmark", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("plot", help="charts and report of a run")
     p.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
                    help="run directory (default: %s)" % DEFAULT_RUN)
+    r = sub.add_parser("report", help="a table of a run in the terminal",
+                       description=REPORT_HELP)
+    r.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
+                   help="run directory (default: %s); with --memcore also a "
+                        "memcore-bench JSON file" % DEFAULT_RUN)
+    which = r.add_mutually_exclusive_group()
+    which.add_argument("--micro", action="store_true",
+                       help="allocmark-micro's benchmarks (micro-*.json): median throughput "
+                            "per allocator and the subject's ratio to each other allocator")
+    which.add_argument("--memcore", action="store_true",
+                       help="memcore-bench's bandwidth (memcore.json): each contender "
+                            "relative to glibc, per operation, alignment and size")
+    which.add_argument("--conformance", action="store_true",
+                       help="the conformance matrix (conformance.csv)")
+    r.add_argument("--baseline", default="glibc", metavar="NAME",
+                   help="the allocator the others are relative to (default: glibc)")
+    r.add_argument("--subject", default="slab", metavar="NAME",
+                   help="with --micro: the allocator whose ratios are shown (default: slab)")
     c = sub.add_parser("compare", help="compare two runs cell by cell")
     c.add_argument("run_a")
     c.add_argument("run_b")
@@ -73,6 +121,8 @@ def main(argv):
     try:
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "compare":
             return compare.main(args.run_a, args.run_b, sys.stdout)
     except RunError as e:

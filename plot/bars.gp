@@ -13,8 +13,9 @@
 #                             x, value, low, high, marker
 #              index S+1      * failure notes: x, y, "text" (when haslabels=1)
 #              A missing value is NaN or ?: the bar is absent, never 0.
-#   keys       series keys, space-separated: allocator names pick the colour
-#   slots      each series' fallback colour slot, space-separated
+#   keys       series keys, space-separated ("workload": black)
+#   slots      each series' colour slot (its place in the allocator list),
+#              space-separated
 #   ngroups    number of groups
 #   out, title, footer, width, height   see style.gp
 #   ylabel     the y axis label, with its unit

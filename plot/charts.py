@@ -33,8 +33,7 @@ LATENCY = [
 # slow ones.
 TIME_AXES = [
     ("ops_done", "progress (thousand operations done)", 1e-3),
-    ("seconds", "time (s)", 1.0), ("t_s", "time (s)", 1.0), ("time_s", "time (s)", 1.0),
-    ("sample", "sample", 1.0),
+    ("seconds", "time (s)", 1.0), ("sample", "sample", 1.0),
 ]
 
 
@@ -413,10 +412,9 @@ def bandwidth_charts(run):
     of its op and condition: aligned buffers in bandwidth-<op>, the others in
     bandwidth-<op>-<condition>."""
     charts_of = OrderedDict()  # (op, condition) -> {contender: [points]}
-    contenders, sources = [], []
-    for path, entries in run.memcore:
-        sources.append(os.path.relpath(path, os.path.realpath(run.path)))
-        for name, error, fields in bench_points(entries):
+    contenders = []
+    if run.memcore:
+        for name, error, fields in bench_points(run.memcore):
             words, numbers = split_bench_name(name)
             op = next((o for o in ("memcpy", "memset") if o in name.lower()), None)
             if op is None or not numbers:
@@ -452,8 +450,7 @@ def bandwidth_charts(run):
                       % (op, ", " + condition if condition else ""), "lines.gp", "bandwidth",
                       caption="Every contender's %s: glibc's, memcore's variants and the "
                               "baselines; median over repetitions (bars: fastest and slowest, "
-                              "where the JSON has each repetition). From %s."
-                              % (op, ", ".join(sources)))
+                              "where the JSON has each repetition). From memcore.json." % op)
         chart.vars.update(xlabel="size (bytes, log scale)", ylabel="bandwidth (GB/s)")
         size_axis(chart, [p[0] for _, _, _, points in series for p in points])
         charts.append(line_chart(chart, series, []))
@@ -517,39 +514,6 @@ def micro_charts(run):
     return charts
 
 
-def micro_rss_chart(run):
-    """allocmark-micro --rss (rss.json): peak RSS of its fixed workloads."""
-    runs = run.micro_rss
-    if not runs:
-        return None
-    workloads = list(OrderedDict.fromkeys(str(r.get("workload")) for r in runs))
-    allocators = sorted(OrderedDict.fromkeys(str(r.get("allocator")) for r in runs),
-                        key=run.slot)
-    kib = lambda r, k: number(r.get(k))
-    divisor, unit = scale_for([(kib(r, "peak_rss_kib") or 0) * 1024 for r in runs], "B",
-                              binary=True)
-    divisor /= 1024.0  # the values are KiB
-    series = []
-    for a in allocators:
-        points = []
-        for w in workloads:
-            r = next((r for r in runs if r.get("workload") == w and r.get("allocator") == a), None)
-            peak = kib(r, "peak_rss_kib") if r else None
-            base = kib(r, "baseline_kib") if r else None
-            points.append((peak / divisor, None, None,
-                           base / divisor if base is not None and base >= 0 else None)
-                          if peak is not None else None)
-        series.append((a, run.slot(a), a, points))
-    chart = Chart("micro-rss", "Microbenchmark workloads: peak RSS (lower is better)",
-                  "bars.gp", "micro",
-                  caption="allocmark-micro --rss (rss.json): peak resident set size of each "
-                          "fixed workload; diamonds: RSS before the workload started. A "
-                          "missing bar: the allocator did not run it (or failed).")
-    chart.vars.update(ylabel="peak RSS (%s)" % unit, xlabel="workload",
-                      markers="baseline RSS")
-    return bar_chart(chart, workloads, series, [])
-
-
 def all_charts(run):
     """Every chart the run's data allows, in report order."""
     charts = []
@@ -565,7 +529,6 @@ def all_charts(run):
         charts.append(timeseries_chart(run, w))
     charts += bandwidth_charts(run)
     charts += micro_charts(run)
-    charts.append(micro_rss_chart(run))
     return [c for c in charts if c is not None]
 
 

@@ -12,8 +12,9 @@
 #                             x, value, low, high
 #              index S        * failure notes: x, y, "text" (when haslabels=1)
 #              A missing value is NaN or ?: the line breaks there, never 0.
-#   keys       series keys, space-separated: allocator names pick the colour
-#   slots      each series' fallback colour slot, space-separated
+#   keys       series keys, space-separated ("workload": black)
+#   slots      each series' colour slot (its place in the allocator list),
+#              space-separated
 #   out, title, footer, width, height   see style.gp
 #   xlabel, ylabel   axis labels, with units
 #   logx *     1 for a log x axis (base 2)

@@ -141,30 +141,26 @@ def flatten(data, prefix=""):
 
 
 def machine_rows(run):
-    """The machine and the build in a few lines, from either shape of
-    metadata.json the contract allows."""
-    memory = run.meta("machine.memory_bytes", "memory_bytes", "memory")
+    """The machine and the build in a few lines, from metadata.json."""
+    memory = run.meta("machine.memory_bytes")
     if memory.isdigit():
         memory = "%.1f GiB" % (int(memory) / 2**30)
-    commit = run.meta("git.commit", "git_commit", "commit")
-    if commit and run.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1"):
+    commit = run.meta("git.commit")
+    if commit and run.meta("git.dirty") == "true":
         commit += " (with uncommitted changes)"
-    compiler = " ".join(v for v in (
-        run.meta("build.compiler", "compiler.id"),
-        run.meta("build.compiler_version", "compiler.version"),
-        run.meta("build.c_args", "compiler.flags")) if v)
+    compiler = " ".join(v for v in (run.meta("build.compiler"), run.meta("build.c_args")) if v)
     rows = [
-        ("host", run.meta("machine.hostname", "hostname")),
-        ("CPU", run.meta("machine.cpu_model", "cpu.model", "cpu_model")),
-        ("CPUs online", run.meta("machine.nproc", "nproc")),
+        ("host", run.meta("machine.hostname")),
+        ("CPU", run.meta("machine.cpu_model")),
+        ("CPUs online", run.meta("machine.nproc")),
         ("memory", memory),
-        ("kernel", run.meta("machine.kernel", "kernel")),
-        ("C library", run.meta("libraries.glibc.version", "libraries.glibc", "glibc")),
+        ("kernel", run.meta("machine.kernel")),
+        ("C library", run.meta("libraries.glibc.version")),
         ("compiler", compiler),
         ("allocmark", commit),
         ("profile", run.meta("profile")),
-        ("started", run.meta("started", "date")),
-        ("finished", run.meta("finished", "end_time")),
+        ("started", run.meta("started")),
+        ("finished", run.meta("finished")),
     ]
     return [[k, v] for k, v in rows if v]
 
@@ -258,8 +254,7 @@ def build(run, charts, skipped):
         rep.para("Everything metadata.json records is at the end of this report.")
 
     rep.heading(2, "Command")
-    rep.pre(run.command or run.meta("command", "command_line", "argv")
-            or "(not recorded)")
+    rep.pre(run.command or run.meta("command") or "(not recorded)")
     cells = list(run.cells.values())
     failed = [c for c in cells if c.failed]
     partial = [c for c in cells if c.failures and not c.failed]
@@ -280,10 +275,14 @@ def build(run, charts, skipped):
 
     rep.heading(2, "Conformance")
     if run.conformance:
-        rep.pre(run.conformance)
+        conf = run.conformance
+        rep.para("`%s`: %d checks failed." % (conf.command or "allocmark check",
+                                               conf.failures()))
+        rep.table(*conf.matrix())
+        rep.bullets(conf.notes())
     else:
-        rep.para("Not recorded: the run directory has no conformance.txt "
-                 "(scripts/run.sh saves `allocmark check` there).")
+        rep.para("Not recorded: the run directory has no conformance.csv "
+                 "(scripts/run.sh saves `allocmark check --format csv` there).")
 
     by_section = lambda section, workload=None: [
         c for c in charts if c.section == section and c.workload == workload]

@@ -133,7 +133,9 @@ def int_or(text, default):
 
 class Run:
     """A run directory: metadata, cells by (allocator, workload, threads),
-    the time series and any Google Benchmark JSON found beside them."""
+    the time series, the conformance matrix and the Google Benchmark JSON
+    that scripts/run.sh and `allocmark run` put there (results/README.md).
+    Only files inside the directory are read."""
 
     def __init__(self, path):
         if not os.path.isdir(path):
@@ -147,8 +149,9 @@ class Run:
         self.cells = OrderedDict()
         self._read_cells()
         self.timeseries = self._read_timeseries()
-        self.conformance = self._read_text("conformance.txt")
-        self.micro, self.memcore = self._read_benchmarks()
+        self.conformance = self._read_conformance()
+        self.micro = self._read_micro()
+        self.memcore = self._read_memcore()
 
     # -- reading -----------------------------------------------------------
 
@@ -207,66 +210,69 @@ class Run:
             self.notes.append("timeseries.csv holds no samples: no memory-over-time charts")
         return rows
 
-    def _read_benchmarks(self):
-        """Google Benchmark JSON: micro-<allocator>.json (allocmark-micro) and
-        any file whose benchmarks name memcpy or memset (the memcore
-        benchmark), in the run directory, its memcore/ folder or the
-        results/memcore/ folder beside it."""
-        micro, memcore = OrderedDict(), []
-        here = os.path.realpath(self.path)
-        candidates = sorted(glob.glob(os.path.join(here, "*.json")))
-        candidates += sorted(glob.glob(os.path.join(here, "memcore", "*.json")))
-        # results/memcore/ holds the memcore benchmark's runs of every day:
-        # only the newest counts, and only when the run has none of its own.
-        shared = sorted(glob.glob(os.path.join(os.path.dirname(here), "memcore", "*.json")),
-                        key=os.path.getmtime)
-        for path in candidates + shared[::-1]:
-            if path in shared and memcore:
-                break
-            base = os.path.basename(path)
-            if base == "metadata.json":
+    def _read_conformance(self):
+        """conformance.csv (`allocmark check --format csv`) as a Conformance,
+        or None when the run has none."""
+        path = self._file("conformance.csv")
+        if not os.path.exists(path):
+            self.notes.append("no conformance.csv: no conformance matrix "
+                              "(scripts/run.sh saves `allocmark check --format csv` there)")
+            return None
+        rows, comments, _ = read_commented_csv(path)
+        return Conformance(rows, comments[0] if comments else "")
+
+    def _read_json(self, path):
+        """A Google Benchmark JSON file's benchmark entries, or None with a
+        note when it cannot be read."""
+        try:
+            return read_benchmark_json(path)[1]
+        except RunError as e:
+            self.notes.append(str(e))
+            return None
+
+    def _read_micro(self):
+        """micro-<allocator>.json, written by allocmark-micro during
+        `allocmark run`: {allocator: entries}, the allocator from the name."""
+        micro = OrderedDict()
+        for path in sorted(glob.glob(os.path.join(self.path, "micro-*.json"))):
+            match = MICRO_FILE.match(os.path.basename(path))
+            if not match:
                 continue
-            try:
-                with open(path, encoding="utf-8") as f:
-                    data = json.load(f)
-            except (OSError, ValueError) as e:
-                self.notes.append("%s does not parse (%s)" % (base, e))
-                continue
-            if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-                continue
-            entries = [b for b in data["benchmarks"] if isinstance(b, dict)]
-            if base.startswith("micro-"):
-                # micro-A.json, and micro-A.rN.json for round N: one allocator's
-                # repetitions, all rounds together.
-                context = data.get("context") if isinstance(data.get("context"), dict) else {}
-                allocator = context.get("allocator") or re.sub(
-                    r"(\.r\d+)?\.json$", "", base[len("micro-"):])
-                micro.setdefault(str(allocator), []).extend(entries)
-            elif any(is_memcore_name(bench_name(b)) for b in entries):
-                memcore.append((path, entries))
+            entries = self._read_json(path)
+            if entries is not None:
+                micro[match.group(1)] = entries
         if not micro:
             self.notes.append("no micro-<allocator>.json (allocmark-micro): "
                               "no microbenchmark charts")
-        self.micro_rss = []
-        text = self._read_text("rss.json")
+        return micro
+
+    def _read_memcore(self):
+        """memcore.json, written by memcore-bench in scripts/run.sh: the
+        memcpy and memset entries, or [] without one."""
+        path = self._file("memcore.json")
+        self.memcore_context = {}
+        if not os.path.exists(path):
+            self.notes.append("no memcore.json (memcore-bench): no bandwidth charts")
+            return []
         try:
-            data = json.loads(text) if text else {}
-        except ValueError as e:
-            self.notes.append("rss.json does not parse (%s)" % e)
-            data = {}
-        if isinstance(data, dict) and isinstance(data.get("runs"), list):
-            self.micro_rss = [r for r in data["runs"] if isinstance(r, dict)]
-        if not memcore:
-            self.notes.append("no memcpy/memset benchmark JSON: no bandwidth charts")
-        return micro, memcore
+            self.memcore_context, entries = read_benchmark_json(path)
+        except RunError as e:
+            self.notes.append(str(e))
+            return []
+        return [e for e in entries if is_memcore_name(bench_name(e))]
 
     # -- questions ---------------------------------------------------------
 
     def ordered(self, field):
-        """Distinct values of allocator, workload or threads, in the order
-        the harness wrote them (threads ascending)."""
+        """Distinct values of allocator, workload or threads: allocators and
+        workloads in the order of the plan (metadata.json), then any other in
+        the order of cells.csv; threads ascending."""
         values = list(OrderedDict.fromkeys(getattr(c, field) for c in self.cells.values()))
-        return sorted(values) if field == "threads" else values
+        if field == "threads":
+            return sorted(values)
+        plan = [x.get("name") for x in self.metadata.get(field + "s") or []
+                if isinstance(x, dict)]
+        return [v for v in plan if v in values] + [v for v in values if v not in plan]
 
     def cell(self, allocator, workload, threads):
         return self.cells.get((allocator, workload, threads))
@@ -276,41 +282,39 @@ class Run:
                    for c in self.cells.values() for r in c.reps)
 
     def slot(self, allocator):
-        """The allocator's place in this run: its fallback colour slot."""
+        """The allocator's place in the run's allocator list: its colour."""
         allocators = self.ordered("allocator")
+        extra = sorted(self.micro) if hasattr(self, "micro") else []
+        allocators += [a for a in extra if a not in allocators]
         return allocators.index(allocator) if allocator in allocators else len(allocators)
 
-    def meta(self, *paths, default=""):
-        """The first metadata value found under one of the dotted paths."""
-        for path in paths:
-            value = self.metadata
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            if value not in (None, "", [], {}):
-                if isinstance(value, list):
-                    return " ".join(str(v) for v in value)
-                return str(value)
-        return default
+    def meta(self, path, default=""):
+        """The metadata value at a dotted path ("machine.kernel"), as text."""
+        value = self.metadata
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value in (None, "", [], {}):
+            return default
+        if isinstance(value, list):
+            return " ".join(str(v) for v in value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
 
     def footer(self):
         """Machine and date, for the charts' footers."""
-        parts = [
-            self.meta("machine.hostname", "hostname", "host.name"),
-            self.meta("machine.cpu_model", "cpu.model", "cpu_model", "machine.cpu"),
-        ]
-        nproc = self.meta("machine.nproc", "nproc", "cpu.nproc")
+        parts = [self.meta("machine.hostname"), self.meta("machine.cpu_model")]
+        nproc = self.meta("machine.nproc")
         if nproc:
             parts.append("%s CPUs" % nproc)
-        kernel = self.meta("machine.kernel", "kernel", "os.kernel")
+        kernel = self.meta("machine.kernel")
         if kernel:
             # "Linux 6.1.0-18-amd64 #1 SMP ... x86_64": the name and release.
-            words = kernel.split()
-            parts.append(" ".join(words[:2]) if words[0].lower() == "linux"
-                         else "Linux " + words[0])
-        parts.append(self.meta("started", "date", "start_time", default=self.name))
-        commit = self.meta("git.commit", "git_commit", "commit")
+            parts.append(" ".join(kernel.split()[:2]))
+        parts.append(self.meta("started", default=self.name))
+        commit = self.meta("git.commit")
         if commit:
-            dirty = self.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1", "yes")
+            dirty = self.meta("git.dirty") == "true"
             parts.append("allocmark " + commit[:10] + ("+dirty" if dirty else ""))
         return " | ".join(p for p in parts if p)
 
@@ -334,6 +338,55 @@ class Run:
             chosen.sort(key=lambda r: number(r.get("sample")) or 0)
             out[allocator] = (threads, rep, chosen)
         return out
+
+
+# micro-<allocator>.json; allocator names are [a-z0-9-].
+MICRO_FILE = re.compile(r"^micro-([A-Za-z0-9_+-]+)\.json$")
+
+
+class Conformance:
+    """conformance.csv: one row per (allocator, check) with its verdict and
+    detail, in the order `allocmark check` ran them."""
+
+    FAILURES = ("FAIL", "UNEXPECTED-PASS", "CRASH", "MISSING")
+
+    def __init__(self, rows, command):
+        self.command = command
+        self.rows = [r for r in rows if r.get("allocator") and r.get("check")]
+        self.allocators = list(OrderedDict.fromkeys(r["allocator"] for r in self.rows))
+        self.checks = list(OrderedDict.fromkeys(r["check"] for r in self.rows))
+        self.verdict = {(r["allocator"], r["check"]): r.get("verdict", "") for r in self.rows}
+        self.detail = {(r["allocator"], r["check"]): r.get("detail", "") for r in self.rows}
+
+    def failures(self):
+        return sum(1 for v in self.verdict.values() if v in self.FAILURES)
+
+    def matrix(self):
+        """Checks down, allocators across: (header, rows)."""
+        return (["check"] + self.allocators,
+                [[c] + [self.verdict.get((a, c), "") for a in self.allocators]
+                 for c in self.checks])
+
+    def notes(self):
+        """'allocator / check: verdict: detail' for every verdict but pass
+        that has a detail."""
+        return ["%s / %s: %s: %s" % (r["allocator"], r["check"], r.get("verdict", ""),
+                                     r.get("detail", ""))
+                for r in self.rows if r.get("verdict") != "pass" and r.get("detail")]
+
+
+def read_benchmark_json(path):
+    """A Google Benchmark JSON file (--benchmark_out_format=json) as
+    (context, entries); RunError naming the file when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RunError("%s: cannot be read as JSON (%s)" % (path, e))
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise RunError("%s: not Google Benchmark JSON (no \"benchmarks\" list)" % path)
+    context = data.get("context") if isinstance(data.get("context"), dict) else {}
+    return context, [b for b in data["benchmarks"] if isinstance(b, dict)]
 
 
 def bench_name(entry):

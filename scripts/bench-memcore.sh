@@ -17,4 +17,4 @@ out=results/memcore/$(date -u +%Y%m%dT%H%M%SZ)
 "$build/bench/memcore-bench" --benchmark_enable_random_interleaving=true \
   --benchmark_out="$out.json" --benchmark_out_format=json "$@" >"$out.txt"
 echo "wrote $out.json"
-python3 bench/memcore_ratios.py "$out.json"
+"$build/harness/allocmark" report --memcore "$out.json"

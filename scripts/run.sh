@@ -21,7 +21,7 @@ case $run in
 esac
 run_dir=results/$(readlink results/latest)
 echo
-python3 scripts/report.py "$run_dir"
+"$build/harness/allocmark" report "$run_dir"
 echo
 # memcpy/memset bandwidth of every memcore variant against glibc and the
 # baselines, at one size per cache level and two in DRAM (about 90 s; the full
@@ -31,9 +31,11 @@ echo "memcore-bench -> $run_dir/memcore.json"
   --benchmark_repetitions=3 --benchmark_out="$run_dir/memcore.json" \
   --benchmark_out_format=json >"$run_dir/memcore.log" 2>&1 || echo "memcore-bench failed: see $run_dir/memcore.log"
 echo
-# The conformance matrix, shown here and kept in the run for its report.
-"$build/harness/allocmark" check | tee "$run_dir/conformance.txt"
-check=${PIPESTATUS[0]}
+# The conformance matrix, kept in the run as CSV for its report, and shown
+# here from that file.
+"$build/harness/allocmark" check --format csv >"$run_dir/conformance.csv"
+check=$?
+"$build/harness/allocmark" report --conformance "$run_dir"
 echo
 "$build/harness/allocmark" plot "$run_dir"
 plot=$?

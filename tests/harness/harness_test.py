@@ -92,6 +92,16 @@ def test_plot(allocmark, root):
         check(os.path.exists(path) and os.path.getsize(path) > 0, f"{path} written")
     checker = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "plots", "check_plots.py")
+    # The conformance matrix as scripts/run.sh keeps it, then every table of
+    # `allocmark report` on the real files.
+    c = run(allocmark, ["check", "-a", "glibc,mmap-only", "--format", "csv"], timeout=240)
+    check(c.returncode == 0 and c.stdout.startswith("# allocmark check")
+          and "allocator,check,verdict,detail\n" in c.stdout, "check --format csv")
+    with open(os.path.join(run_dir, "conformance.csv"), "w") as f:
+        f.write(c.stdout)
+    for mode in ([], ["--micro"], ["--conformance"]):
+        r = run(allocmark, ["report"] + mode + [run_dir])
+        check(r.returncode == 0 and r.stdout, f"report {mode} on the smoke run: {r.stderr}")
     q = subprocess.run([sys.executable, checker, "--allocmark", allocmark, run_dir],
                        capture_output=True, text=True, timeout=240)
     check(q.returncode == 0, f"check_plots on the smoke run:\n{q.stdout}{q.stderr}")
