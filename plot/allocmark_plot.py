@@ -26,9 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-import charts  # noqa: E402  (after the path is set)
+from interpreter import ensure_numpy_scipy  # noqa: E402  (after the path is set)
+
+ensure_numpy_scipy()
+
+import charts  # noqa: E402
 import compare  # noqa: E402
 import report  # noqa: E402
+import stats  # noqa: E402
 import tables  # noqa: E402
 from results import Run, RunError, read_benchmark_json  # noqa: E402
 
@@ -46,7 +51,8 @@ def clean(run):
 def cmd_plot(args):
     run = Run(args.run_dir)
     clean(run)
-    wanted = charts.all_charts(run)
+    baseline = run.baseline_of(args.baseline)
+    wanted = charts.all_charts(run, baseline)
     failed = charts.draw(wanted, run, HERE, gnuplot=os.environ.get("GNUPLOT", "gnuplot"))
     drawn = [c for c in wanted if c not in failed]
     skipped = list(run.notes)
@@ -56,7 +62,10 @@ def cmd_plot(args):
         if c.error:
             sys.stderr.write("allocmark plot: %s: %s\n" % (c.name, c.error))
     skipped += ["chart %s could not be drawn: %s" % (c.name, c.error) for c in failed]
-    md = report.write(run, drawn, skipped)
+    if baseline is None:
+        skipped.append("no cells of the baseline %s: absolute throughput instead of ratios"
+                       % args.baseline)
+    md = report.write(run, drawn, skipped, baseline)
     # Name the run's own directory, not results/latest, which moves on.
     real = os.path.realpath(md)
     shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
@@ -96,6 +105,9 @@ def main(argv):
     p = sub.add_parser("plot", help="charts and report of a run")
     p.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
                    help="run directory (default: %s)" % DEFAULT_RUN)
+    p.add_argument("--baseline", default="glibc", metavar="NAME",
+                   help="the allocator every ratio is relative to (default: glibc); "
+                        "plotting again with another redraws the charts and the report")
     r = sub.add_parser("report", help="a table of a run in the terminal",
                        description=REPORT_HELP)
     r.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
@@ -114,9 +126,20 @@ def main(argv):
                    help="the allocator the others are relative to (default: glibc)")
     r.add_argument("--subject", default="slab", metavar="NAME",
                    help="with --micro: the allocator whose ratios are shown (default: slab)")
-    c = sub.add_parser("compare", help="compare two runs cell by cell")
+    c = sub.add_parser("compare", help="compare two runs cell by cell",
+                       description=compare.__doc__.split("\n\n")[0])
     c.add_argument("run_a")
     c.add_argument("run_b")
+    c.add_argument("--correction", choices=sorted(stats.CORRECTIONS), default="holm",
+                   help="how the p-values are corrected for the number of cells: holm "
+                        "(family-wise error, the default) or bh (Benjamini-Hochberg, false "
+                        "discovery rate)")
+    c.add_argument("--alpha", type=float, default=0.05,
+                   help="a cell differs when its corrected p-value is below this "
+                        "(default 0.05)")
+    c.add_argument("--fail-if-slower", type=float, metavar="PCT",
+                   help="exit 1 when a cell is called slower and its ratio B/A is more "
+                        "than PCT %% below 1")
     args = parser.parse_args(argv)
     try:
         if args.command == "plot":
@@ -124,7 +147,14 @@ def main(argv):
         if args.command == "report":
             return cmd_report(args)
         if args.command == "compare":
-            return compare.main(args.run_a, args.run_b, sys.stdout)
+            if not 0 < args.alpha < 1:
+                parser.error("--alpha: %g is not between 0 and 1" % args.alpha)
+            if args.fail_if_slower is not None and not 0 <= args.fail_if_slower < 100:
+                parser.error("--fail-if-slower: %g is not a percentage from 0 to 100"
+                             % args.fail_if_slower)
+            return compare.main(args.run_a, args.run_b, sys.stdout,
+                                correction=args.correction, alpha=args.alpha,
+                                fail_if_slower=args.fail_if_slower)
     except RunError as e:
         sys.stderr.write("allocmark %s: %s\n" % (args.command, e))
         return 2

@@ -4,42 +4,14 @@ images) so that the two say the same thing."""
 
 import html
 import os
+import statistics
 
+import stats
+import tables
 from results import METRICS
 
 # The metric that the tables rank by.
 ABSOLUTE = "ops_per_sec"
-
-
-def si(value, unit=""):
-    """12345678 -> '12.3 M' + unit."""
-    if value is None:
-        return "-"
-    for divisor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= divisor:
-            return "%.3g %s%s" % (value / divisor, prefix, unit)
-    return "%.3g %s" % (value, unit) if unit else "%.3g" % value
-
-
-def mib(value):
-    return "-" if value is None else "%.1f" % (value / 2**20)
-
-
-def plain(value):
-    """3 significant digits, without an exponent: 0.0123, 45.6, 13500."""
-    if value is None:
-        return "-"
-    text = "%.3g" % value
-    return "%d" % float(text) if "e+" in text else text
-
-
-def ratio(value, base):
-    """value / base with two decimals, or two significant digits below 0.1
-    (so that a small ratio never reads 0.00)."""
-    if value is None or not base:
-        return "-"
-    r = value / base
-    return "%.2f" % r if r >= 0.095 else "%.2g" % r
 
 
 class Report:
@@ -165,21 +137,30 @@ def machine_rows(run):
     return [[k, v] for k, v in rows if v]
 
 
-def spread_text(spread):
-    """'19.4 M - 20.5 M (5.4%)': the range over repetitions."""
-    if spread.n < 2:
-        return "1 rep"
-    return "%s - %s (%.1f%%)" % (si(spread.min), si(spread.max), 100 * spread.relative())
+def ci_si(estimate, unit=""):
+    """'19.4 M [19.1 M, 20.5 M]': an SI-scaled median and its interval."""
+    if not estimate:
+        return "-"
+    top = max(abs(v) for v in (estimate.value, estimate.low, estimate.high) if v is not None)
+    for divisor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if top >= divisor or divisor == 1.0:
+            return stats.fmt(estimate, scale=divisor) + (" " + prefix + unit).rstrip()
+    return "-"
 
 
-def workload_table(run, workload):
-    header = ["allocator", "threads", "reps ok", "ops/s (median)", "spread (min - max)",
-              "vs glibc", "ns/op", "malloc p50 / p99 ns", "free p50 / p99 ns",
-              "peak RSS MiB", "peak live MiB", "fragmentation"]
+def ci_mib(estimate):
+    return stats.fmt(estimate, scale=2**20) if estimate else "-"
+
+
+def workload_table(run, workload, baseline):
+    """One row per allocator and thread count: every median with its 95 %
+    interval, and the throughput's ratio to the baseline with the ratio's."""
+    header = ["allocator", "threads", "reps ok", "ops/s median [95% CI]",
+              "vs %s [95%% CI]" % baseline, "ns/op", "malloc p50 ns", "malloc p99 ns",
+              "free p50 ns", "free p99 ns", "peak RSS MiB", "peak live MiB", "fragmentation"]
     rows = []
     for threads in run.ordered("threads"):
-        glibc = run.cell("glibc", workload, threads)
-        base = glibc.spread(ABSOLUTE).median if glibc else None
+        base = run.cell(baseline, workload, threads)
         for allocator in run.ordered("allocator"):
             cell = run.cell(allocator, workload, threads)
             if cell is None:
@@ -187,32 +168,33 @@ def workload_table(run, workload):
             ok = "%d/%d" % (len(cell.ok_reps), len(cell.reps))
             if cell.failures:
                 ok += " (%s)" % cell.failure_text()
+            if run.hit_cap(cell):
+                ok += " ^"
             if cell.failed:
                 rows.append([cell.label, threads, ok] + ["failed: " + cell.failure_text()]
                             + ["-"] * (len(header) - 4))
                 continue
-            ops = cell.spread(ABSOLUTE)
-            med = lambda m: cell.spread(m).median
+            est = cell.estimate
             rows.append([
-                cell.label, threads, ok, si(ops.median), spread_text(ops),
-                ratio(ops.median, base) if ops else "-",
-                plain(med("ns_per_op")),
-                "%s / %s" % (plain(med("malloc_p50_ns")), plain(med("malloc_p99_ns"))),
-                "%s / %s" % (plain(med("free_p50_ns")), plain(med("free_p99_ns"))),
-                mib(med("peak_rss_bytes")), mib(med("peak_live_bytes")),
-                plain(med("fragmentation")),
+                cell.label, threads, ok, ci_si(est(ABSOLUTE)),
+                stats.fmt(run.ratio(cell, base)) if base else "-",
+                stats.fmt(est("ns_per_op")),
+                stats.fmt(est("malloc_p50_ns")), stats.fmt(est("malloc_p99_ns")),
+                stats.fmt(est("free_p50_ns")), stats.fmt(est("free_p99_ns")),
+                ci_mib(est("peak_rss_bytes")), ci_mib(est("peak_live_bytes")),
+                stats.fmt(est("fragmentation")),
             ])
     return header, rows
 
 
-def summary_table(run, threads):
-    """Workloads down, allocators across: median throughput against glibc."""
+def summary_table(run, threads, baseline):
+    """Workloads down, allocators across: median throughput as a ratio to the
+    baseline's, with the ratio's 95 % interval."""
     allocators = [a for a in run.ordered("allocator")
                   if any(c.allocator == a and c.threads == threads for c in run.cells.values())]
     rows = []
     for workload in run.ordered("workload"):
-        glibc = run.cell("glibc", workload, threads)
-        base = glibc.spread(ABSOLUTE).median if glibc else None
+        base = run.cell(baseline, workload, threads) if baseline else None
         row = [workload]
         for allocator in allocators:
             cell = run.cell(allocator, workload, threads)
@@ -220,12 +202,31 @@ def summary_table(run, threads):
                 row.append("")
             elif cell.failed:
                 row.append("failed: " + cell.failure_text())
+            elif base is not None and not base.failed:
+                row.append(stats.fmt(run.ratio(cell, base)) + ("^" if run.hit_cap(cell) else ""))
             else:
-                median = cell.spread(ABSOLUTE).median
-                row.append(ratio(median, base) if base and median else si(median))
+                row.append(ci_si(cell.estimate(ABSOLUTE), "ops/s"))
         if any(row[1:]):
             rows.append(row)
     return ["workload"] + allocators, rows
+
+
+def noise_floor(run):
+    """Per workload and thread count: the half-width of the ops/s interval
+    relative to the median, the median and the largest over the allocators
+    (the cells that succeeded with at least two repetitions)."""
+    rows = []
+    for workload in run.ordered("workload"):
+        for threads in run.ordered("threads"):
+            halves = [c.estimate(ABSOLUTE).half_width() for c in run.cells.values()
+                      if c.workload == workload and c.threads == threads and not c.failed]
+            halves = [h for h in halves if h is not None]
+            if halves:
+                halves.sort()
+                rows.append([workload, threads, len(halves),
+                             "%.1f %%" % (100 * statistics.median(halves)),
+                             "%.1f %%" % (100 * halves[-1])])
+    return rows
 
 
 def failed_reps(run):
@@ -239,12 +240,16 @@ def failed_reps(run):
     return rows
 
 
-def build(run, charts, skipped):
+def build(run, charts, skipped, baseline):
     """The report's blocks. charts: those drawn; skipped: notes on what the
-    run did not hold or what could not be drawn."""
+    run did not hold or what could not be drawn; baseline: the allocator
+    that ratios are relative to (None: the run does not have the one asked)."""
     rep = Report()
     rep.heading(1, "allocmark report: %s" % run.name)
     rep.para(run.footer())
+    warnings = tables.environment_warnings(run)
+    if warnings:
+        rep.bullets(["Warning: " + w for w in warnings])
 
     rep.heading(2, "Machine")
     rep.table(["machine", "value"], machine_rows(run))
@@ -273,6 +278,27 @@ def build(run, charts, skipped):
     if run.meta("interrupted").lower() in ("true", "1", "yes"):
         rep.para("The run was interrupted: cells after the interruption are absent.")
 
+    rep.heading(2, "How to read the numbers")
+    rep.para("Every median comes with its 95 % confidence interval in brackets, "
+             "`1.42 [1.35, 1.50]`, and every chart draws that interval as its whisker. "
+             "A median's interval lies between two of its repetitions (an order-statistic "
+             "interval, which assumes nothing about the distribution); a ratio's comes "
+             "from a bootstrap that resamples both cells' repetitions. Two cells whose "
+             "intervals overlap may still differ, and two whose ratio interval excludes "
+             "1 are likely to: `allocmark compare` tests it.")
+    rep.bullets(tables.method_lines(run) + [tables.interval_note(run)])
+    if baseline:
+        rep.para("Ratios are relative to %s (`allocmark plot --baseline NAME` redraws "
+                 "against another allocator)." % baseline)
+    floor = noise_floor(run)
+    if floor:
+        rep.heading(3, "Noise floor of this run")
+        rep.para("Half the width of each cell's ops/s interval, relative to its median: "
+                 "the median over the allocators, and the widest. A difference between "
+                 "two allocators much smaller than this cannot be told from noise in this "
+                 "run. The machine's typical values are in docs/statistics.md.")
+        rep.table(["workload", "threads", "cells", "median half-width", "widest"], floor)
+
     rep.heading(2, "Conformance")
     if run.conformance:
         conf = run.conformance
@@ -290,10 +316,12 @@ def build(run, charts, skipped):
 
     rep.heading(2, "Throughput")
     for threads in run.ordered("threads"):
-        header, rows = summary_table(run, threads)
+        header, rows = summary_table(run, threads, baseline)
         if rows:
-            rep.para("Median throughput relative to glibc (glibc = 1, higher is better), "
-                     "%d thread%s:" % (threads, "" if threads == 1 else "s"))
+            rep.para(("Median throughput relative to %s (%s = 1, higher is better) with the "
+                      "ratio's 95 %% interval, " % (baseline, baseline) if baseline else
+                      "Median throughput with its 95 % interval (no baseline in this run), ")
+                     + "%d thread%s:" % (threads, "" if threads == 1 else "s"))
             rep.table(header, rows)
     for c in by_section("throughput"):
         figure(c)
@@ -305,10 +333,9 @@ def build(run, charts, skipped):
 
     for workload in run.ordered("workload"):
         rep.heading(2, "Workload: %s" % workload)
-        rep.para("Medians over the repetitions that succeeded; the spread is the "
-                 "slowest and fastest repetition, and their distance relative to the "
-                 "median.")
-        header, rows = workload_table(run, workload)
+        rep.para("Medians over the repetitions that succeeded, each with its 95 % "
+                 "confidence interval in brackets ([-]: one repetition, no interval).")
+        header, rows = workload_table(run, workload, baseline)
         rep.table(header, rows)
         for c in by_section("workload", workload):
             figure(c)
@@ -344,9 +371,9 @@ def build(run, charts, skipped):
     return rep
 
 
-def write(run, charts, skipped):
+def write(run, charts, skipped, baseline):
     """Write report.md and report.html; return the path of report.md."""
-    rep = build(run, charts, skipped)
+    rep = build(run, charts, skipped, baseline)
     md = os.path.join(run.path, "report.md")
     with open(md, "w", encoding="utf-8") as f:
         f.write(rep.markdown())

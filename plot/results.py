@@ -14,6 +14,8 @@ import re
 import statistics
 from collections import Counter, OrderedDict
 
+import stats
+
 # The statuses of a cell; every one but "ok" is a failure.
 OK = "ok"
 
@@ -93,6 +95,7 @@ class Cell:
         self.threads = threads
         self.labels = []
         self.reps = []  # the rows of cells.csv, as dicts
+        self._estimates = {}
 
     @property
     def label(self):
@@ -120,6 +123,17 @@ class Cell:
     def spread(self, metric):
         return Spread(number(r.get(metric)) for r in self.ok_reps)
 
+    def values(self, metric):
+        """The metric over the repetitions that succeeded, in run order."""
+        return [v for v in (number(r.get(metric)) for r in self.ok_reps) if v is not None]
+
+    def estimate(self, metric):
+        """The median over the ok repetitions with its confidence interval
+        (stats.median_ci), computed once."""
+        if metric not in self._estimates:
+            self._estimates[metric] = stats.median_ci(self.values(metric))
+        return self._estimates[metric]
+
 
 def status_of(row):
     """A row's status; a file without the column counts every row as ok."""
@@ -143,6 +157,7 @@ class Run:
         self.path = path
         self.name = os.path.basename(os.path.realpath(path))
         self.notes = []  # what was absent or could not be read
+        self._ratios = {}
         self.metadata = self._read_metadata()
         self.command = ""
         self.columns = []
@@ -276,6 +291,40 @@ class Run:
 
     def cell(self, allocator, workload, threads):
         return self.cells.get((allocator, workload, threads))
+
+    def ratio(self, cell, base, metric="ops_per_sec"):
+        """cell's median over base's, with the ratio's confidence interval
+        (stats.ratio_ci), computed once per pair; stats.NONE when either
+        has no value."""
+        if cell is None or base is None or cell.failed or base.failed:
+            return stats.NONE
+        key = (cell.allocator, cell.workload, cell.threads, base.allocator, metric)
+        if key not in self._ratios:
+            self._ratios[key] = stats.ratio_ci(base.values(metric), cell.values(metric))
+        return self._ratios[key]
+
+    def baseline_of(self, wanted):
+        """The baseline allocator: `wanted` when the run has it, else None."""
+        return wanted if wanted in self.ordered("allocator") else None
+
+    def plan(self):
+        """How the cells were run, from metadata.json: reps, warm-up
+        repetitions discarded, order, seed, precision target and cap."""
+        get = lambda k: self.metadata.get(k)  # noqa: E731
+        return {"reps": get("reps"), "warmup": get("warmup") or 0,
+                "order": get("order"), "seed": get("seed"),
+                "precision_pct": get("precision_pct"), "max_reps": get("max_reps")}
+
+    def hit_cap(self, cell, metric="ops_per_sec"):
+        """True when the run asked for a precision (--precision) and this
+        cell reached --max-reps without its interval getting that narrow."""
+        plan = self.plan()
+        if not plan["precision_pct"] or not plan["max_reps"]:
+            return False
+        est = cell.estimate(metric)
+        half = est.half_width()
+        return len(cell.reps) >= plan["max_reps"] and (
+            half is None or half * 100 > plan["precision_pct"])
 
     def has_metric(self, metric):
         return any(number(r.get(metric)) is not None

@@ -8,6 +8,7 @@ import datetime
 import re
 from collections import OrderedDict
 
+import stats
 from results import bench_points, split_bench_name
 
 
@@ -42,28 +43,36 @@ def aligned(out, header, rows, left=1):
 
 # -- allocmark report [RUN]: throughput against a baseline --------------------
 
-def cell_marks(cell):
+def cell_marks(run, cell):
     """'+lock' behind the front end's lock, '*' stopped by the time budget,
-    ' (1 failed)' for repetitions that failed."""
+    '^' reached --max-reps short of --precision, ' (1 failed)' for
+    repetitions that failed."""
     ok = cell.ok_reps
     marks = ("+lock" if any((r.get("label") or "").endswith("+lock") for r in ok) else "")
     marks += "*" if any(r.get("complete") == "0" for r in ok) else ""
+    marks += "^" if run.hit_cap(cell) else ""
     failed = len(cell.reps) - len(ok)
     return marks + (" (%d failed)" % failed if failed else "")
 
 
 def run_table(run, out, baseline):
     """Workloads down, allocators across: the baseline's median ops/s in
-    millions, every other allocator's median relative to it."""
+    millions, every other allocator's median relative to it; each with its
+    95 % confidence interval."""
     allocators = run.ordered("allocator")
-    base = baseline if baseline in allocators else allocators[0]
+    base = run.baseline_of(baseline) or allocators[0]
     others = [a for a in allocators if a != base]
     out.write("%s\n" % (run.command or run.meta("command")))
     reps = run.meta("reps", "?")
-    out.write("%s profile, %s repetition%s, %s of %s cells, %s failed, %s, %s\n\n" % (
+    out.write("%s profile, %s repetition%s, %s of %s cells, %s failed, %s, %s\n" % (
         run.meta("profile", "?"), reps, "" if reps == "1" else "s", run.meta("cells_done", "?"),
         run.meta("cells_total", "?"), run.meta("cells_failed", "?"), duration(run),
         run.meta("state", "?")))
+    for line in method_lines(run):
+        out.write(line + "\n")
+    for line in environment_warnings(run):
+        out.write("warning: " + line + "\n")
+    out.write("\n")
     rows = []
     for workload in run.ordered("workload"):
         for threads in run.ordered("threads"):
@@ -71,44 +80,111 @@ def run_table(run, out, baseline):
                 continue
             line = [workload, str(threads)]
             b = run.cell(base, workload, threads)
-            base_rate = b.spread("ops_per_sec").median if b and not b.failed else None
+            base_ok = b is not None and not b.failed
             line.append("-" if b is None else b.failure_text() if b.failed
-                        else "%.3g%s" % (base_rate / 1e6, cell_marks(b)))
+                        else stats.fmt(b.estimate("ops_per_sec"), scale=1e6) + cell_marks(run, b))
             for a in others:
                 cell = run.cell(a, workload, threads)
                 if cell is None:
                     line.append("-")
                 elif cell.failed:
                     line.append(cell.failure_text())
+                elif base_ok:
+                    line.append(stats.fmt(run.ratio(cell, b)) + cell_marks(run, cell))
                 else:
-                    rate = cell.spread("ops_per_sec").median
-                    line.append("%.3g%s" % (rate / base_rate, cell_marks(cell)) if base_rate
-                                else "%.3gM%s" % (rate / 1e6, cell_marks(cell)))
+                    line.append(stats.fmt(cell.estimate("ops_per_sec"), scale=1e6) + "M"
+                                + cell_marks(run, cell))
             rows.append(line)
     markdown_table(out, ["workload", "threads", "%s (Mops/s)" % base] + others, rows,
                    right_from=2)
-    out.write("\nMedian of each cell's repetitions; %s in millions of operations per second, "
-              "the others relative to it (higher is faster). * the time budget (%s s) "
-              "stopped a repetition first; +lock: behind the front end's lock.\n"
-              % (base, run.meta("budget_s", "?")))
+    out.write("\nMedian of each cell's repetitions and its 95 %% confidence interval in "
+              "brackets; %s in millions of operations per second, the others as a ratio to "
+              "it (higher is faster; the interval is the ratio's, from a bootstrap of both "
+              "cells' repetitions). * the time budget (%s s) stopped a repetition first; "
+              "+lock: behind the front end's lock; ^ more repetitions would be needed for "
+              "the precision asked (--max-reps reached).\n" % (base, run.meta("budget_s", "?")))
+    out.write(interval_note(run) + "\n")
     if base != baseline:
         out.write("(the baseline %s is not in this run: %s stands in)\n" % (baseline, base))
     return 0
 
 
+def method_lines(run):
+    """How the repetitions were run, in a line or two (order, warm-up,
+    precision), from metadata.json."""
+    plan = run.plan()
+    lines = []
+    if plan["order"] in ("interleaved", "sequential"):
+        lines.append("order: %s%s" % (
+            "interleaved (repetition 1 of every cell in a shuffled order, then repetition 2, "
+            "...)" if plan["order"] == "interleaved" else "sequential (each cell's repetitions "
+            "back to back)", ", seed %s" % plan["seed"] if plan["seed"] is not None else ""))
+    if plan["warmup"]:
+        lines.append("warm-up: the first %d repetition%s of every cell ran and %s discarded"
+                     % (plan["warmup"], "" if plan["warmup"] == 1 else "s",
+                        "was" if plan["warmup"] == 1 else "were"))
+    if plan["precision_pct"]:
+        capped = sum(1 for c in run.cells.values() if not c.failed and run.hit_cap(c))
+        lines.append("precision: repetitions added until each cell's interval was within "
+                     "+-%g %% of its median, at most %s repetitions; %d cell%s reached the "
+                     "cap first (marked ^)" % (plan["precision_pct"], plan["max_reps"], capped,
+                                               "" if capped == 1 else "s"))
+    return lines
+
+
+def interval_note(run):
+    """What the intervals of this run are worth, given its repetitions."""
+    ns = sorted({len(c.values("ops_per_sec")) for c in run.cells.values() if not c.failed})
+    if not ns:
+        return ""
+    low = ns[0]
+    if low >= 6:
+        return ("Intervals: the median's is between two order statistics (at least 95 % "
+                "coverage at %d repetitions)." % low)
+    if low == 1:
+        return ("Intervals: a cell with one repetition has none ([-]); run more "
+                "repetitions (-r) for intervals.")
+    k, coverage = stats.order_statistic_ranks(low)
+    return ("Intervals: with %d repetitions the median's interval is the range of the "
+            "repetitions, which covers the median only %.0f %% of the time (95 %% needs 6); "
+            "bootstrap intervals of ratios are also too narrow at so few repetitions. Use "
+            "-r 6 or more, or --precision, for intervals worth their name." % (low, 100 * coverage))
+
+
+def environment_warnings(run):
+    """What metadata.json says could add noise: a load average above 0.5
+    per CPU when the run started, a CPU governor other than performance."""
+    out = []
+    env = run.metadata.get("environment") if isinstance(run.metadata.get("environment"),
+                                                         dict) else {}
+    nproc = run.metadata.get("machine", {}).get("nproc") if isinstance(
+        run.metadata.get("machine"), dict) else None
+    load = env.get("loadavg_start")
+    if isinstance(load, list) and load and nproc:
+        if float(load[0]) > 0.5 * float(nproc):
+            out.append("the load average was %.2f on %s CPUs when the run started (above 0.5 "
+                       "per CPU): other processes competed with the cells" % (load[0], nproc))
+    governor = env.get("governor")
+    if governor and governor not in ("performance", "unknown", "none"):
+        out.append("CPU frequency governor %s, not performance: clock speed changes between "
+                   "cells add noise" % governor)
+    return out
+
+
 # -- allocmark report --micro [RUN]: the microbenchmarks against one allocator
 
-def micro_throughput(fields):
-    """Items per second of one benchmark point, or 1e9 / time per iteration."""
+def micro_values(fields):
+    """Items per second of each repetition of one benchmark point (or
+    1e9 / time per iteration), and its median as the file states it."""
     ips = fields["items_per_second"]
     if ips:
-        return ips.median, ips.n
+        return ips.values, ips.median
     t = fields["time_ns"]
-    return (1e9 / t.median, t.n) if t and t.median else (None, 0)
+    return [1e9 / v for v in t.values if v], (1e9 / t.median if t and t.median else None)
 
 
-def micro_medians(run):
-    """{benchmark with '*' for the allocator: {allocator: (median, n)}}."""
+def micro_samples(run):
+    """{benchmark with '*' for the allocator: {allocator: [items/s per rep]}}."""
     table = OrderedDict()
     for allocator, entries in run.micro.items():
         for name, error, fields in bench_points(entries):
@@ -117,51 +193,57 @@ def micro_medians(run):
             parts = [p for p in name.split("/")
                      if p != "real_time" and not p.startswith("threads:")]
             bench = "/".join("*" if p == allocator else p for p in parts)
-            value, n = micro_throughput(fields)
-            if value is not None:
-                table.setdefault(bench, OrderedDict())[allocator] = (value, n)
+            values, median = micro_values(fields)
+            if values or median is not None:
+                table.setdefault(bench, OrderedDict())[allocator] = values or [median]
     return table
 
 
 def micro_table(run, out, subject):
-    table = micro_medians(run)
+    table = micro_samples(run)
     if not table:
         out.write("no micro-<allocator>.json in %s (allocmark run writes them unless "
                   "--no-micro)\n" % run.path)
         return 1
     allocators = [a for a in sorted(run.micro, key=run.slot)]
     others = [a for a in allocators if a != subject]
-    header = ["benchmark"] + ["%s (n)" % a for a in allocators]
+    header = ["benchmark"] + allocators
     if subject in allocators:
         header += ["%s/%s" % (subject, o) for o in others]
-    rows = []
+    rows, ratios = [], {o: [] for o in others}
     for bench in sorted(table, key=lambda b: [int(p) if p.isdigit() else p for p in
                                               re.split(r"(\d+)", b)]):
-        med = table[bench]
-        row = [bench] + ["%.1f (%d)" % (med[a][0] / 1e6, med[a][1]) if a in med else "-"
+        reps = table[bench]
+        row = [bench] + [stats.fmt(stats.median_ci(reps[a]), scale=1e6) if a in reps else "-"
                          for a in allocators]
         if subject in allocators:
-            row += ["%.2f" % (med[subject][0] / med[o][0]) if subject in med and o in med
-                    else "-" for o in others]
+            for o in others:
+                if subject in reps and o in reps:
+                    r = stats.ratio_ci(reps[o], reps[subject])
+                    ratios[o].append(r.value)
+                    row.append(stats.fmt(r))
+                else:
+                    row.append("-")
         rows.append(row)
-    out.write("allocmark-micro, %s: median throughput in millions of items per second "
-              "(n: repetitions), then %s's throughput relative to each other allocator "
-              "(above 1: %s is faster)\n\n" % (run.path, subject, subject))
+    n = sorted({len(v) for per in table.values() for v in per.values()})
+    out.write("allocmark-micro, %s: median throughput in millions of items per second with "
+              "its 95 %% interval, then %s's throughput relative to each other allocator "
+              "with the ratio's interval (above 1: %s is faster); %s repetitions per "
+              "benchmark.\n\n" % (run.path, subject, subject, "-".join(str(x) for x in
+                                                                     (n[0], n[-1]) if n)
+                                   if len(n) > 1 else n[0]))
     aligned(out, header, rows)
     if subject not in allocators:
         out.write("\n%s has no micro-%s.json here: no ratios (--subject names another)\n"
                   % (subject, subject))
         return 0
-    out.write("\ngeometric mean of %s's ratios over the benchmarks both ran:\n" % subject)
+    out.write("\ngeometric mean of %s's ratios over the benchmarks both ran "
+              "(interval: bootstrap over the benchmarks):\n" % subject)
     for o in others:
-        ratios = [table[b][subject][0] / table[b][o][0] for b in table
-                  if subject in table[b] and o in table[b]]
-        if ratios:
-            product = 1.0
-            for r in ratios:
-                product *= r
-            out.write("  %s/%s %.2f over %d benchmarks (lowest %.2f)\n"
-                      % (subject, o, product ** (1.0 / len(ratios)), len(ratios), min(ratios)))
+        if ratios[o]:
+            gm = stats.geometric_mean_ci(ratios[o])
+            out.write("  %s/%s %s over %d benchmarks (lowest %s)\n" % (
+                subject, o, stats.fmt(gm), len(ratios[o]), stats.sig(min(ratios[o]))))
     return 0
 
 
@@ -199,6 +281,8 @@ def memcore_table(source, context, entries, out):
     ratio_of = [c for c in MEMCORE_ORDER if c in seen] + [
         c for c in seen if c not in MEMCORE_ORDER and c != "glibc"]
     out.write("# %s\n" % source)
+    out.write("# medians as memcore-bench reports them (its aggregates; without each "
+              "repetition there is no interval to give)\n")
     for key in ("memcore", "command", "glibc", "date", "host_name"):
         if key in context:
             out.write("# %s: %s\n" % (key, context[key]))

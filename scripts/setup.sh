@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
+packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 python3-numpy python3-scipy
+          git clang-format
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
           libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
 

@@ -40,6 +40,17 @@ def median_ops(rows, allocator, workload, threads):
     return statistics.median(values) if values else None
 
 
+def interval(text):
+    """'20.3 [19.9, 20.6]+lock' -> (20.3, 19.9, 20.6), or None."""
+    m = re.match(r"^([0-9.]+) \[([0-9.]+), ([0-9.]+)\]", text)
+    return tuple(float(x) for x in m.groups()) if m else None
+
+
+def near(shown, exact):
+    """shown is exact at three significant digits."""
+    return shown is not None and abs(shown - exact) <= 0.0051 * abs(exact)
+
+
 def table_cells(output):
     """{(workload, threads): [cells]} from a Markdown table."""
     out = {}
@@ -68,20 +79,29 @@ def main():
             cells = table.get((workload, str(threads)))
             if not check(cells, "report has a row for %s/%d" % (workload, threads)):
                 continue
+            # Two repetitions: the median's interval is their range.
+            reps = [float(r["ops_per_sec"]) / 1e6 for r in rows if r["allocator"] == "glibc"
+                    and r["workload"] == workload and r["threads"] == str(threads)]
+            shown = interval(cells[0])
+            check(shown and near(shown[0], statistics.median(reps)) and near(shown[1], min(reps))
+                  and near(shown[2], max(reps)),
+                  "%s/%d glibc: median %.4g [%.4g, %.4g] Mops/s, not %r" % (
+                      workload, threads, statistics.median(reps), min(reps), max(reps),
+                      cells[0]))
             base = median_ops(rows, "glibc", workload, threads)
-            check(cells[0] == "%.3g" % (base / 1e6),
-                  "%s/%d glibc %s Mops/s, not %r" % (workload, threads, "%.3g" % (base / 1e6),
-                                                     cells[0]))
             bump = median_ops(rows, "bump-brk", workload, threads)
-            want = "%.3g" % (bump / base) + ("+lock" if threads > 1 else "")
-            check(cells[2].startswith(want), "%s/%d bump-brk %s, not %r"
-                  % (workload, threads, want, cells[2]))
+            shown = interval(cells[2])
+            check(shown and near(shown[0], bump / base) and shown[1] <= shown[0] <= shown[2],
+                  "%s/%d bump-brk: ratio %.4g inside its interval, not %r"
+                  % (workload, threads, bump / base, cells[2]))
+            check(cells[2].endswith("+lock") == (threads > 1), "+lock marks the locked cells")
     check(table.get(("prodcons", "4"), ["", ""])[1] == "timeout",
           "a cell whose repetitions all timed out says timeout")
     p = run(allocmark, "report", "--baseline", "jemalloc", threads_run)
     table = table_cells(p.stdout)
     base = median_ops(rows, "jemalloc", "churn", 1)
-    check(p.returncode == 0 and table.get(("churn", "1"), [""])[0] == "%.3g" % (base / 1e6),
+    shown = interval(table.get(("churn", "1"), [""])[0])
+    check(p.returncode == 0 and shown and near(shown[0], base / 1e6),
           "--baseline jemalloc puts jemalloc first, in Mops/s")
 
     # --micro: bump-brk against glibc, from the iterations of each file.
@@ -94,10 +114,15 @@ def main():
         per[a] = statistics.median(e["items_per_second"] for e in entries
                                    if e["run_name"] == "pair/%s/256" % a)
     line = next((x for x in p.stdout.splitlines() if x.startswith("pair/*/256")), "")
-    check(line.split()[-2:-1] == ["%.2f" % (per["bump-brk"] / per["glibc"])],
-          "pair/*/256 bump-brk/glibc is %.2f: %r" % (per["bump-brk"] / per["glibc"], line))
+    found = [tuple(map(float, m)) for m in re.findall(r"([0-9.]+) \[([0-9.]+), ([0-9.]+)\]",
+                                                       line)]
+    # glibc, jemalloc, bump-brk, bump-brk/glibc, bump-brk/jemalloc
+    check(len(found) == 5 and near(found[3][0], per["bump-brk"] / per["glibc"])
+          and near(found[0][0], per["glibc"] / 1e6),
+          "pair/*/256 bump-brk/glibc is %.3g: %r" % (per["bump-brk"] / per["glibc"], line))
     line = next((x for x in p.stdout.splitlines() if x.startswith("xthread/*/16")), "")
-    check(line and line.split()[5] == "-", "a failed benchmark has no value: %r" % line)
+    check(line and len(re.findall(r"\[", line)) == 2 and line.split().count("-") == 3,
+          "a failed benchmark has no value: %r" % line)
 
     # --memcore, from the run directory and from the file itself.
     for where in (threads_run, os.path.join(threads_run, "memcore.json")):
