@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,11 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
         put_double(AM_COL_harness_overhead_ns, per_op * 1e9 / hz);
     }
     put_double(AM_COL_clock_overhead_ns, (double)clock_ticks * 1e9 / hz);
+    /* The CPU the cell's main thread reports from, right after the measured
+     * phase (with --pin, one of the pinned CPUs). */
+    int cpu = sched_getcpu();
+    if (cpu >= 0)
+        put_u64(AM_COL_cpu, (unsigned long long)cpu);
     for (unsigned i = 0; i < m->series_count; i++) {
         const struct am_series_point *pt = &m->series[i];
         printf("series %u %llu %.6f %zu %lld ", i, (unsigned long long)pt->ops,

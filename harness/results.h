@@ -64,7 +64,8 @@
     X(run_minor_faults) \
     X(harness_overhead_ns) \
     X(clock_overhead_ns) \
-    X(wall_s)
+    X(wall_s) \
+    X(cpu)
 // clang-format on
 
 enum am_column {

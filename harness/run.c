@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,11 +21,13 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "environment.h"
 #include "frontend.h"
 #include "measure.h"
 #include "names.h"
 #include "progress.h"
 #include "results.h"
+#include "schedule.h"
 #include "spawn.h"
 #include "workload.h"
 
@@ -74,6 +77,9 @@ static const struct profile profiles[AM_PROFILE_COUNT] = {
 #define MAX_WORKLOADS     64
 #define MAX_THREAD_COUNTS 16
 #define MAX_REPS          1000
+#define MAX_WARMUP        100
+/* --precision without --max-reps: at most this many repetitions a cell. */
+#define DEFAULT_MAX_REPS 30
 
 struct plan {
     const struct am_allocator *allocator[MAX_ALLOCATORS];
@@ -89,6 +95,16 @@ struct plan {
     bool micro; /* run allocmark-micro into the run directory afterwards */
     const char *root, *label;
     long total;
+    /* How the repetitions are scheduled (schedule.h). */
+    enum am_order order;
+    uint64_t seed;
+    unsigned warmup, max_reps;
+    double precision_pct; /* 0: the planned repetitions only */
+    /* --pin: the CPUs every cell's process may run on. */
+    bool pinned;
+    cpu_set_t pin;
+    char pin_text[128];
+    struct am_environment env;
 };
 
 void am_run_usage(FILE *to)
@@ -116,11 +132,24 @@ void am_run_usage(FILE *to)
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
             "                             Benchmark) for the same allocators into the run\n"
             "                             directory (default: on, but for smoke)\n"
+            "        --order ORDER        interleaved (the default): repetition 1 of every\n"
+            "                             cell in a shuffled order, then repetition 2, ...;\n"
+            "                             sequential: each cell's repetitions back to back\n"
+            "        --seed N             the shuffle's seed (default: from the clock;\n"
+            "                             metadata.json records it)\n"
+            "        --warmup N           run N more repetitions of every cell first and\n"
+            "                             discard them (default 0)\n"
+            "        --precision PCT      add repetitions to a cell until the 95%% interval\n"
+            "                             of its median throughput is within +-PCT%% of the\n"
+            "                             median (at least 6 repetitions), or --max-reps\n"
+            "        --max-reps N         the cap for --precision (default %d)\n"
+            "        --pin CPUS           run every cell's process on these CPUs only\n"
+            "                             (e.g. 1 or 0-1 or 0,2); default: not pinned\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
             "    kept, metadata says interrupted).\n",
-            DEFAULT_MEM_LIMIT_MIB);
+            DEFAULT_MEM_LIMIT_MIB, DEFAULT_MAX_REPS);
 }
 
 /* ---------------------------------------------------------------------------
@@ -190,7 +219,46 @@ static bool label_is_valid(const char *s)
     return true;
 }
 
-enum { OPT_BUDGET = 256, OPT_TIMEOUT, OPT_MEM_LIMIT, OPT_MICRO, OPT_NO_MICRO };
+enum {
+    OPT_BUDGET = 256,
+    OPT_TIMEOUT,
+    OPT_MEM_LIMIT,
+    OPT_MICRO,
+    OPT_NO_MICRO,
+    OPT_ORDER,
+    OPT_SEED,
+    OPT_WARMUP,
+    OPT_PRECISION,
+    OPT_MAX_REPS,
+    OPT_PIN,
+};
+
+/* "0-1,3" into a CPU set; every CPU must be one this process may use. */
+static bool parse_cpus(const char *arg, cpu_set_t *set)
+{
+    cpu_set_t allowed;
+    CPU_ZERO(set);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return false;
+    char copy[256], *save = NULL;
+    if (snprintf(copy, sizeof copy, "%s", arg) >= (int)sizeof copy)
+        return false;
+    for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+        unsigned long lo, hi;
+        char *dash = strchr(word, '-');
+        if (dash)
+            *dash = '\0';
+        if (!parse_unsigned(word, 0, CPU_SETSIZE - 1, &lo) ||
+            !parse_unsigned(dash ? dash + 1 : word, lo, CPU_SETSIZE - 1, &hi))
+            return false;
+        for (unsigned long c = lo; c <= hi; c++) {
+            if (!CPU_ISSET(c, &allowed))
+                return false;
+            CPU_SET(c, set);
+        }
+    }
+    return CPU_COUNT(set) > 0;
+}
 
 enum parsed_line { LINE_OK, LINE_HELP, LINE_BAD };
 
@@ -210,6 +278,12 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
         {"micro", no_argument, NULL, OPT_MICRO},
         {"no-micro", no_argument, NULL, OPT_NO_MICRO},
+        {"order", required_argument, NULL, OPT_ORDER},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {"max-reps", required_argument, NULL, OPT_MAX_REPS},
+        {"pin", required_argument, NULL, OPT_PIN},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -219,6 +293,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->mem_limit_mib = DEFAULT_MEM_LIMIT_MIB;
     const char *reps = NULL;
     double budget = 0, timeout = 0;
+    bool seed_given = false;
     int micro = -1; /* -1: the profile decides */
     unsigned long v;
     int c, n;
@@ -309,6 +384,69 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         case OPT_NO_MICRO:
             micro = c == OPT_MICRO ? 1 : 0;
             break;
+        case OPT_ORDER:
+            plan->order = am_order_parse(optarg);
+            if (plan->order == AM_ORDER_COUNT) {
+                fprintf(stderr,
+                        "allocmark run: --order: unknown order '%s' (valid: interleaved, "
+                        "sequential)\n",
+                        optarg);
+                return LINE_BAD;
+            }
+            break;
+        case OPT_SEED:
+            if (!parse_unsigned(optarg, 0, (unsigned long)INT64_MAX, &v)) {
+                fprintf(stderr, "allocmark run: --seed: '%s' is not a whole number >= 0\n", optarg);
+                return LINE_BAD;
+            }
+            plan->seed = v;
+            seed_given = true;
+            break;
+        case OPT_WARMUP:
+            if (!parse_unsigned(optarg, 0, MAX_WARMUP, &v)) {
+                fprintf(stderr,
+                        "allocmark run: --warmup: '%s' is not a number of repetitions (0 to "
+                        "%d)\n",
+                        optarg, MAX_WARMUP);
+                return LINE_BAD;
+            }
+            plan->warmup = (unsigned)v;
+            break;
+        case OPT_PRECISION: {
+            char *end;
+            errno = 0;
+            double pct = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(pct) || pct <= 0 || pct > 100) {
+                fprintf(stderr,
+                        "allocmark run: --precision: '%s' is not a percentage (above 0, at "
+                        "most 100)\n",
+                        optarg);
+                return LINE_BAD;
+            }
+            plan->precision_pct = pct;
+            break;
+        }
+        case OPT_MAX_REPS:
+            if (!parse_unsigned(optarg, 1, MAX_REPS, &v)) {
+                fprintf(stderr,
+                        "allocmark run: --max-reps: '%s' is not a number of repetitions (1 to "
+                        "%d)\n",
+                        optarg, MAX_REPS);
+                return LINE_BAD;
+            }
+            plan->max_reps = (unsigned)v;
+            break;
+        case OPT_PIN:
+            if (!parse_cpus(optarg, &plan->pin)) {
+                fprintf(stderr,
+                        "allocmark run: --pin: '%s' is not a list of CPUs this process may "
+                        "use (e.g. 1, 0-1, 0,2)\n",
+                        optarg);
+                return LINE_BAD;
+            }
+            plan->pinned = true;
+            snprintf(plan->pin_text, sizeof plan->pin_text, "%s", optarg);
+            break;
         case 'h':
             return LINE_HELP;
         case ':':
@@ -330,6 +468,21 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->budget_s = budget > 0 ? budget : p->budget_s;
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
+    if (plan->max_reps && !plan->precision_pct) {
+        fprintf(stderr, "allocmark run: --max-reps is the cap of --precision: give both\n");
+        return LINE_BAD;
+    }
+    if (plan->precision_pct && !plan->max_reps)
+        plan->max_reps = DEFAULT_MAX_REPS > plan->reps ? DEFAULT_MAX_REPS : plan->reps;
+    if (plan->max_reps && plan->max_reps < plan->reps) {
+        fprintf(stderr, "allocmark run: --max-reps %u is below the %u repetitions planned (-r)\n",
+                plan->max_reps, plan->reps);
+        return LINE_BAD;
+    }
+    if (!plan->max_reps)
+        plan->max_reps = plan->reps;
+    if (!seed_given)
+        plan->seed = am_schedule_random_seed();
     if (plan->n_allocators == 0)
         plan->n_allocators = am_names_default_allocators(plan->allocator, MAX_ALLOCATORS);
     if (plan->n_workloads == 0)
@@ -434,7 +587,13 @@ static char *plan_json(const struct plan *plan, const char *self, double clock_h
     am_json_double(&j, "budget_s", plan->budget_s);
     am_json_double(&j, "timeout_s", plan->timeout_s);
     am_json_int(&j, "mem_limit_mib", (long long)plan->mem_limit_mib);
-    am_json_string(&j, "order", "repetition, then workload, then threads, then allocator");
+    am_json_string(&j, "order", am_order_name(plan->order));
+    am_json_int(&j, "seed", (long long)plan->seed);
+    am_json_int(&j, "warmup", plan->warmup);
+    if (plan->precision_pct > 0) {
+        am_json_double(&j, "precision_pct", plan->precision_pct);
+        am_json_int(&j, "max_reps", plan->max_reps);
+    }
     am_json_open(&j, "clock", '{');
     am_json_string(&j, "source", am_clock_source());
     am_json_double(&j, "hz", clock_hz);
@@ -472,6 +631,23 @@ static char *plan_json(const struct plan *plan, const char *self, double clock_h
         return NULL;
     }
     /* The members without the outer braces. */
+    j.text[j.len - 1] = '\0';
+    memmove(j.text, j.text + 1, j.len - 1);
+    return j.text;
+}
+
+/* The plan's members and the environment's, as metadata.json splices them. */
+static char *metadata_members(const char *plan_members, const struct plan *plan)
+{
+    struct am_json j = {0};
+    am_json_open(&j, NULL, '{');
+    am_json_members(&j, plan_members);
+    am_environment_json(&j, &plan->env, plan->pinned ? plan->pin_text : NULL);
+    am_json_close(&j, '}');
+    if (j.failed) {
+        am_json_free(&j);
+        return NULL;
+    }
     j.text[j.len - 1] = '\0';
     memmove(j.text, j.text + 1, j.len - 1);
     return j.text;
@@ -551,14 +727,24 @@ static void parse_output(char *output, struct parsed *p)
     }
 }
 
-static enum cell_outcome run_cell(const struct plan *plan, const struct cell *cell,
+/* Run one repetition of a cell and write its row, unless it is a warm-up
+ * (run, then discarded). *ops_per_sec: its throughput when it succeeded. */
+static enum cell_outcome run_cell(const struct plan *plan, const struct cell *cell, bool warmup,
                                   const char *self, double clock_hz, struct am_results *res,
-                                  struct am_progress *progress)
+                                  struct am_progress *progress, double *ops_per_sec)
 {
     const struct am_allocator *a = cell->allocator;
     char desc[160];
-    snprintf(desc, sizeof desc, "%s %s t=%u rep %u/%u", a->name, cell->workload->name,
-             cell->threads, cell->rep, plan->reps);
+    *ops_per_sec = NAN;
+    if (warmup)
+        snprintf(desc, sizeof desc, "%s %s t=%u warm-up", a->name, cell->workload->name,
+                 cell->threads);
+    else if (cell->rep <= plan->reps)
+        snprintf(desc, sizeof desc, "%s %s t=%u rep %u/%u", a->name, cell->workload->name,
+                 cell->threads, cell->rep, plan->reps);
+    else
+        snprintf(desc, sizeof desc, "%s %s t=%u rep %u (for precision)", a->name,
+                 cell->workload->name, cell->threads, cell->rep);
     am_progress_start(progress, desc);
 
     /* Whatever the cell's process says on stderr goes to cells.log, under a
@@ -584,7 +770,14 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     struct am_spawn_options opt = {
         .timeout_s = plan->timeout_s, .stderr_fd = res->log_fd, .cancel_fd = cancel_pipe[0]};
     struct am_child child;
+    /* --pin: the child inherits the CPUs this process may run on while it
+     * starts it; the harness itself goes back to all of them after. */
+    cpu_set_t all;
+    bool pinned = plan->pinned && sched_getaffinity(0, sizeof all, &all) == 0 &&
+                  sched_setaffinity(0, sizeof plan->pin, &plan->pin) == 0;
     int err = am_spawn_ex(a, argv, &opt, &child);
+    if (pinned)
+        sched_setaffinity(0, sizeof all, &all);
 
     char stderr_line[200];
     last_log_line(res->log_fd, after_heading, stderr_line, sizeof stderr_line);
@@ -669,6 +862,18 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
         for (int c = 0; c < AM_COL_COUNT; c++)
             if (!kept_when_failed((enum am_column)c))
                 row.v[c] = NULL;
+    }
+
+    if (status == AM_STATUS_OK && row.v[AM_COL_ops_per_sec])
+        *ops_per_sec = strtod(row.v[AM_COL_ops_per_sec], NULL);
+    if (warmup) {
+        char said[480];
+        snprintf(said, sizeof said, "%s (warm-up, discarded)",
+                 status == AM_STATUS_OK ? "ok" : am_status_name(status));
+        if (!err)
+            free(child.output);
+        am_progress_finish(progress, status == AM_STATUS_OK, said);
+        return status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
     }
 
     /* The series first: a cell's row in cells.csv says its series is whole,
@@ -800,49 +1005,71 @@ int am_run_main(int argc, char **argv)
     if (interrupted)
         return AM_RUN_INTERRUPTED; /* nothing written yet */
 
+    am_environment_probe(&plan.env);
+    char *info_members = metadata_members(plan_members, &plan);
     struct am_run_info info = {
         .argv = argv,
         .argc = argc,
         .profile = am_profile_name(plan.profile),
-        .plan_json = plan_members,
+        .plan_json = info_members,
         .cells_total = plan.total,
     };
     struct am_results res;
     char why[PATH_MAX + 128];
     if (am_results_create(&res, plan.root, plan.label, &info, why, sizeof why) != 0) {
         fprintf(stderr, "allocmark run: %s\n", why);
+        free(info_members);
         free(plan_members);
         return AM_RUN_CELLS_FAILED;
     }
     if (why[0])
         fprintf(stderr, "allocmark run: warning: %s\n", why);
-    printf("allocmark run: %ld cells (%s profile, %u repetition%s) -> %s\n", plan.total,
-           info.profile, plan.reps, plan.reps == 1 ? "" : "s", res.dir);
+    printf("allocmark run: %ld cells (%s profile, %u repetition%s%s, %s order, seed %llu) -> "
+           "%s\n",
+           plan.total, info.profile, plan.reps, plan.reps == 1 ? "" : "s",
+           plan.precision_pct > 0 ? " or more for precision" : "", am_order_name(plan.order),
+           (unsigned long long)plan.seed, res.dir);
     fflush(stdout);
 
-    struct am_progress progress;
-    am_progress_init(&progress, stderr, plan.total);
-    long counts[4] = {0};
-    bool stop = false;
-    for (unsigned rep = 1; rep <= plan.reps && !stop; rep++) {
-        for (unsigned w = 0; w < plan.n_workloads && !stop; w++) {
-            const struct am_workload *wl = plan.workload[w];
-            unsigned n_threads = wl->threaded ? plan.n_threads : 1;
-            for (unsigned t = 0; t < n_threads && !stop; t++) {
-                for (unsigned k = 0; k < plan.n_allocators && !stop; k++) {
-                    if (interrupted) {
-                        stop = true;
-                        break;
-                    }
-                    struct cell cell = {plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1,
-                                        rep};
-                    enum cell_outcome o = run_cell(&plan, &cell, self, clock_hz, &res, &progress);
-                    counts[o]++;
-                    stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
-                }
-            }
-        }
+    /* The cells in plan order (workload, thread count, allocator); the
+     * schedule hands out their repetitions (schedule.h). */
+    static struct cell cells[MAX_WORKLOADS * MAX_THREAD_COUNTS * MAX_ALLOCATORS];
+    unsigned n_cells = 0;
+    for (unsigned w = 0; w < plan.n_workloads; w++) {
+        const struct am_workload *wl = plan.workload[w];
+        for (unsigned t = 0; t < (wl->threaded ? plan.n_threads : 1); t++)
+            for (unsigned k = 0; k < plan.n_allocators; k++)
+                cells[n_cells++] =
+                    (struct cell){plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1, 0};
     }
+    struct am_schedule schedule;
+    if (am_schedule_init(&schedule, n_cells, plan.order, plan.seed, plan.reps, plan.warmup,
+                         plan.precision_pct, plan.max_reps) != 0) {
+        fprintf(stderr, "allocmark run: out of memory for the schedule\n");
+        am_results_close(&res);
+        free(info_members);
+        free(plan_members);
+        return AM_RUN_CELLS_FAILED;
+    }
+    struct am_progress progress;
+    am_progress_init(&progress, stderr, (long)schedule.planned);
+    long counts[4] = {0};
+    bool stop = false, warmup;
+    unsigned index, rep;
+    while (!stop && !interrupted && am_schedule_next(&schedule, &index, &warmup, &rep)) {
+        progress.total = (long)schedule.planned;
+        struct cell cell = cells[index];
+        cell.rep = rep;
+        double ops;
+        enum cell_outcome o = run_cell(&plan, &cell, warmup, self, clock_hz, &res, &progress, &ops);
+        if (!warmup || o == CELL_CANCELLED || o == CELL_NOT_WRITTEN)
+            counts[o]++;
+        am_schedule_record(&schedule, index, warmup, ops);
+        stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
+    }
+    /* The cells planned, as kept: the precision may have added some. */
+    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup;
+    am_schedule_free(&schedule);
     am_progress_end(&progress);
     if (plan.micro && !interrupted && !counts[CELL_CANCELLED] && !counts[CELL_NOT_WRITTEN])
         run_micro(&plan, res.dir);
@@ -850,10 +1077,19 @@ int am_run_main(int argc, char **argv)
     info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
+    info.cells_total = kept_total;
+    am_environment_finish(&plan.env);
+    char *end_members = metadata_members(plan_members, &plan);
+    if (end_members) {
+        free(info_members);
+        info_members = end_members;
+        info.plan_json = info_members;
+    }
     /* A signal after the last cell interrupted nothing. */
-    info.interrupted = counts[CELL_CANCELLED] || (interrupted && info.cells_done < plan.total);
+    info.interrupted = counts[CELL_CANCELLED] || (interrupted && info.cells_done < kept_total);
     int merr = am_results_metadata(&res, &info);
     am_results_close(&res);
+    free(info_members);
     free(plan_members);
     if (merr)
         fprintf(stderr, "allocmark run: cannot complete metadata.json: %s\n", strerror(merr));
@@ -862,7 +1098,7 @@ int am_run_main(int argc, char **argv)
     long minutes = (long)elapsed / 60;
     printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed\n",
            info.interrupted ? "interrupted" : "finished", minutes, elapsed - 60.0 * (double)minutes,
-           info.cells_done, plan.total, info.cells_failed);
+           info.cells_done, kept_total, info.cells_failed);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
         return AM_RUN_INTERRUPTED;

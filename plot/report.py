@@ -365,7 +365,8 @@ def build(run, charts, skipped, baseline):
         rep.para("What the cells' processes wrote to stderr is in cells.log.")
 
     extra = [c for c in run.columns if c not in METRICS and c not in (
-        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")]
+        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
+        "cpu")]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep

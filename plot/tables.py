@@ -123,6 +123,17 @@ def method_lines(run):
         lines.append("warm-up: the first %d repetition%s of every cell ran and %s discarded"
                      % (plan["warmup"], "" if plan["warmup"] == 1 else "s",
                         "was" if plan["warmup"] == 1 else "were"))
+    cpus = sorted({int(float(r["cpu"])) for c in run.cells.values() for r in c.ok_reps
+                   if (r.get("cpu") or "").strip()})
+    env = run.metadata.get("environment") if isinstance(run.metadata.get("environment"),
+                                                         dict) else {}
+    if env.get("pinned"):
+        lines.append("pinned: every cell's process ran on CPUs %s only (--pin)" % env["pinned"])
+    elif env:
+        lines.append("not pinned: cells ran wherever the scheduler put them")
+    if cpus:
+        lines.append("the cells' main threads ended their measured phase on CPU%s %s"
+                     % ("" if len(cpus) == 1 else "s", ", ".join(map(str, cpus))))
     if plan["precision_pct"]:
         capped = sum(1 for c in run.cells.values() if not c.failed and run.hit_cap(c))
         lines.append("precision: repetitions added until each cell's interval was within "

@@ -15,8 +15,9 @@ run-failed   six allocators, two workloads (churn, checkerboard), one thread
              count, three repetitions; failed cells (every repetition of
              bump-brk on checkerboard ran out of memory, one mmap-only
              repetition crashed, one tcmalloc repetition timed out), mmap-only
-             stopped by the time budget (complete = 0), a conformance matrix
-             and a column nobody names yet.
+             stopped by the time budget (complete = 0), a conformance matrix,
+             a column nobody names yet, and a machine that was busy (load 3.5
+             on 2 CPUs, governor powersave) when the run started.
 run-threads  three allocators (bump-brk behind the lock adapter when
              threaded), two workloads at 1, 2 and 4 threads, two repetitions;
              one cell that timed out in both repetitions; allocmark-micro's
@@ -46,6 +47,7 @@ COLUMNS = [
     "peak_rss_bytes", "baseline_rss_bytes", "end_rss_bytes", "peak_live_bytes",
     "fragmentation", "os_bytes_peak", "user_s", "sys_s", "minor_faults", "run_user_s",
     "run_sys_s", "run_minor_faults", "harness_overhead_ns", "clock_overhead_ns", "wall_s",
+    "cpu",
 ]
 
 # Invented speed (million ops/s, one thread) and memory overhead per allocator.
@@ -85,7 +87,7 @@ def metrics(rng, allocator, workload, threads, locked):
         "minor_faults": rss // 4096, "run_user_s": round(seconds * threads * 0.95, 6),
         "run_sys_s": round(seconds * 0.02, 6), "run_minor_faults": live // 4096,
         "harness_overhead_ns": 1.5, "clock_overhead_ns": 9.0,
-        "wall_s": round(seconds + 0.02, 3),
+        "wall_s": round(seconds + 0.02, 3), "cpu": rng.randint(0, 1),
     }
 
 
@@ -123,8 +125,9 @@ def write_csv(path, command, rows, columns):
         f.write(out.getvalue())
 
 
-def metadata(label, argv, profile, reps, threads, allocators, workloads, rows):
-    """metadata.json as harness/results.c writes it at the end of a run."""
+def metadata(label, argv, profile, reps, threads, allocators, workloads, rows, load):
+    """metadata.json as harness/results.c writes it at the end of a run;
+    load: the load average when it started."""
     bad = sum(1 for r in rows if r["status"] != "ok")
     return {
         "format": 1, "command": " ".join(argv), "argv": argv, "cwd": "/src/allocmark",
@@ -133,7 +136,7 @@ def metadata(label, argv, profile, reps, threads, allocators, workloads, rows):
         "cells_total": len(rows), "cells_done": len(rows), "cells_failed": bad,
         "profile": profile, "reps": reps, "threads": threads, "budget_s": 0.5,
         "timeout_s": 20, "mem_limit_mib": 4096,
-        "order": "repetition, then workload, then threads, then allocator",
+        "order": "interleaved", "seed": 12345, "warmup": 0,
         "clock": {"source": "tsc", "hz": 3000000000.0},
         "allocators": [{"name": a, "summary": "fixture", "capabilities": "thread-safe"}
                        for a in allocators],
@@ -159,10 +162,16 @@ def metadata(label, argv, profile, reps, threads, allocators, workloads, rows):
         "libraries": {"glibc": {"version": "2.36", "release": "stable"},
                       "configured_versions": {"jemalloc": "5.3.0_0", "mimalloc": "2.0",
                                               "tcmalloc": "2.10"}},
+        "environment": {"governor": "powersave" if load > 1 else "performance",
+                        "boost": "on", "smt_control": "on", "smt_active": True,
+                        "thp_enabled": "madvise", "thp_defrag": "madvise", "aslr": 2,
+                        "loadavg_start": [load, load, load], "loadavg_end": [0.5, 0.4, 0.3],
+                        "pinned": None},
     }
 
 
-def write_run(name, argv, profile, reps, threads, allocators, workloads, rows, extra=()):
+def write_run(name, argv, profile, reps, threads, allocators, workloads, rows, extra=(),
+              load=0.1):
     path = os.path.join(HERE, name)
     if os.path.isdir(path):
         shutil.rmtree(path)
@@ -174,7 +183,7 @@ def write_run(name, argv, profile, reps, threads, allocators, workloads, rows, e
               results_check.SERIES_COLUMNS)
     with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
         json.dump(metadata(name.split("-", 1)[1], argv, profile, reps, threads, allocators,
-                           workloads, rows), f, indent=1)
+                           workloads, rows, load), f, indent=1)
         f.write("\n")
     return path
 
@@ -201,8 +210,9 @@ def run_failed(rng):
                 elif allocator == "tcmalloc" and workload == "checkerboard" and rep == 2:
                     failed(row, "timeout", "no result within the 20 s time limit")
                 rows.append(row)
+    # A busy machine with a powersave governor: the report must warn.
     path = write_run("run-failed", argv, "quick", 3, [1], allocators, workloads, rows,
-                     extra=["future_metric"])
+                     extra=["future_metric"], load=3.5)
     with open(os.path.join(path, "conformance.csv"), "w", encoding="utf-8") as f:
         f.write("# allocmark check --format csv\nallocator,check,verdict,detail\n")
         for allocator in allocators:

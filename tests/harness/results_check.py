@@ -63,13 +63,22 @@ def is_number(text):
         return False
 
 
-def expected_cells(meta):
+def expected_cells(meta, rows=()):
+    """The (allocator, workload, threads, rep) the plan calls for, in plan
+    order. With --precision a cell may have more repetitions, up to
+    max_reps: those its rows show count as planned."""
+    reps = {}
+    if meta.get("precision_pct"):
+        for r in rows:
+            key = (r["allocator"], r["workload"], r["threads"])
+            reps[key] = max(reps.get(key, 0), min(int(r["rep"]), meta["max_reps"]))
     cells = []
-    for rep in range(1, meta["reps"] + 1):
-        for w in meta["workloads"]:
-            for t in meta["threads"] if w["threaded"] else [1]:
-                for a in meta["allocators"]:
-                    cells.append((a["name"], w["name"], str(t), str(rep)))
+    for w in meta["workloads"]:
+        for t in meta["threads"] if w["threaded"] else [1]:
+            for a in meta["allocators"]:
+                key = (a["name"], w["name"], str(t))
+                for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
+                    cells.append(key + (str(rep),))
     return cells
 
 
@@ -84,11 +93,19 @@ def problems(run_dir, interrupted=False):
 
     for key in ("command", "argv", "started", "finished", "state", "git", "build", "machine",
                 "libraries", "profile", "reps", "threads", "allocators", "workloads",
-                "cells_total", "cells_done", "cells_failed"):
+                "cells_total", "cells_done", "cells_failed", "order", "seed", "warmup",
+                "environment"):
         if key not in meta:
             out.append(f"metadata.json has no '{key}'")
     if out:
         return out
+    if meta["order"] not in ("interleaved", "sequential"):
+        out.append(f"metadata order is {meta['order']!r}")
+    env = meta["environment"]
+    for key in ("governor", "boost", "smt_control", "smt_active", "thp_enabled", "thp_defrag",
+                "aslr", "loadavg_start", "loadavg_end", "pinned"):
+        if key not in env:
+            out.append(f"metadata environment has no '{key}'")
     want_state = "interrupted" if interrupted else "complete"
     if meta["state"] != want_state or meta["interrupted"] != interrupted:
         out.append(f"metadata says state={meta['state']} interrupted={meta['interrupted']}")
@@ -100,7 +117,7 @@ def problems(run_dir, interrupted=False):
         if column not in header:
             out.append(f"cells.csv has no column '{column}'")
 
-    expected = expected_cells(meta)
+    expected = expected_cells(meta, rows)
     if meta["cells_total"] != len(expected):
         out.append(f"cells_total is {meta['cells_total']}, the plan has {len(expected)}")
     if meta["cells_done"] != len(rows):

@@ -104,6 +104,16 @@ def main():
     check(p.returncode == 0 and shown and near(shown[0], base / 1e6),
           "--baseline jemalloc puts jemalloc first, in Mops/s")
 
+    # The environment: run-failed started on a busy machine with a powersave
+    # governor (its metadata says so); run-threads on a quiet one.
+    p = run(allocmark, "report", failed_run)
+    check("warning: the load average was 3.50 on 2 CPUs" in p.stdout
+          and "governor powersave" in p.stdout, "report warns about load and governor")
+    check("order: interleaved" in p.stdout and "seed 12345" in p.stdout,
+          "report says the order and the seed")
+    p = run(allocmark, "report", threads_run)
+    check("warning" not in p.stdout, "no warning for a quiet machine")
+
     # --micro: bump-brk against glibc, from the iterations of each file.
     p = run(allocmark, "report", "--micro", "--subject", "bump-brk", threads_run)
     check(p.returncode == 0, "report --micro exits 0")
