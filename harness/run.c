@@ -100,6 +100,8 @@ struct plan {
     uint64_t seed;
     unsigned warmup, max_reps;
     double precision_pct; /* 0: the planned repetitions only */
+    /* --aa: every allocator twice, the second labelled NAME#2. */
+    bool aa;
     /* --pin: the CPUs every cell's process may run on. */
     bool pinned;
     cpu_set_t pin;
@@ -145,6 +147,11 @@ void am_run_usage(FILE *to)
             "        --max-reps N         the cap for --precision (default %d)\n"
             "        --pin CPUS           run every cell's process on these CPUs only\n"
             "                             (e.g. 1 or 0-1 or 0,2); default: not pinned\n"
+            "        --aa                 run every allocator twice, the second copy\n"
+            "                             labelled NAME#2, interleaved like any other cell:\n"
+            "                             `allocmark compare --aa RUN` then measures the\n"
+            "                             noise floor (docs/statistics.md); each cell's\n"
+            "                             process has AM_AA_COPY=1 or 2\n"
             "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
@@ -231,6 +238,7 @@ enum {
     OPT_PRECISION,
     OPT_MAX_REPS,
     OPT_PIN,
+    OPT_AA,
 };
 
 /* "0-1,3" into a CPU set; every CPU must be one this process may use. */
@@ -284,6 +292,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"max-reps", required_argument, NULL, OPT_MAX_REPS},
         {"pin", required_argument, NULL, OPT_PIN},
+        {"aa", no_argument, NULL, OPT_AA},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -436,6 +445,9 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
             }
             plan->max_reps = (unsigned)v;
             break;
+        case OPT_AA:
+            plan->aa = true;
+            break;
         case OPT_PIN:
             if (!parse_cpus(optarg, &plan->pin)) {
                 fprintf(stderr,
@@ -496,7 +508,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     plan->total = 0;
     for (unsigned w = 0; w < plan->n_workloads; w++)
         plan->total += (long)(plan->workload[w]->threaded ? plan->n_threads : 1);
-    plan->total *= (long)plan->n_allocators * plan->reps;
+    plan->total *= (long)plan->n_allocators * plan->reps * (plan->aa ? 2 : 1);
     return LINE_OK;
 }
 
@@ -590,6 +602,7 @@ static char *plan_json(const struct plan *plan, const char *self, double clock_h
     am_json_string(&j, "order", am_order_name(plan->order));
     am_json_int(&j, "seed", (long long)plan->seed);
     am_json_int(&j, "warmup", plan->warmup);
+    am_json_bool(&j, "aa", plan->aa);
     if (plan->precision_pct > 0) {
         am_json_double(&j, "precision_pct", plan->precision_pct);
         am_json_int(&j, "max_reps", plan->max_reps);
@@ -661,6 +674,7 @@ struct cell {
     const struct am_allocator *allocator;
     const struct am_workload *workload;
     unsigned threads, rep;
+    bool second; /* --aa: the allocator's second copy, labelled NAME#2 */
 };
 
 enum cell_outcome { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN };
@@ -736,14 +750,15 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     const struct am_allocator *a = cell->allocator;
     char desc[160];
     *ops_per_sec = NAN;
+    const char *copy = cell->second ? "#2" : "";
     if (warmup)
-        snprintf(desc, sizeof desc, "%s %s t=%u warm-up", a->name, cell->workload->name,
+        snprintf(desc, sizeof desc, "%s%s %s t=%u warm-up", a->name, copy, cell->workload->name,
                  cell->threads);
     else if (cell->rep <= plan->reps)
-        snprintf(desc, sizeof desc, "%s %s t=%u rep %u/%u", a->name, cell->workload->name,
+        snprintf(desc, sizeof desc, "%s%s %s t=%u rep %u/%u", a->name, copy, cell->workload->name,
                  cell->threads, cell->rep, plan->reps);
     else
-        snprintf(desc, sizeof desc, "%s %s t=%u rep %u (for precision)", a->name,
+        snprintf(desc, sizeof desc, "%s%s %s t=%u rep %u (for precision)", a->name, copy,
                  cell->workload->name, cell->threads, cell->rep);
     am_progress_start(progress, desc);
 
@@ -775,7 +790,13 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
     cpu_set_t all;
     bool pinned = plan->pinned && sched_getaffinity(0, sizeof all, &all) == 0 &&
                   sched_setaffinity(0, sizeof plan->pin, &plan->pin) == 0;
+    /* --aa: the cell's process knows which copy it is (AM_AA_COPY), so that a
+     * test double can treat the two differently (delay-test). */
+    if (plan->aa)
+        setenv("AM_AA_COPY", cell->second ? "2" : "1", 1);
     int err = am_spawn_ex(a, argv, &opt, &child);
+    if (plan->aa)
+        unsetenv("AM_AA_COPY");
     if (pinned)
         sched_setaffinity(0, sizeof all, &all);
 
@@ -809,6 +830,11 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
         struct am_heap h = {.impl = a,
                             .locked = cell->threads > 1 && !(a->caps & AM_CAP_THREAD_SAFE)};
         row.v[AM_COL_label] = am_heap_label(&h, label, sizeof label);
+    }
+    char second_label[140];
+    if (cell->second) {
+        snprintf(second_label, sizeof second_label, "%s#2", row.v[AM_COL_label]);
+        row.v[AM_COL_label] = second_label;
     }
 
     enum am_status status;
@@ -1033,14 +1059,15 @@ int am_run_main(int argc, char **argv)
 
     /* The cells in plan order (workload, thread count, allocator); the
      * schedule hands out their repetitions (schedule.h). */
-    static struct cell cells[MAX_WORKLOADS * MAX_THREAD_COUNTS * MAX_ALLOCATORS];
+    static struct cell cells[2 * MAX_WORKLOADS * MAX_THREAD_COUNTS * MAX_ALLOCATORS];
     unsigned n_cells = 0;
     for (unsigned w = 0; w < plan.n_workloads; w++) {
         const struct am_workload *wl = plan.workload[w];
         for (unsigned t = 0; t < (wl->threaded ? plan.n_threads : 1); t++)
             for (unsigned k = 0; k < plan.n_allocators; k++)
-                cells[n_cells++] =
-                    (struct cell){plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1, 0};
+                for (unsigned copy = 0; copy < (plan.aa ? 2u : 1u); copy++)
+                    cells[n_cells++] = (struct cell){
+                        plan.allocator[k], wl, wl->threaded ? plan.threads[t] : 1, 0, copy == 1};
     }
     struct am_schedule schedule;
     if (am_schedule_init(&schedule, n_cells, plan.order, plan.seed, plan.reps, plan.warmup,

@@ -129,7 +129,11 @@ def main(argv):
     c = sub.add_parser("compare", help="compare two runs cell by cell",
                        description=compare.__doc__.split("\n\n")[0])
     c.add_argument("run_a")
-    c.add_argument("run_b")
+    c.add_argument("run_b", nargs="?",
+                   help="the run to compare with RUN_A (not with --aa)")
+    c.add_argument("--aa", action="store_true",
+                   help="RUN_A is a run of `allocmark run --aa`: compare each allocator's "
+                        "second copy (NAME#2) with its first, the noise floor of this machine")
     c.add_argument("--correction", choices=sorted(stats.CORRECTIONS), default="holm",
                    help="how the p-values are corrected for the number of cells: holm "
                         "(family-wise error, the default) or bh (Benjamini-Hochberg, false "
@@ -152,9 +156,11 @@ def main(argv):
             if args.fail_if_slower is not None and not 0 <= args.fail_if_slower < 100:
                 parser.error("--fail-if-slower: %g is not a percentage from 0 to 100"
                              % args.fail_if_slower)
+            if (args.run_b is None) != args.aa:
+                parser.error("compare takes RUN_A RUN_B, or --aa and one run")
             return compare.main(args.run_a, args.run_b, sys.stdout,
                                 correction=args.correction, alpha=args.alpha,
-                                fail_if_slower=args.fail_if_slower)
+                                fail_if_slower=args.fail_if_slower, aa=args.aa)
     except RunError as e:
         sys.stderr.write("allocmark %s: %s\n" % (args.command, e))
         return 2

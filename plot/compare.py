@@ -7,7 +7,7 @@ difference. The summary counts the verdicts and gives the geometric mean of
 the ratios with its interval. stats.py says how each number is computed."""
 
 import stats
-from results import Run
+from results import Run, RunError
 
 NO_DIFFERENCE = "no detectable difference"
 
@@ -52,8 +52,18 @@ def p_text(p):
 
 
 def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.05,
-         fail_if_slower=None):
-    run_a, run_b = Run(path_a), Run(path_b)
+         fail_if_slower=None, aa=False):
+    """Compare run B against run A; with aa, path_b is None and path_a an
+    `allocmark run --aa` run whose second copies (NAME#2) are B."""
+    if aa:
+        run = Run(path_a)
+        run_a, run_b = run.split_aa()
+        if not run_b.cells:
+            raise RunError("%s: no second copies (NAME#2): not a run of `allocmark run --aa`"
+                           % path_a)
+        path_b = path_a
+    else:
+        run_a, run_b = Run(path_a), Run(path_b)
     out.write("A: %s (%s)\nB: %s (%s)\n\n" % (path_a, run_a.footer(), path_b, run_b.footer()))
     rows = compare_cells(run_a, run_b, metric, correction, alpha)
     header = ["allocator", "workload", "threads", "A Mops/s [95% CI]", "B Mops/s [95% CI]",

@@ -199,7 +199,7 @@ class Run:
         rows, comments, self.columns = read_commented_csv(path)
         self.command = comments[0] if comments else ""
         for row in rows:
-            allocator = row.get("allocator", "")
+            allocator = row_allocator(row)
             workload = row.get("workload", "")
             if not allocator or not workload:
                 continue
@@ -285,9 +285,23 @@ class Run:
         values = list(OrderedDict.fromkeys(getattr(c, field) for c in self.cells.values()))
         if field == "threads":
             return sorted(values)
-        plan = [x.get("name") for x in self.metadata.get(field + "s") or []
-                if isinstance(x, dict)]
+        plan = []
+        for x in self.metadata.get(field + "s") or []:
+            if isinstance(x, dict):
+                # --aa: the second copy right after the first.
+                plan += [x.get("name"), "%s%s" % (x.get("name"), SECOND_COPY)]
         return [v for v in plan if v in values] + [v for v in values if v not in plan]
+
+    def split_aa(self):
+        """An --aa run as two runs: the first copies of the allocators and
+        the second (NAME#2, renamed NAME), for compare."""
+        first, second = RunView(self, "first copies"), RunView(self, "second copies")
+        for (allocator, workload, threads), cell in self.cells.items():
+            if allocator.endswith(SECOND_COPY):
+                second.cells[(allocator[:-len(SECOND_COPY)], workload, threads)] = cell
+            else:
+                first.cells[(allocator, workload, threads)] = cell
+        return first, second
 
     def cell(self, allocator, workload, threads):
         return self.cells.get((allocator, workload, threads))
@@ -376,8 +390,8 @@ class Run:
             return {}
         threads = min(int_or(r.get("threads"), 1) for r in rows)
         out = OrderedDict()
-        for allocator in OrderedDict.fromkeys(r.get("allocator", "") for r in rows):
-            mine = [r for r in rows if r.get("allocator") == allocator
+        for allocator in OrderedDict.fromkeys(row_allocator(r) for r in rows):
+            mine = [r for r in rows if row_allocator(r) == allocator
                     and int_or(r.get("threads"), 1) == threads]
             reps = sorted({int_or(r.get("rep"), 0) for r in mine})
             cell = self.cell(allocator, workload, threads)
@@ -387,6 +401,30 @@ class Run:
             chosen.sort(key=lambda r: number(r.get("sample")) or 0)
             out[allocator] = (threads, rep, chosen)
         return out
+
+
+# `allocmark run --aa` labels an allocator's second copy NAME#2 (NAME+lock#2
+# behind the lock); the reader treats it as an allocator of its own.
+SECOND_COPY = "#2"
+
+
+def row_allocator(row):
+    """The allocator a row of cells.csv or timeseries.csv belongs to:
+    its name, with #2 for the second copy of an --aa run."""
+    allocator = row.get("allocator", "")
+    return allocator + SECOND_COPY if (row.get("label") or "").endswith(SECOND_COPY) \
+        else allocator
+
+
+class RunView:
+    """Part of a run's cells, with the run's footer: one side of compare --aa."""
+
+    def __init__(self, run, what):
+        self.run, self.what = run, what
+        self.cells = OrderedDict()
+
+    def footer(self):
+        return "%s: %s" % (self.what, self.run.footer())
 
 
 # micro-<allocator>.json; allocator names are [a-z0-9-].

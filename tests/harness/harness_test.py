@@ -118,6 +118,23 @@ def test_schedule(allocmark, root):
           f"an unreachable precision runs every cell to --max-reps: {per_cell}")
     check(meta["cells_total"] == len(rows) and meta["precision_pct"] == 0.01,
           "cells_total counts the repetitions added")
+    # --aa: every allocator twice, the second labelled NAME#2 and told so
+    # (AM_AA_COPY): delay-test slows only that copy, by 2 us a call.
+    out = os.path.join(root, "aa")
+    p = run(allocmark, ["run", "--profile", "smoke", "--aa", "-a", "delay-test", "-w",
+                        "churn,larson", "-t", "1", "-r", "1", "--no-micro", "-o", out],
+            env={"AM_DELAY_TEST_NS": "2000", "AM_DELAY_TEST_COPY": "2"})
+    check(p.returncode == 0, f"--aa run: exit {p.returncode}: {p.stderr[-300:]}")
+    run_dir = latest(out)
+    for problem in results_check.problems(run_dir):
+        check(False, f"aa: {problem}")
+    meta, rows, _ = results_check.load(run_dir)
+    rate = {(r["label"], r["workload"]): float(r["ops_per_sec"]) for r in rows
+            if r["status"] == "ok"}
+    check(meta["aa"] and len(rows) == 4, f"--aa: 2 copies x 2 workloads: {len(rows)} rows")
+    for w in ("churn", "larson"):
+        a, b = rate.get(("delay-test", w)), rate.get(("delay-test#2", w))
+        check(a and b and b < a / 2, f"{w}: the delayed second copy is slower: {a} {b}")
     meta, rows, _ = order_of("pin", "-r", "1", "--pin", "0")
     check(meta["environment"]["pinned"] == "0", "metadata says the cells were pinned")
     check(all(r["cpu"] == "0" for r in rows if r["status"] == "ok"),

@@ -20,7 +20,7 @@ import os
 import sys
 
 STATUSES = {"ok", "crash", "timeout", "oom", "corrupt", "error"}
-KEY = ("allocator", "workload", "threads", "rep")
+KEY = ("allocator", "label", "workload", "threads", "rep")
 # Columns kept by a failed cell; all others must be empty.
 KEPT_WHEN_FAILED = {"allocator", "label", "workload", "threads", "rep", "status", "reason",
                     "wall_s"}
@@ -67,19 +67,31 @@ def expected_cells(meta, rows=()):
     """The (allocator, workload, threads, rep) the plan calls for, in plan
     order. With --precision a cell may have more repetitions, up to
     max_reps: those its rows show count as planned."""
+    copies = ["", "#2"] if meta.get("aa") else [""]
     reps = {}
     if meta.get("precision_pct"):
         for r in rows:
-            key = (r["allocator"], r["workload"], r["threads"])
+            key = (r["allocator"], copy_of(r), r["workload"], r["threads"])
             reps[key] = max(reps.get(key, 0), min(int(r["rep"]), meta["max_reps"]))
     cells = []
     for w in meta["workloads"]:
         for t in meta["threads"] if w["threaded"] else [1]:
             for a in meta["allocators"]:
-                key = (a["name"], w["name"], str(t))
-                for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
-                    cells.append(key + (str(rep),))
+                for copy in copies:
+                    key = (a["name"], copy, w["name"], str(t))
+                    for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
+                        cells.append(key + (str(rep),))
     return cells
+
+
+def copy_of(row):
+    """'#2' for the second copy of an allocator in an --aa run, else ''."""
+    return "#2" if row["label"].endswith("#2") else ""
+
+
+def cell_key(row):
+    """A row's place in the plan: allocator, copy, workload, threads, rep."""
+    return (row["allocator"], copy_of(row), row["workload"], row["threads"], row["rep"])
 
 
 def problems(run_dir, interrupted=False):
@@ -127,7 +139,7 @@ def problems(run_dir, interrupted=False):
         out.append(f"cells_failed is {meta['cells_failed']} but {failed} rows failed")
     seen = {}
     for r in rows:
-        key = tuple(r[k] for k in KEY)
+        key = cell_key(r)
         seen[key] = seen.get(key, 0) + 1
     for key, n in seen.items():
         if n > 1:
@@ -144,8 +156,9 @@ def problems(run_dir, interrupted=False):
         if r["status"] not in STATUSES:
             out.append(f"{name}: status '{r['status']}'")
             continue
-        if r["label"] not in (r["allocator"], r["allocator"] + "+lock") or (
-                r["label"].endswith("+lock") and r["threads"] == "1"):
+        label = r["label"][:-2] if meta.get("aa") and copy_of(r) else r["label"]
+        if label not in (r["allocator"], r["allocator"] + "+lock") or (
+                label.endswith("+lock") and r["threads"] == "1"):
             out.append(f"{name}: label '{r['label']}'")
         if r["status"] == "ok":
             for column in OK_NUMBERS:
@@ -167,7 +180,7 @@ def problems(run_dir, interrupted=False):
 
     points = {}
     for s in series:
-        key = tuple(s[k] for k in KEY)
+        key = cell_key(s)
         if key not in seen:
             out.append(f"series point of a cell without a row: {key}")
         for column in ("sample", "ops_done", "seconds", "rss_bytes", "live_bytes"):
@@ -175,7 +188,7 @@ def problems(run_dir, interrupted=False):
                 out.append(f"series {key}: {column}='{s[column]}'")
         points[key] = points.get(key, 0) + 1
     for r in rows:
-        key = tuple(r[k] for k in KEY)
+        key = cell_key(r)
         if r["status"] == "ok" and points.get(key, 0) < 2:
             out.append(f"{'/'.join(key)}: ok cell with {points.get(key, 0)} series points")
     return out

@@ -112,10 +112,12 @@ def coverage():
           % (100 * hits / 300))
 
 
-def write_run(path, seed, slow=None, reps=8, noise=0.03):
+def write_run(path, seed, slow=None, reps=8, noise=0.03, aa_slow=None):
     """A run directory with cells.csv (and metadata.json) only: 4 allocators
     x 3 workloads x 2 thread counts, `reps` repetitions each, lognormal noise;
-    `slow` names an allocator whose throughput is 10 % lower."""
+    `slow` names an allocator whose throughput is 10 % lower. With aa_slow,
+    an --aa run: every allocator twice (the second labelled NAME#2), the
+    second copy of aa_slow 10 % slower."""
     rng = random.Random(seed)
     os.makedirs(path)
     allocators = ["glibc", "jemalloc", "mimalloc", "delay-test"]
@@ -129,10 +131,13 @@ def write_run(path, seed, slow=None, reps=8, noise=0.03):
             for workload in workloads:
                 for threads in (1, 2):
                     for k, a in enumerate(allocators):
-                        speed = 1e7 * (1 + k) * threads * (0.9 if a == slow else 1.0)
-                        speed *= math.exp(rng.gauss(0, noise))
-                        w.writerow([a, a, workload, threads, rep, "ok", "", "%.1f" % speed,
-                                    str(int(3e7 * math.exp(rng.gauss(0, noise))))])
+                        for copy in ("", "#2") if aa_slow else ("",):
+                            slower = a == slow or (a == aa_slow and copy)
+                            speed = 1e7 * (1 + k) * threads * (0.9 if slower else 1.0)
+                            speed *= math.exp(rng.gauss(0, noise))
+                            w.writerow([a, a + copy, workload, threads, rep, "ok", "",
+                                        "%.1f" % speed,
+                                        str(int(3e7 * math.exp(rng.gauss(0, noise))))])
     with open(os.path.join(path, "metadata.json"), "w") as f:
         json.dump({"reps": reps, "profile": "quick", "allocators": [
             {"name": a} for a in allocators]}, f)
@@ -189,6 +194,20 @@ def compare_runs(allocmark):
               "--fail-if-slower 5 exits 1 naming the slower cells")
         p = run(allocmark, "compare", a, slow, "--fail-if-slower", "20")
         check(p.returncode == 0, "--fail-if-slower 20: a 10 % slowdown passes")
+
+        # compare --aa: one run holding both copies (NAME#2 the second).
+        aa = os.path.join(tmp, "aa")
+        write_run(aa, 5, aa_slow="delay-test")
+        p = run(allocmark, "compare", "--aa", aa)
+        table = verdicts(p.stdout)
+        check(len(table) == 24 and all(line.endswith("slower") == (key[0] == "delay-test#2")
+                                       for key, line in table.items()),
+              "compare --aa: only the slowed second copy is slower: %s" % list(table.items())[:3])
+        p = run(allocmark, "compare", "--aa", a)
+        check(p.returncode == 2 and "not a run of `allocmark run --aa`" in p.stderr,
+              "compare --aa on a run without second copies exits 2")
+        p = run(allocmark, "compare", a)
+        check(p.returncode == 2, "compare with one run and no --aa exits 2")
 
         few = os.path.join(tmp, "few")
         write_run(few, 4, slow="delay-test", reps=3)
