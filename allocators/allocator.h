@@ -77,6 +77,18 @@ struct am_stats {
     } extra[AM_STATS_MAX_EXTRA];
 };
 
+/* Append a named extra statistic (s->n_extra counts them; past
+ * AM_STATS_MAX_EXTRA the rest are dropped). Every backend's stats fills its
+ * extras through this. */
+static inline void am__stats_extra(struct am_stats *s, const char *name, size_t value)
+{
+    if (s->n_extra < AM_STATS_MAX_EXTRA) {
+        s->extra[s->n_extra].name = name;
+        s->extra[s->n_extra].value = value;
+        s->n_extra++;
+    }
+}
+
 struct am_allocator {
     /* Short name as used on the command line: [a-z0-9-]+. */
     const char *name;
@@ -122,7 +134,7 @@ struct am_allocator {
     /* Optional: walk and verify the backend's own structures. Return 0 if they
      * are consistent; otherwise write what is wrong into why (NUL-terminated,
      * at most len bytes) and return EFAULT. */
-    int (*check)(char *why, size_t len);
+    int (*verify)(char *why, size_t len);
 };
 
 #endif /* AM_ALLOCATOR_H */

@@ -318,14 +318,14 @@ int am_stats(struct am_heap *h, struct am_stats *out)
     return err;
 }
 
-int am_check(struct am_heap *h, char *why, size_t len)
+int am_verify(struct am_heap *h, char *why, size_t len)
 {
     if (len)
         why[0] = '\0';
-    if (!h->impl->check)
+    if (!h->impl->verify)
         return ENOTSUP;
     enter(h);
-    int err = h->impl->check(why, len);
+    int err = h->impl->verify(why, len);
     leave(h);
     return err;
 }

@@ -66,8 +66,8 @@ void *am_aligned_alloc(struct am_heap *h, size_t align, size_t n);
 size_t am_usable_size(struct am_heap *h, void *p);
 /* ENOTSUP when the backend has no stats. */
 int am_stats(struct am_heap *h, struct am_stats *out);
-/* 0 when consistent, ENOTSUP without a check member, else EFAULT with why. */
-int am_check(struct am_heap *h, char *why, size_t len);
+/* 0 when consistent, ENOTSUP without a verify member, else EFAULT with why. */
+int am_verify(struct am_heap *h, char *why, size_t len);
 
 /* The registry: every allocator listed in allocators/meson.build, in order. */
 extern const struct am_allocator *const am_registry[];

@@ -33,15 +33,6 @@ void am__reference_track_peak(struct am_stats *s, size_t *peak)
         s->os_bytes_peak = *peak;
 }
 
-void am__stats_extra(struct am_stats *s, const char *name, size_t value)
-{
-    if (s->n_extra < AM_STATS_MAX_EXTRA) {
-        s->extra[s->n_extra].name = name;
-        s->extra[s->n_extra].value = value;
-        s->n_extra++;
-    }
-}
-
 void *am__reference_malloc(size_t n)
 {
     return malloc(n);

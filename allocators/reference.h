@@ -24,9 +24,6 @@ void *am__reference_symbol(const char *name);
  * libraries that do not track a peak themselves. */
 void am__reference_track_peak(struct am_stats *s, size_t *peak);
 
-/* Append a named extra statistic. */
-void am__stats_extra(struct am_stats *s, const char *name, size_t value);
-
 /* The vtable members every reference shares: the process's own functions. */
 #define AM_REFERENCE_MEMBERS                                                             \
     .caps = AM_CAP_PROCESS_MALLOC | AM_CAP_THREAD_SAFE | AM_CAP_REAL_FREE |              \

@@ -3,7 +3,7 @@
 //
 // Contenders: the dispatched entry (am_memcpy, am_memset), every memcore
 // variant this CPU runs (erms is bare `rep movsb`/`rep stosb`), glibc, a
-// byte loop and seed 002's 8-byte word loop. Every benchmark name is
+// byte loop and Crystal OS's 8-byte word loop. Every benchmark name is
 // op/contender/alignment/bytes; SetBytesProcessed gives bytes_per_second.
 // The buffers are mapped and touched once, up front; a size's source and
 // destination are the same every iteration, so sizes below the caches run

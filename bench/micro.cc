@@ -42,13 +42,13 @@
 extern "C" {
 #include "frontend.h"
 #include "os.h"
+#include "cli.h"
 #include "spawn.h"
 }
 
 namespace
 {
 
-constexpr int EXIT_USAGE = 2;
 constexpr const char *CHILD = "__micro-child";
 constexpr const char *RSS_CHILD = "__rss-child";
 
@@ -560,7 +560,7 @@ int parse_options(int argc, char **argv, Options &o)
         const char *arg = argv[i];
         if (!strncmp(arg, "--allocators=", 13)) {
             if (!parse_allocators(arg + 13, o))
-                return EXIT_USAGE;
+                return AM_EXIT_USAGE;
         } else if (!strncmp(arg, "--out=", 6)) {
             o.out = arg + 6;
         } else if (!strncmp(arg, "--rounds=", 9)) {
@@ -577,12 +577,12 @@ int parse_options(int argc, char **argv, Options &o)
         } else {
             fprintf(stderr, "allocmark-micro: unknown option '%s'\n", arg);
             usage(stderr);
-            return EXIT_USAGE;
+            return AM_EXIT_USAGE;
         }
     }
     if (o.rounds < 1) {
         fprintf(stderr, "allocmark-micro: --rounds needs a number >= 1\n");
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     if (o.allocators.empty())
         for (size_t i = 0; i < am_registry_count; i++)
@@ -599,7 +599,11 @@ bool spawn_and_report(const am_allocator *a, std::vector<std::string> &argv, dou
     for (auto &s : argv)
         args.push_back(&s[0]);
     args.push_back(nullptr);
-    int err = am_spawn(a, args.data(), timeout_s, &child);
+    am_spawn_options opt{};
+    opt.timeout_s = timeout_s;
+    opt.stderr_fd = -1;
+    opt.cancel_fd = -1;
+    int err = am_spawn(a, args.data(), &opt, &child);
     if (err) {
         fprintf(stderr, "allocmark-micro: %s: cannot start a child: %s\n", a->name, strerror(err));
         return false;

@@ -10,14 +10,12 @@
 
 #include "cell.h"
 #include "check.h"
+#include "cli.h"
 #include "frontend.h"
-#include "plot.h"
+#include "plotdriver.h"
 #include "run.h"
 #include "workload.h"
 #include "memcore.h"
-
-/* Exit status for bad command-line input. */
-#define EXIT_USAGE 2
 
 static void usage(FILE *to)
 {
@@ -41,7 +39,7 @@ static int cmd_list(int argc, char **argv)
     bool all = argc == 2 && strcmp(argv[1], "--all") == 0;
     if (argc > 1 && !all) {
         fprintf(stderr, "allocmark list: unexpected argument '%s' (valid: --all)\n", argv[1]);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     printf("%-14s %-66s %s\n", "allocator", "summary", "capabilities");
     for (size_t i = 0; i < am_registry_count; i++) {
@@ -76,7 +74,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "list"))
@@ -101,5 +99,5 @@ int main(int argc, char **argv)
             "allocmark: unknown command '%s' (valid: list, check, run, plot, report, compare,\n"
             "help)\n",
             cmd);
-    return EXIT_USAGE;
+    return AM_EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
  * except the workload, through the heap under test.
  */
 #include "cell.h"
+#include "cli.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,11 +23,9 @@
 
 #include "frontend.h"
 #include "measure.h"
-#include "names.h"
+#include "arglist.h"
 #include "results.h"
 #include "workload.h"
-
-#define EXIT_USAGE 2
 
 void am_cell_argv(const struct am_cell_spec *spec, const char *self, char store[][32],
                   char *argv[AM_CELL_ARGV_MAX])
@@ -264,7 +263,7 @@ int am_cell_child_main(int argc, char **argv)
 {
     if (argc != 8) {
         fprintf(stderr, "allocmark: %s takes 7 arguments\n", AM_CELL_CHILD);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     const struct am_allocator *a = am_find_allocator(argv[1]);
     const struct am_workload *w = am_find_workload(argv[2]);
@@ -274,7 +273,7 @@ int am_cell_child_main(int argc, char **argv)
         threads < 1 || threads > AM_MAX_THREADS || !parse_number(argv[5], &budget) ||
         !parse_number(argv[6], &hz) || !parse_number(argv[7], &mem_limit)) {
         fprintf(stderr, "allocmark: %s: bad arguments\n", AM_CELL_CHILD);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     unsigned n_threads = (unsigned)threads;
 
@@ -354,9 +353,9 @@ static void print_version(void)
 
 int am_info_child_main(int argc, char **argv)
 {
-    const struct am_allocator *a = am_names_only_allocator(argc, argv);
+    const struct am_allocator *a = am_arglist_only_allocator(argc, argv);
     if (!a)
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     struct am_heap heap;
     int err = am_heap_open(&heap, a, 0);
     if (err) {

@@ -11,7 +11,7 @@
  * time-series point, and `end` last. The label line is flushed first, so
  * that even a cell that crashes says whether it ran behind the lock.
  *
- * Layering: depends on harness/measure.h, harness/results.h (column names),
+ * Layering: depends on measure/, harness/results.h (column names),
  * workloads/ and allocators/.
  */
 #ifndef AM_CELL_H

@@ -4,6 +4,7 @@
  * the verdicts come back as lines to gather into a matrix.
  */
 #include "check.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,11 +15,8 @@
 
 #include "conformance.h"
 #include "frontend.h"
-#include "names.h"
+#include "arglist.h"
 #include "spawn.h"
-
-/* Exit status for bad command-line input. */
-#define EXIT_USAGE 2
 
 void am_check_usage(FILE *to)
 {
@@ -88,7 +86,8 @@ static void run_column(struct column *col, const char *self)
     for (unsigned i = 0; i < n; i++)
         col->verdict[i] = AM_VERDICT_COUNT;
     /* Each check has its own time limit inside the child; this is a backstop. */
-    int err = am_spawn(col->allocator, argv, 30.0 * 60, &child);
+    struct am_spawn_options opt = {.timeout_s = 30.0 * 60, .stderr_fd = -1, .cancel_fd = -1};
+    int err = am_spawn(col->allocator, argv, &opt, &child);
     if (err) {
         snprintf(col->fate, sizeof col->fate, "could not start: %s", strerror(err));
         return;
@@ -129,10 +128,10 @@ int am_check_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "a:vhf:", options, NULL)) != -1) {
         switch (c) {
         case 'a':
-            n = am_names_allocators("allocmark check", "-a/--allocators", optarg, chosen,
-                                    MAX_ALLOCATORS);
+            n = am_arglist_allocators("allocmark check", "-a/--allocators", optarg, chosen,
+                                      MAX_ALLOCATORS);
             if (n < 0)
-                return EXIT_USAGE;
+                return AM_EXIT_USAGE;
             break;
         case 'v':
             verbose = true;
@@ -147,21 +146,21 @@ int am_check_main(int argc, char **argv)
             fprintf(stderr,
                     "allocmark check: --format: unknown format '%s' (valid: text, csv, json)\n",
                     optarg);
-            return EXIT_USAGE;
+            return AM_EXIT_USAGE;
         case 'h':
             am_check_usage(stdout);
             return 0;
         default:
             am_check_usage(stderr);
-            return EXIT_USAGE;
+            return AM_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "allocmark check: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     if (n < 0)
-        n = (int)am_names_default_allocators(chosen, MAX_ALLOCATORS);
+        n = (int)am_arglist_default_allocators(chosen, MAX_ALLOCATORS);
 
     static struct column cols[MAX_ALLOCATORS];
     unsigned checks = am_conformance_count();
@@ -259,8 +258,8 @@ int am_check_main(int argc, char **argv)
 
 int am_conformance_child_main(int argc, char **argv)
 {
-    const struct am_allocator *a = am_names_only_allocator(argc, argv);
+    const struct am_allocator *a = am_arglist_only_allocator(argc, argv);
     if (!a)
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     return am_conformance_run(a, stdout) ? 1 : 0;
 }

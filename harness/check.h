@@ -2,7 +2,7 @@
  * check.h: `allocmark check`, the conformance matrix, and the hidden
  * sub-command that runs one allocator's conformance suite in its child.
  *
- * Layering: depends on harness/spawn.h, tests/conformance and allocators/.
+ * Layering: depends on harness/spawn.h, conformance/ and allocators/.
  */
 #ifndef AM_CHECK_H
 #define AM_CHECK_H
@@ -14,6 +14,5 @@
 /* argv[0] is "check" / the hidden sub-command. */
 int am_check_main(int argc, char **argv);
 int am_conformance_child_main(int argc, char **argv);
-void am_check_usage(FILE *to);
 
 #endif /* AM_CHECK_H */

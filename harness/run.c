@@ -21,54 +21,16 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "cli.h"
 #include "environment.h"
 #include "frontend.h"
 #include "measure.h"
-#include "names.h"
+#include "arglist.h"
 #include "progress.h"
 #include "results.h"
 #include "schedule.h"
 #include "spawn.h"
 #include "workload.h"
-
-/* ---------------------------------------------------------------------------
- * Profiles
- *
- * A cell's measured phase ends when each thread has done the workload's
- * "ops" for the profile, or when `budget_s` has passed, whichever is first
- * (a cell cut short says complete=0). `timeout_s` is the hard limit on the
- * cell's whole process, for hangs only: a cell past it is killed and
- * recorded as "timeout".
- *
- * The quick matrix, planned for 10 allocators (this branch has 6; more are
- * coming): 8 threaded workloads x 2 thread counts + 5 one-thread workloads
- * = 21 cells per allocator and repetition, so 10 x 21 x 3 = 630 cells. The
- * "ops" of each workload are sized so that glibc needs roughly 0.05-0.3 s;
- * a slow allocator stops at the 0.5 s budget, then frees what it holds
- * (up to 0.3 s more for the slowest, mmap-only). A cell's process also
- * costs about 0.02 s (start, calibration, reaping). Worst case, every cell
- * at its budget: 630 x (0.5 + 0.02) = 328 s; with the slowest teardowns
- * everywhere, 630 x 0.8 = 504 s: both under the 10-minute limit. Measured
- * on the 2-core machine with other jobs running (load average 5-7): 378
- * cells of 6 allocators in 2:07, so about 3.5 minutes for 10.
- * The smoke profile (meson test) is 1 repetition of tiny cells with a
- * 0.1 s budget: 5-7 s for the 126 cells of 6 allocators.
- * ------------------------------------------------------------------------ */
-
-struct profile {
-    double budget_s;
-    double timeout_s;
-    unsigned reps;
-    /* allocmark-micro's --benchmark_min_time per benchmark, 0 to skip the
-     * microbenchmarks (9 allocators: about 20 s per repetition at 0.05 s). */
-    double micro_min_time_s;
-};
-
-static const struct profile profiles[AM_PROFILE_COUNT] = {
-    [AM_PROFILE_SMOKE] = {.budget_s = 0.1, .timeout_s = 10, .reps = 1, .micro_min_time_s = 0},
-    [AM_PROFILE_QUICK] = {.budget_s = 0.5, .timeout_s = 20, .reps = 3, .micro_min_time_s = 0.05},
-    [AM_PROFILE_FULL] = {.budget_s = 5, .timeout_s = 120, .reps = 5, .micro_min_time_s = 0.5},
-};
 
 /* What a cell may commit on top of what its process had at the start. */
 #define DEFAULT_MEM_LIMIT_MIB 4096ul
@@ -126,9 +88,9 @@ void am_run_usage(FILE *to)
             "    -l, --label TEXT         appended to the run's directory name\n"
             "                             ([A-Za-z0-9._-])\n"
             "        --budget SECONDS     a cell's measured phase stops after this long\n"
-            "                             (smoke 0.25, quick 0.5, full 5); complete=0 says so\n"
+            "                             (smoke %g, quick %g, full %g); complete=0 says so\n"
             "        --timeout SECONDS    a cell's process is killed after this long and\n"
-            "                             recorded as \"timeout\" (smoke 10, quick 20, full 120)\n"
+            "                             recorded as \"timeout\" (smoke %g, quick %g, full %g)\n"
             "        --mem-limit MIB      memory a cell may commit, 0 for no limit\n"
             "                             (default %lu)\n"
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
@@ -156,7 +118,12 @@ void am_run_usage(FILE *to)
             "    corrupt, error; the run goes on) or the results could not be written,\n"
             "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
             "    kept, metadata says interrupted).\n",
-            DEFAULT_MEM_LIMIT_MIB, DEFAULT_MAX_REPS);
+            am_profile_limits(AM_PROFILE_SMOKE)->budget_s,
+            am_profile_limits(AM_PROFILE_QUICK)->budget_s,
+            am_profile_limits(AM_PROFILE_FULL)->budget_s,
+            am_profile_limits(AM_PROFILE_SMOKE)->timeout_s,
+            am_profile_limits(AM_PROFILE_QUICK)->timeout_s,
+            am_profile_limits(AM_PROFILE_FULL)->timeout_s, DEFAULT_MEM_LIMIT_MIB, DEFAULT_MAX_REPS);
 }
 
 /* ---------------------------------------------------------------------------
@@ -310,15 +277,15 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:h", options, NULL)) != -1) {
         switch (c) {
         case 'a':
-            n = am_names_allocators("allocmark run", "-a/--allocators", optarg, plan->allocator,
-                                    MAX_ALLOCATORS);
+            n = am_arglist_allocators("allocmark run", "-a/--allocators", optarg, plan->allocator,
+                                      MAX_ALLOCATORS);
             if (n < 0)
                 return LINE_BAD;
             plan->n_allocators = (unsigned)n;
             break;
         case 'w':
-            n = am_names_workloads("allocmark run", "-w/--workloads", optarg, plan->workload,
-                                   MAX_WORKLOADS);
+            n = am_arglist_workloads("allocmark run", "-w/--workloads", optarg, plan->workload,
+                                     MAX_WORKLOADS);
             if (n < 0)
                 return LINE_BAD;
             plan->n_workloads = (unsigned)n;
@@ -474,7 +441,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
         fprintf(stderr, "allocmark run: unexpected argument '%s'\n", argv[optind]);
         return LINE_BAD;
     }
-    const struct profile *p = &profiles[plan->profile];
+    const struct am_profile_limits *p = am_profile_limits(plan->profile);
     if (!reps)
         plan->reps = p->reps;
     plan->budget_s = budget > 0 ? budget : p->budget_s;
@@ -496,7 +463,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
     if (!seed_given)
         plan->seed = am_schedule_random_seed();
     if (plan->n_allocators == 0)
-        plan->n_allocators = am_names_default_allocators(plan->allocator, MAX_ALLOCATORS);
+        plan->n_allocators = am_arglist_default_allocators(plan->allocator, MAX_ALLOCATORS);
     if (plan->n_workloads == 0)
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
@@ -513,7 +480,7 @@ static enum parsed_line parse_command_line(int argc, char **argv, struct plan *p
 }
 
 /* ---------------------------------------------------------------------------
- * Interruption: the handler only writes to a pipe that am_spawn_ex watches.
+ * Interruption: the handler only writes to a pipe that am_spawn watches.
  * ------------------------------------------------------------------------ */
 
 static volatile sig_atomic_t interrupted;
@@ -567,7 +534,7 @@ static void describe_references(struct am_json *j, const char *self)
         struct am_child child;
         am_json_open(j, a->name, '{');
         am_json_string(j, "preload", a->preload);
-        int err = am_spawn_ex(a, argv, &opt, &child);
+        int err = am_spawn(a, argv, &opt, &child);
         if (quiet >= 0)
             close(quiet);
         if (err == 0) {
@@ -794,7 +761,7 @@ static enum cell_outcome run_cell(const struct plan *plan, const struct cell *ce
      * test double can treat the two differently (delay-test). */
     if (plan->aa)
         setenv("AM_AA_COPY", cell->second ? "2" : "1", 1);
-    int err = am_spawn_ex(a, argv, &opt, &child);
+    int err = am_spawn(a, argv, &opt, &child);
     if (plan->aa)
         unsetenv("AM_AA_COPY");
     if (pinned)
@@ -968,7 +935,7 @@ static int run_micro(const struct plan *plan, const char *dir)
         snprintf(allocators + used, sizeof allocators - used, "%s%s", k ? "," : "",
                  plan->allocator[k]->name);
     }
-    double min_time = profiles[plan->profile].micro_min_time_s;
+    double min_time = am_profile_limits(plan->profile)->micro_min_time_s;
     char out[PATH_MAX + 8], log[PATH_MAX + 16], min_time_arg[64], reps_arg[64];
     snprintf(out, sizeof out, "--out=%s", dir);
     snprintf(log, sizeof log, "%s/micro.log", dir);
@@ -1014,14 +981,14 @@ int am_run_main(int argc, char **argv)
     case LINE_HELP:
         printf("usage: allocmark run [OPTIONS]\n\n");
         am_run_usage(stdout);
-        return AM_RUN_OK;
+        return AM_EXIT_OK;
     case LINE_BAD:
-        return AM_RUN_USAGE;
+        return AM_EXIT_USAGE;
     }
     const char *self = argv[0];
     if (catch_signals() != 0) {
         fprintf(stderr, "allocmark run: cannot set up signal handling: %s\n", strerror(errno));
-        return AM_RUN_CELLS_FAILED;
+        return AM_EXIT_FAILED;
     }
 
     /* One calibration for every cell, so that all share one tick rate. */
@@ -1029,7 +996,7 @@ int am_run_main(int argc, char **argv)
     double clock_hz = am_clock_calibrate(0.1);
     char *plan_members = plan_json(&plan, self, clock_hz);
     if (interrupted)
-        return AM_RUN_INTERRUPTED; /* nothing written yet */
+        return AM_EXIT_INTERRUPTED; /* nothing written yet */
 
     am_environment_probe(&plan.env);
     char *info_members = metadata_members(plan_members, &plan);
@@ -1046,7 +1013,7 @@ int am_run_main(int argc, char **argv)
         fprintf(stderr, "allocmark run: %s\n", why);
         free(info_members);
         free(plan_members);
-        return AM_RUN_CELLS_FAILED;
+        return AM_EXIT_FAILED;
     }
     if (why[0])
         fprintf(stderr, "allocmark run: warning: %s\n", why);
@@ -1076,7 +1043,7 @@ int am_run_main(int argc, char **argv)
         am_results_close(&res);
         free(info_members);
         free(plan_members);
-        return AM_RUN_CELLS_FAILED;
+        return AM_EXIT_FAILED;
     }
     struct am_progress progress;
     am_progress_init(&progress, stderr, (long)schedule.planned);
@@ -1128,8 +1095,8 @@ int am_run_main(int argc, char **argv)
            info.cells_done, kept_total, info.cells_failed);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
-        return AM_RUN_INTERRUPTED;
+        return AM_EXIT_INTERRUPTED;
     if (counts[CELL_NOT_WRITTEN] || merr)
-        return AM_RUN_CELLS_FAILED;
-    return info.cells_failed ? AM_RUN_CELLS_FAILED : AM_RUN_OK;
+        return AM_EXIT_FAILED;
+    return info.cells_failed ? AM_EXIT_FAILED : AM_EXIT_OK;
 }

@@ -13,17 +13,12 @@
 
 #include <stdio.h>
 
-/* Exit statuses of `allocmark run`. */
-enum {
-    AM_RUN_OK = 0,           /* every cell ok */
-    AM_RUN_CELLS_FAILED = 1, /* some cells failed, or the results could not be written */
-    AM_RUN_USAGE = 2,        /* bad command line; nothing was written */
-    AM_RUN_INTERRUPTED = 130 /* SIGINT or SIGTERM; finished cells are kept */
-};
+/* Exit statuses of `allocmark run` (cli.h): AM_EXIT_OK every cell ok;
+ * AM_EXIT_FAILED some cells failed, or the results could not be written;
+ * AM_EXIT_USAGE bad command line, nothing was written; AM_EXIT_INTERRUPTED
+ * SIGINT or SIGTERM, finished cells are kept. */
 
 /* argv[0] is "run". */
 int am_run_main(int argc, char **argv);
-/* The options of `run`, for `allocmark --help`. */
-void am_run_usage(FILE *to);
 
 #endif /* AM_RUN_H */

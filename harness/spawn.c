@@ -47,13 +47,6 @@ static int append(struct am_child *c, size_t *cap, const char *buf, size_t n)
     return 0;
 }
 
-int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
-             struct am_child *out)
-{
-    struct am_spawn_options opt = {.timeout_s = timeout_s, .stderr_fd = -1, .cancel_fd = -1};
-    return am_spawn_ex(a, argv, &opt, out);
-}
-
 /* Kill the child's group for a time-out or a cancellation; true for either. */
 static bool should_stop(const struct am_spawn_options *opt, double start, pid_t pid,
                         struct am_child *out)
@@ -71,9 +64,13 @@ static bool should_stop(const struct am_spawn_options *opt, double start, pid_t 
     return true;
 }
 
-int am_spawn_ex(const struct am_allocator *a, char *const argv[],
-                const struct am_spawn_options *opt, struct am_child *out)
+int am_spawn(const struct am_allocator *a, char *const argv[], const struct am_spawn_options *opt,
+             struct am_child *out)
 {
+    static const struct am_spawn_options defaults = {
+        .timeout_s = 0, .stderr_fd = -1, .cancel_fd = -1};
+    if (!opt)
+        opt = &defaults;
     double timeout_s = opt->timeout_s;
     memset(out, 0, sizeof *out);
     int fds[2];

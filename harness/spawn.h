@@ -29,14 +29,6 @@ struct am_child {
     size_t output_len;
 };
 
-/* Run `/proc/self/exe argv[1..]` (argv[0] is kept as the child's name) for
- * allocator a, with at most timeout_s seconds (0: no limit). The child runs in
- * its own process group, all of which is killed on a time-out. Returns 0 when
- * the child ran (whatever its fate, see *out), or an errno value when it could
- * not be started. */
-int am_spawn(const struct am_allocator *a, char *const argv[], double timeout_s,
-             struct am_child *out);
-
 struct am_spawn_options {
     double timeout_s; /* 0: no limit */
     int stderr_fd;    /* the child's standard error; -1: inherited */
@@ -46,9 +38,14 @@ struct am_spawn_options {
     int cancel_fd;
 };
 
-/* am_spawn with options. */
-int am_spawn_ex(const struct am_allocator *a, char *const argv[],
-                const struct am_spawn_options *opt, struct am_child *out);
+/* Run `/proc/self/exe argv[1..]` (argv[0] is kept as the child's name) for
+ * allocator a, as opt says (NULL: no time limit, standard error inherited,
+ * no cancellation). The child runs in its own process group, all of which is
+ * killed on a time-out or a cancellation. Returns 0 when the child ran
+ * (whatever its fate, see *out), or an errno value when it could not be
+ * started. */
+int am_spawn(const struct am_allocator *a, char *const argv[], const struct am_spawn_options *opt,
+             struct am_child *out);
 
 /* "exit 0", "exit 3", "killed by SIGSEGV", "timed out after 10 s". */
 const char *am_child_describe(const struct am_child *c, char *buf, size_t len);

@@ -48,7 +48,7 @@ __attribute__((unused)) static size_t am_stat_named(struct am_heap *h, const cha
 __attribute__((unused)) static bool am_heap_sound(struct am_heap *h, const char *when)
 {
     char why[256];
-    return CHECK(am_check(h, why, sizeof why) == 0, "%s: %s", when, why);
+    return CHECK(am_verify(h, why, sizeof why) == 0, "%s: %s", when, why);
 }
 
 struct am_shadow_plan {
@@ -198,7 +198,7 @@ static bool shadow_audit(struct am_heap *h, struct shadow_slot *slots, unsigned 
                          unsigned long op)
 {
     char why[256];
-    if (!CHECK(am_check(h, why, sizeof why) == 0, "op %lu: %s", op, why))
+    if (!CHECK(am_verify(h, why, sizeof why) == 0, "op %lu: %s", op, why))
         return false;
     size_t blocks = am_stat_named(h, "live_blocks");
     if (blocks != SIZE_MAX &&

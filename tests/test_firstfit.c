@@ -2,7 +2,7 @@
  * test_firstfit.c: the firstfit backend's boundaries: a split that leaves
  * exactly the waste threshold, merges on both sides at once, a parent emptied
  * and returned to the OS (never the first), the fast-path hint after a free
- * (the seed's `else` bug), realloc in place, aligned children; detection of
+ * (Crystal OS's `else` bug), realloc in place, aligned children; detection of
  * double, stale, foreign and misaligned frees and of overwritten or forged
  * headers through the abort hook, plus one real death by SIGABRT; then the
  * randomized shadow-model test.
@@ -139,7 +139,7 @@ static void test_parents_returned(void)
     while (n < MAX && stat_of("parents") == 1)
         REQUIRE((blocks[n++] = am_malloc(&heap, 60000)) != NULL);
     REQUIRE(stat_of("parents") == 2 && n > 1);
-    /* Emptying the first parent makes it the hint (the seed's `else` bug left
+    /* Emptying the first parent makes it the hint (Crystal OS's `else` bug left
      * the hint on the second parent): the next block goes to the first. */
     for (int i = 0; i < n - 1; i++)
         am_free(&heap, blocks[i]);
@@ -248,7 +248,7 @@ static void test_detection(void)
     am_free(&heap, a);
     caught("corruption", b - header);
     char why[256];
-    CHECK(am_check(&heap, why, sizeof why) == EFAULT && strstr(why, "firstfit: "), "%s", why);
+    CHECK(am_verify(&heap, why, sizeof why) == EFAULT && strstr(why, "firstfit: "), "%s", why);
     am_firstfit_set_abort(NULL);
     am_heap_close(&heap); /* fini reads no header */
 }

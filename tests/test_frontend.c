@@ -139,7 +139,7 @@ static void test_contract(void)
     struct am_stats s;
     CHECK(am_stats(&h, &s) == ENOTSUP);
     char why[64];
-    CHECK(am_check(&h, why, sizeof why) == ENOTSUP);
+    CHECK(am_verify(&h, why, sizeof why) == ENOTSUP);
     char label[64];
     CHECK(strcmp(am_heap_label(&h, label, sizeof label), "double") == 0);
     am_heap_close(&h);

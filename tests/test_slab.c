@@ -54,7 +54,7 @@ static size_t stat_extra(const char *name)
 static void check_consistent(const char *when)
 {
     char why[256];
-    int err = am_check(&heap, why, sizeof why);
+    int err = am_verify(&heap, why, sizeof why);
     CHECK(err == 0, "%s: %s", when, why);
 }
 
@@ -354,7 +354,7 @@ static int in_child(int round)
     if (pthread_create(&tid, NULL, child_thread, NULL) == 0)
         pthread_join(tid, &thread_errors);
     char why[256];
-    if (failed || bad || thread_errors || am_check(&heap, why, sizeof why) != 0)
+    if (failed || bad || thread_errors || am_verify(&heap, why, sizeof why) != 0)
         return 1;
     return 0;
 }
@@ -521,7 +521,7 @@ static void test_check_sees_corruption(void)
     void *bogus = (char *)b + 8; /* inside a live block, off the block grid */
     memcpy(a, &bogus, sizeof bogus);
     char why[256];
-    CHECK(am_check(&heap, why, sizeof why) == EFAULT, "a free list into a live block passed");
+    CHECK(am_verify(&heap, why, sizeof why) == EFAULT, "a free list into a live block passed");
     memcpy(a, &saved, sizeof saved);
     check_consistent("after the repair");
     am_free(&heap, b);

@@ -15,8 +15,6 @@
 struct am_test_state {
     long passed;
     long failed;
-    bool quiet;              /* keep failures out of stderr (the caller reports) */
-    char first_failure[512]; /* the first failure's message, for reports */
 };
 
 static struct am_test_state am_test;
@@ -36,10 +34,8 @@ am__check(bool ok, const char *expr, const char *file, int line, const char *fmt
     va_start(ap, fmt);
     vsnprintf(msg + used, sizeof msg - (size_t)used, fmt, ap);
     va_end(ap);
-    if (am_test.failed++ == 0)
-        snprintf(am_test.first_failure, sizeof am_test.first_failure, "%s:%d: %s", file, line, msg);
-    if (!am_test.quiet)
-        fprintf(stderr, "FAIL %s:%d: %s\n", file, line, msg);
+    am_test.failed++;
+    fprintf(stderr, "FAIL %s:%d: %s\n", file, line, msg);
     return false;
 }
 
@@ -52,12 +48,6 @@ am__check(bool ok, const char *expr, const char *file, int line, const char *fmt
         if (!CHECK(cond, __VA_ARGS__)) \
             return;                    \
     } while (0)
-
-__attribute__((unused)) static void am_test_reset(void)
-{
-    am_test.passed = am_test.failed = 0;
-    am_test.first_failure[0] = '\0';
-}
 
 /* xorshift64: a fast, reproducible stream of test data. The state must not
  * start at 0. */

@@ -1,6 +1,6 @@
 /*
  * common.c: what the workloads share (see workload.h): the registry lookup,
- * profiles, cookies, slot churn, threads and scratch memory.
+ * cookies, slot churn, threads and scratch memory.
  */
 #include "workload.h"
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 
 /* ---------------------------------------------------------------------------
- * Registry and profiles
+ * Registry
  * ------------------------------------------------------------------------ */
 
 const struct am_workload *am_find_workload(const char *name)
@@ -26,21 +26,6 @@ unsigned am_workload_param_count(const struct am_workload *w)
     while (n < AM_MAX_PARAMS && w->params[n].name)
         n++;
     return n;
-}
-
-static const char *const profile_names[AM_PROFILE_COUNT] = {"smoke", "quick", "full"};
-
-const char *am_profile_name(enum am_profile p)
-{
-    return p < AM_PROFILE_COUNT ? profile_names[p] : "?";
-}
-
-enum am_profile am_profile_parse(const char *word)
-{
-    for (int p = 0; p < AM_PROFILE_COUNT; p++)
-        if (strcmp(word, profile_names[p]) == 0)
-            return (enum am_profile)p;
-    return AM_PROFILE_COUNT;
 }
 
 uint64_t am_seed(unsigned index)

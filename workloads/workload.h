@@ -6,7 +6,7 @@
  * A workload is one file workloads/<name>.c exporting one
  * `const struct am_workload am_<name>_workload` ('-' written as '_'), listed
  * once in workloads/meson.build. It allocates only through the instrumented
- * operations of harness/measure.h (am_op_malloc, am_op_free, am_op_realloc),
+ * operations of measure/measure.h (am_op_malloc, am_op_free, am_op_realloc),
  * writes into every block it allocates (am_fill: a cookie at both ends and a
  * byte in every page, so an allocator cannot win by handing out memory nobody
  * touches) and checks the cookie before freeing (am_free_checked), so that a
@@ -19,7 +19,7 @@
  * true (the cell's time budget is spent or something failed); an allocation
  * that returns NULL is reported by am_alloc_filled as "oom".
  *
- * Layering: depends on harness/measure.h (and through it the front end) and
+ * Layering: depends on measure/ (and through it the front end) and
  * the C library; harness/cell.c runs workloads.
  */
 #ifndef AM_WORKLOAD_H
@@ -31,17 +31,11 @@
 #include <stdint.h>
 
 #include "measure.h"
+#include "profile.h"
 
 /* ---------------------------------------------------------------------------
  * The contract
  * ------------------------------------------------------------------------ */
-
-enum am_profile { AM_PROFILE_SMOKE, AM_PROFILE_QUICK, AM_PROFILE_FULL, AM_PROFILE_COUNT };
-
-/* "smoke", "quick", "full". */
-const char *am_profile_name(enum am_profile p);
-/* AM_PROFILE_COUNT for an unknown word. */
-enum am_profile am_profile_parse(const char *word);
 
 #define AM_MAX_PARAMS 8
 

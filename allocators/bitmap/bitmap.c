@@ -1,7 +1,6 @@
 /*
- * bitmap: whole pages out of one reserved region, one bit per page (seeds 000,
- * 002 and 004: BareMetal-OS's page map, the Crystal OS Bitmap, MouthOS's
- * allocation ids).
+ * bitmap: whole pages out of one reserved region, one bit per page, after
+ * BareMetal-OS's page map, the Crystal OS Bitmap and MouthOS's allocation ids.
  *
  * Design: init reserves one range of address space (64 GiB by default,
  * PROT_NONE and MAP_NORESERVE, halved down to 1 GiB where the kernel refuses
@@ -17,8 +16,8 @@
  *          no header sits inside the pages;
  *   dirty  a free page that may still hold memory (freed, not purged).
  *
- * Search: the lowest run that fits (first fit by address, bottom-up). The seed
- * scans from the top; bottom-up is the documented choice here because it keeps
+ * Search: the lowest run that fits (first fit by address, bottom-up). Those page maps
+ * scan from the top; bottom-up is the documented choice here because it keeps
  * the live pages, the committed range and the part of the bitmaps ever touched
  * dense at the start of the region, so a scan never walks the untouched top.
  * The scan works on 64-bit words: a full word is skipped with one comparison,
@@ -508,11 +507,8 @@ static int bitmap_stats(struct am_stats *s)
         bm.dirty_pages,
         bm.purge_calls,
     };
-    s->n_extra = sizeof names / sizeof names[0];
-    for (unsigned i = 0; i < s->n_extra; i++) {
-        s->extra[i].name = names[i];
-        s->extra[i].value = values[i];
-    }
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        am__stats_extra(s, names[i], values[i]);
     unlock();
     return 0;
 }
@@ -547,7 +543,7 @@ static bool hints_hold(char *why, size_t len)
 /* Every start bit is on a used page, every used page follows a used page or is
  * a start, no page is dirty and used at once, nothing is marked above the
  * committed range, the search hints hold, and the counts agree. */
-static int bitmap_check(char *why, size_t len)
+static int bitmap_verify(char *why, size_t len)
 {
     int err = EFAULT;
     lock();
@@ -743,5 +739,5 @@ const struct am_allocator am_bitmap_allocator = {
     .aligned = bitmap_aligned,
     .usable_size = bitmap_usable_size,
     .stats = bitmap_stats,
-    .check = bitmap_check,
+    .verify = bitmap_verify,
 };

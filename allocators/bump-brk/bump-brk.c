@@ -1,5 +1,5 @@
 /*
- * bump-brk: a bump allocator on the program break (seeds 001 and 003).
+ * bump-brk: a bump allocator on the program break.
  *
  * Design: memory comes from libc's sbrk in chunks of at least CHUNK_MIN
  * bytes; malloc carves blocks off the top of the newest chunk, each behind a
@@ -8,8 +8,8 @@
  * every already-freed block below it (a stack that unwinds). Any other free
  * only marks its block and counts it as waste, which the statistics show.
  *
- * Sharing the break with glibc malloc (seed 003: two heap managers moving the
- * break cannot be naive about it):
+ * Sharing the break with glibc malloc (two heap managers moving the break
+ * cannot be naive about it):
  *   - only libc's sbrk is used, never the raw brk system call, so libc's
  *     cached break stays right for glibc's own sbrk calls;
  *   - when glibc has moved the break since our last chunk, the old chunk is
@@ -297,17 +297,13 @@ static int bump_stats(struct am_stats *s)
     s->os_bytes_peak = state.os_bytes_peak;
     s->live_bytes = state.live_bytes;
     s->live_blocks = state.live_blocks;
-    s->n_extra = 3;
-    s->extra[0].name = "waste_bytes";
-    s->extra[0].value = state.waste_bytes;
-    s->extra[1].name = "abandoned_bytes";
-    s->extra[1].value = state.abandoned_bytes;
-    s->extra[2].name = "chunks";
-    s->extra[2].value = state.chunks;
+    am__stats_extra(s, "waste_bytes", state.waste_bytes);
+    am__stats_extra(s, "abandoned_bytes", state.abandoned_bytes);
+    am__stats_extra(s, "chunks", state.chunks);
     return 0;
 }
 
-static int bump_check(char *why, size_t len)
+static int bump_verify(char *why, size_t len)
 {
     int err = 0;
     lock();
@@ -402,5 +398,5 @@ const struct am_allocator am_bump_brk_allocator = {
     .aligned = bump_aligned,
     .usable_size = bump_usable_size,
     .stats = bump_stats,
-    .check = bump_check,
+    .verify = bump_verify,
 };

@@ -1,5 +1,5 @@
 /*
- * firstfit: the Crystal OS kernel allocator of seed 002, in C, with its flaws
+ * firstfit: the Crystal OS kernel allocator, in C, with its flaws
  * fixed: parents (regions of pages from the OS) cut into children (blocks) kept
  * in address order.
  *
@@ -8,21 +8,21 @@
  * by children; a child header (48 bytes) holds the payload size, the parent,
  * both neighbours, a state (free or in use) and a magic value. No two free
  * children are ever neighbours.
- *   - malloc is first fit: the parent that last had room (the seed's
+ *   - malloc is first fit: the parent that last had room (Crystal's
  *     first_with_available), then every parent in address order, then a new
  *     parent. Inside a parent the walk starts at `first_free` (no free child
  *     lies below it) and a parent is skipped when its free bytes, or
  *     `max_free` (no free child is larger), are too few; a walk that fails
  *     makes `max_free` exact, so a full parent is not walked twice.
  *   - A child is split when what would be left over exceeds WASTE_THRESHOLD
- *     (two headers, as in the seed); a remainder of exactly the threshold stays
+ *     (two headers, as in Crystal); a remainder of exactly the threshold stays
  *     with the block as slack.
  *   - free merges with both free neighbours in O(1) through the prev link (the
  *     seed walks the list to find the previous child). A parent left with one
  *     free child is unmapped, except the first one, made by init.
  *   - realloc shrinks by splitting off the tail, grows in place into a free
- *     next child, and only otherwise moves (the seed always copied).
- *   - The seed's free ended with `else <comparison>`, a no-op where `elsif`
+ *     next child, and only otherwise moves (Crystal always copied).
+ *   - Crystal's free ended with `else <comparison>`, a no-op where `elsif`
  *     was meant; here free really moves the hint to a parent that now has more
  *     room than the hinted one.
  *
@@ -37,8 +37,8 @@
  * full and passes used ones on their state and parent alone (sealing each
  * child walked doubled the cost of malloc). What is found is reported after
  * the lock is released, through a hook (firstfit.h) that tests replace; the
- * default prints one line and aborts. check walks every parent and child: magic values, links,
- * contiguity, merging, the hints and the free-byte accounts (the seed's
+ * default prints one line and aborts. verify walks every parent and child: magic values, links,
+ * contiguity, merging, the hints and the free-byte accounts (Crystal's
  * verify_data_structures!).
  *
  * Complexity: malloc is O(parents + children walked); free and in-place
@@ -450,7 +450,7 @@ static void *alloc_locked(size_t n, size_t align)
         c = fit_in(p, need, align);
     if (!c)
         return NULL;
-    /* The seed's "is the page full?": a full parent is no hint. */
+    /* Crystal's "is the page full?": a full parent is no hint. */
     ff.hint = c->parent->free_bytes ? c->parent : ff.first;
     return payload(c);
 }
@@ -529,7 +529,7 @@ static void release(struct ff_child *c)
     if (p != ff.first && !c->prev && !c->next)
         destroy_parent(p);
     else if (!ff.hint || p->free_bytes > ff.hint->free_bytes)
-        ff.hint = p; /* the seed's `else` that meant `elsif` */
+        ff.hint = p; /* Crystal's `else` that meant `elsif` */
 }
 
 /* ---------------------------------------------------------------------------
@@ -621,17 +621,14 @@ static int firstfit_stats(struct am_stats *s)
         ff.in_place_reallocs,
         ff.parents_returned,
     };
-    s->n_extra = sizeof names / sizeof names[0];
-    for (unsigned i = 0; i < s->n_extra; i++) {
-        s->extra[i].name = names[i];
-        s->extra[i].value = values[i];
-    }
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        am__stats_extra(s, names[i], values[i]);
     unlock();
     return 0;
 }
 
 /* ---------------------------------------------------------------------------
- * check: the seed's verify_data_structures!, and more
+ * verify: Crystal's verify_data_structures!, and more
  * ------------------------------------------------------------------------ */
 
 struct tally {
@@ -686,7 +683,7 @@ static const char *check_parent(struct ff_parent *p, size_t bytes, struct tally 
     return NULL;
 }
 
-static int firstfit_check(char *why, size_t len)
+static int firstfit_verify(char *why, size_t len)
 {
     lock();
     struct tally t = {0};
@@ -803,5 +800,5 @@ const struct am_allocator am_firstfit_allocator = {
     .aligned = firstfit_aligned,
     .usable_size = firstfit_usable_size,
     .stats = firstfit_stats,
-    .check = firstfit_check,
+    .verify = firstfit_verify,
 };

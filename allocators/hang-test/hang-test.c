@@ -4,7 +4,7 @@
  * can show a crashed cell and a timed-out one side by side.
  */
 #include "../allocator.h"
-#include "../crash-test/misbehave.h"
+#include "../misbehave.h"
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * mmap-only: one anonymous mapping per allocation (seeds 001 and 003).
+ * mmap-only: one anonymous mapping per allocation.
  *
  * Design: every block is its own mapping, rounded up to whole pages, with a
  * 16-byte header just before the user pointer that records the mapping's
@@ -138,9 +138,7 @@ static int mmap_stats(struct am_stats *s)
     s->os_bytes_peak = atomic_load_explicit(&state.os_bytes_peak, memory_order_relaxed);
     s->live_bytes = atomic_load_explicit(&state.live_bytes, memory_order_relaxed);
     s->live_blocks = atomic_load_explicit(&state.live_blocks, memory_order_relaxed);
-    s->n_extra = 1;
-    s->extra[0].name = "map_calls";
-    s->extra[0].value = atomic_load_explicit(&state.maps, memory_order_relaxed);
+    am__stats_extra(s, "map_calls", atomic_load_explicit(&state.maps, memory_order_relaxed));
     return 0;
 }
 

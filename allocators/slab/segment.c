@@ -49,7 +49,6 @@
 #define MAP_HINT_MISSES_MAX 64
 
 struct slab_global am__slab_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
-#define g am__slab_g
 
 static uint32_t now_ms(void)
 {
@@ -84,9 +83,9 @@ static int map_seg_aligned(size_t size, void **out)
 
 static void os_bytes_add(size_t n)
 {
-    g.os_bytes += n;
-    if (g.os_bytes > g.os_bytes_peak)
-        g.os_bytes_peak = g.os_bytes;
+    am__slab_g.os_bytes += n;
+    if (am__slab_g.os_bytes > am__slab_g.os_bytes_peak)
+        am__slab_g.os_bytes_peak = am__slab_g.os_bytes;
 }
 
 /* Bytes of block space in the units of mask (unit 0 is short by the header). */
@@ -130,9 +129,9 @@ static void purge_units(struct segment *seg, uint64_t mask)
         char *to = (char *)seg + ((size_t)(last + 1) << UNIT_SHIFT);
         if (am__os_purge(from, (size_t)(to - from)) == 0) {
             seg->dirty_mask &= ~run;
-            g.dirty_units -= (size_t)__builtin_popcountll(run);
-            g.os_bytes -= units_bytes(run);
-            g.purges++;
+            am__slab_g.dirty_units -= (size_t)__builtin_popcountll(run);
+            am__slab_g.os_bytes -= units_bytes(run);
+            am__slab_g.purges++;
         }
         mask &= ~run;
     }
@@ -140,10 +139,10 @@ static void purge_units(struct segment *seg, uint64_t mask)
 
 static void cache_evict(struct segment *seg)
 {
-    segment_unlink(&g.cache, seg);
-    g.n_cached--;
-    g.cached_bytes -= seg->map_len;
-    g.os_bytes -= seg->map_len;
+    segment_unlink(&am__slab_g.cache, seg);
+    am__slab_g.n_cached--;
+    am__slab_g.cached_bytes -= seg->map_len;
+    am__slab_g.os_bytes -= seg->map_len;
     am__os_unmap(seg, seg->map_len);
 }
 
@@ -151,11 +150,11 @@ static void cache_evict(struct segment *seg)
  * every half delay. */
 static void cache_decay(uint32_t now)
 {
-    if (!g.cache || now - g.last_cache_scan_ms < PURGE_DELAY_MS / 2)
+    if (!am__slab_g.cache || now - am__slab_g.last_cache_scan_ms < PURGE_DELAY_MS / 2)
         return;
-    g.last_cache_scan_ms = now;
+    am__slab_g.last_cache_scan_ms = now;
     struct segment *next;
-    for (struct segment *seg = g.cache; seg; seg = next) {
+    for (struct segment *seg = am__slab_g.cache; seg; seg = next) {
         next = seg->next;
         if (now - seg->released_ms[0] >= PURGE_DELAY_MS)
             cache_evict(seg);
@@ -167,10 +166,10 @@ static void cache_decay(uint32_t now)
 static void purge_idle(uint32_t now)
 {
     cache_decay(now);
-    if (g.dirty_units == 0 || now - g.last_age_scan_ms < PURGE_DELAY_MS / 2)
+    if (am__slab_g.dirty_units == 0 || now - am__slab_g.last_age_scan_ms < PURGE_DELAY_MS / 2)
         return;
-    g.last_age_scan_ms = now;
-    for (struct segment *seg = g.segments; seg; seg = seg->next) {
+    am__slab_g.last_age_scan_ms = now;
+    for (struct segment *seg = am__slab_g.segments; seg; seg = seg->next) {
         uint64_t old = 0;
         for (uint64_t m = seg->dirty_mask; m; m &= m - 1) {
             unsigned u = (unsigned)__builtin_ctzll(m);
@@ -185,10 +184,11 @@ static void purge_idle(uint32_t now)
  * half of it. */
 static void purge_excess(void)
 {
-    size_t max = g.units_used > DIRTY_MAX_UNITS ? g.units_used : DIRTY_MAX_UNITS;
-    if (g.dirty_units <= max)
+    size_t max = am__slab_g.units_used > DIRTY_MAX_UNITS ? am__slab_g.units_used : DIRTY_MAX_UNITS;
+    if (am__slab_g.dirty_units <= max)
         return;
-    for (struct segment *seg = g.segments; seg && g.dirty_units > max / 2; seg = seg->next)
+    for (struct segment *seg = am__slab_g.segments; seg && am__slab_g.dirty_units > max / 2;
+         seg = seg->next)
         purge_units(seg, seg->dirty_mask);
 }
 
@@ -200,20 +200,20 @@ static struct segment *segment_map(void)
     struct segment *seg = p;
     seg->kind = SEG_KIND_SMALL;
     seg->free_mask = ALL_UNITS;
-    segment_link(&g.segments, seg);
-    g.n_segments++;
-    g.empty_segments++;
+    segment_link(&am__slab_g.segments, seg);
+    am__slab_g.n_segments++;
+    am__slab_g.empty_segments++;
     os_bytes_add(SEG_HEADER_SIZE);
     return seg;
 }
 
 static void segment_unmap(struct segment *seg)
 {
-    g.dirty_units -= (size_t)__builtin_popcountll(seg->dirty_mask);
-    g.os_bytes -= SEG_HEADER_SIZE + units_bytes(seg->dirty_mask);
-    segment_unlink(&g.segments, seg);
-    g.n_segments--;
-    g.empty_segments--;
+    am__slab_g.dirty_units -= (size_t)__builtin_popcountll(seg->dirty_mask);
+    am__slab_g.os_bytes -= SEG_HEADER_SIZE + units_bytes(seg->dirty_mask);
+    segment_unlink(&am__slab_g.segments, seg);
+    am__slab_g.n_segments--;
+    am__slab_g.empty_segments--;
     am__os_unmap(seg, SEG_SIZE);
 }
 
@@ -222,12 +222,12 @@ struct slab *am__slab_unit_acquire(void)
     /* A resident free unit first: its pages need no fault. */
     struct segment *seg;
     uint64_t pick = 0;
-    for (seg = g.segments; seg && !seg->dirty_mask; seg = seg->next) {
+    for (seg = am__slab_g.segments; seg && !seg->dirty_mask; seg = seg->next) {
     }
     if (seg) {
         pick = seg->dirty_mask;
     } else {
-        for (seg = g.segments; seg && !seg->free_mask; seg = seg->next) {
+        for (seg = am__slab_g.segments; seg && !seg->free_mask; seg = seg->next) {
         }
         if (!seg && !(seg = segment_map()))
             return NULL;
@@ -238,13 +238,13 @@ struct slab *am__slab_unit_acquire(void)
     seg->free_mask &= ~bit;
     if (seg->dirty_mask & bit) {
         seg->dirty_mask &= ~bit;
-        g.dirty_units--;
+        am__slab_g.dirty_units--;
     } else {
         os_bytes_add(units_bytes(bit));
     }
-    g.units_used++;
+    am__slab_g.units_used++;
     if (seg->n_used++ == 0)
-        g.empty_segments--;
+        am__slab_g.empty_segments--;
     struct slab *s = &seg->units[u];
     memset(s, 0, sizeof *s);
     purge_idle(now_ms());
@@ -264,44 +264,44 @@ void am__slab_unit_release(struct slab *s)
     seg->free_mask |= bit;
     seg->dirty_mask |= bit;
     seg->released_ms[u] = now;
-    g.dirty_units++;
-    g.units_used--;
-    if (--seg->n_used == 0 && ++g.empty_segments > EMPTY_SEGMENTS_KEPT)
+    am__slab_g.dirty_units++;
+    am__slab_g.units_used--;
+    if (--seg->n_used == 0 && ++am__slab_g.empty_segments > EMPTY_SEGMENTS_KEPT)
         segment_unmap(seg);
     purge_excess();
     purge_idle(now);
 }
 
-/* Under g.lock: the best-fitting cached run of at least len bytes (and at
+/* Under am__slab_g.lock: the best-fitting cached run of at least len bytes (and at
  * most LARGE_FIT_RATIO times len), out of the cache; NULL when none fits. */
 static struct segment *cache_take(size_t len)
 {
     struct segment *best = NULL;
-    for (struct segment *seg = g.cache; seg; seg = seg->next)
+    for (struct segment *seg = am__slab_g.cache; seg; seg = seg->next)
         if (seg->map_len >= len && seg->map_len / LARGE_FIT_RATIO <= len &&
             (!best || seg->map_len < best->map_len))
             best = seg;
     if (best) {
-        segment_unlink(&g.cache, best);
-        g.n_cached--;
-        g.cached_bytes -= best->map_len;
+        segment_unlink(&am__slab_g.cache, best);
+        am__slab_g.n_cached--;
+        am__slab_g.cached_bytes -= best->map_len;
     }
     return best;
 }
 
-/* Under g.lock: seg becomes a live large block. */
+/* Under am__slab_g.lock: seg becomes a live large block. */
 static void large_link(struct segment *seg)
 {
-    segment_link(&g.large, seg);
-    g.n_large++;
-    g.large_usable += seg->usable;
+    segment_link(&am__slab_g.large, seg);
+    am__slab_g.n_large++;
+    am__slab_g.large_usable += seg->usable;
 }
 
 static void large_unlink(struct segment *seg)
 {
-    segment_unlink(&g.large, seg);
-    g.n_large--;
-    g.large_usable -= seg->usable;
+    segment_unlink(&am__slab_g.large, seg);
+    am__slab_g.n_large--;
+    am__slab_g.large_usable -= seg->usable;
 }
 
 void *am__slab_large_alloc(size_t n, size_t align)
@@ -313,16 +313,16 @@ void *am__slab_large_alloc(size_t n, size_t align)
         /* The header at the segment-aligned start, the block right after it. */
         offset = am__align_up(LARGE_HEADER_SIZE, align);
         len = am__align_up(offset + n, page);
-        pthread_mutex_lock(&g.lock);
+        pthread_mutex_lock(&am__slab_g.lock);
         purge_idle(now_ms());
         struct segment *seg = cache_take(len);
         if (seg) {
             seg->usable = seg->map_len - offset;
             large_link(seg);
-            pthread_mutex_unlock(&g.lock);
+            pthread_mutex_unlock(&am__slab_g.lock);
             return (char *)seg + offset;
         }
-        pthread_mutex_unlock(&g.lock);
+        pthread_mutex_unlock(&am__slab_g.lock);
         if (map_seg_aligned(len, &base) != 0)
             return NULL;
     } else {
@@ -336,11 +336,11 @@ void *am__slab_large_alloc(size_t n, size_t align)
     seg->kind = SEG_KIND_LARGE;
     seg->map_len = len;
     seg->usable = len - offset;
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     large_link(seg);
     os_bytes_add(len);
     purge_idle(now_ms());
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     return (char *)base + offset;
 }
 
@@ -348,26 +348,27 @@ void am__slab_large_free(struct segment *seg)
 {
     uint32_t now = now_ms();
     bool keep = seg->map_len <= LARGE_CACHE_MAX_BYTES;
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     large_unlink(seg);
     if (keep) {
         /* Room for it: the oldest cached runs go (the list is newest first). */
-        while (g.cache && (g.cached_bytes + seg->map_len > LARGE_CACHE_MAX_BYTES ||
-                           g.n_cached >= LARGE_CACHE_MAX_RUNS)) {
-            struct segment *oldest = g.cache;
+        while (am__slab_g.cache &&
+               (am__slab_g.cached_bytes + seg->map_len > LARGE_CACHE_MAX_BYTES ||
+                am__slab_g.n_cached >= LARGE_CACHE_MAX_RUNS)) {
+            struct segment *oldest = am__slab_g.cache;
             while (oldest->next)
                 oldest = oldest->next;
             cache_evict(oldest);
         }
         seg->released_ms[0] = now;
-        segment_link(&g.cache, seg);
-        g.n_cached++;
-        g.cached_bytes += seg->map_len;
+        segment_link(&am__slab_g.cache, seg);
+        am__slab_g.n_cached++;
+        am__slab_g.cached_bytes += seg->map_len;
     } else {
-        g.os_bytes -= seg->map_len;
+        am__slab_g.os_bytes -= seg->map_len;
     }
     purge_idle(now);
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     if (!keep)
         am__os_unmap(seg, seg->map_len);
 }
@@ -383,52 +384,55 @@ void *am__slab_large_resize(struct segment *seg, void *p, size_t n)
         void *target;
         if (len < REMAP_MOVE_MIN || offset >= SEG_SIZE || map_seg_aligned(len, &target) != 0)
             return NULL;
-        pthread_mutex_lock(&g.lock);
+        pthread_mutex_lock(&am__slab_g.lock);
         large_unlink(seg);
         if (am__os_remap_to(seg, seg->map_len, len, target) != 0) {
             large_link(seg);
-            pthread_mutex_unlock(&g.lock);
+            pthread_mutex_unlock(&am__slab_g.lock);
             am__os_unmap(target, len);
             return NULL;
         }
         to = target;
         large_link(to);
-        pthread_mutex_unlock(&g.lock);
+        pthread_mutex_unlock(&am__slab_g.lock);
     }
-    pthread_mutex_lock(&g.lock);
-    g.large_usable -= to->usable;
-    g.os_bytes -= to->map_len;
+    pthread_mutex_lock(&am__slab_g.lock);
+    am__slab_g.large_usable -= to->usable;
+    am__slab_g.os_bytes -= to->map_len;
     to->map_len = len;
     to->usable = len - offset;
-    g.large_usable += to->usable;
+    am__slab_g.large_usable += to->usable;
     os_bytes_add(len);
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     return (char *)to + offset;
 }
 
 void am__slab_segments_reset(void)
 {
-    while (g.segments) {
-        struct segment *seg = g.segments;
-        g.segments = seg->next;
+    while (am__slab_g.segments) {
+        struct segment *seg = am__slab_g.segments;
+        am__slab_g.segments = seg->next;
         am__os_unmap(seg, SEG_SIZE);
     }
-    for (struct segment **list = &g.large; list; list = list == &g.large ? &g.cache : NULL) {
+    for (struct segment **list = &am__slab_g.large; list;
+         list = list == &am__slab_g.large ? &am__slab_g.cache : NULL) {
         while (*list) {
             struct segment *seg = *list;
             *list = seg->next;
             am__os_unmap(seg, seg->map_len);
         }
     }
-    g.n_cached = g.cached_bytes = 0;
-    g.n_segments = g.n_large = g.empty_segments = g.dirty_units = g.units_used = 0;
-    g.os_bytes = g.os_bytes_peak = g.large_usable = g.purges = 0;
+    am__slab_g.n_cached = am__slab_g.cached_bytes = 0;
+    am__slab_g.n_segments = am__slab_g.n_large = am__slab_g.empty_segments =
+        am__slab_g.dirty_units = am__slab_g.units_used = 0;
+    am__slab_g.os_bytes = am__slab_g.os_bytes_peak = am__slab_g.large_usable = am__slab_g.purges =
+        0;
 }
 
-int am__slab_segments_check(char *why, size_t len)
+int am__slab_segments_verify(char *why, size_t len)
 {
     size_t os_bytes = 0, dirty = 0, empty = 0, n = 0, units_used = 0;
-    for (struct segment *seg = g.segments; seg; seg = seg->next, n++) {
+    for (struct segment *seg = am__slab_g.segments; seg; seg = seg->next, n++) {
         if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_SMALL) {
             snprintf(why, len, "segment %p: misaligned or not a segment", (void *)seg);
             return EFAULT;
@@ -457,7 +461,7 @@ int am__slab_segments_check(char *why, size_t len)
         units_used += seg->n_used;
     }
     size_t n_large = 0;
-    for (struct segment *seg = g.large; seg; seg = seg->next, n_large++) {
+    for (struct segment *seg = am__slab_g.large; seg; seg = seg->next, n_large++) {
         if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_LARGE) {
             snprintf(why, len, "large run %p: misaligned or not a large run", (void *)seg);
             return EFAULT;
@@ -465,7 +469,7 @@ int am__slab_segments_check(char *why, size_t len)
         os_bytes += seg->map_len;
     }
     size_t n_cached = 0, cached_bytes = 0;
-    for (struct segment *seg = g.cache; seg; seg = seg->next, n_cached++) {
+    for (struct segment *seg = am__slab_g.cache; seg; seg = seg->next, n_cached++) {
         if (((uintptr_t)seg & SEG_MASK) || seg->kind != SEG_KIND_LARGE ||
             seg->map_len > LARGE_CACHE_MAX_BYTES) {
             snprintf(why, len, "cached run %p: misaligned, not a large run or too large",
@@ -474,20 +478,22 @@ int am__slab_segments_check(char *why, size_t len)
         }
         cached_bytes += seg->map_len;
     }
-    if (n_cached != g.n_cached || cached_bytes != g.cached_bytes ||
+    if (n_cached != am__slab_g.n_cached || cached_bytes != am__slab_g.cached_bytes ||
         cached_bytes > LARGE_CACHE_MAX_BYTES || n_cached > LARGE_CACHE_MAX_RUNS) {
-        snprintf(why, len, "large cache: %zu/%zu runs, %zu/%zu bytes", n_cached, g.n_cached,
-                 cached_bytes, g.cached_bytes);
+        snprintf(why, len, "large cache: %zu/%zu runs, %zu/%zu bytes", n_cached,
+                 am__slab_g.n_cached, cached_bytes, am__slab_g.cached_bytes);
         return EFAULT;
     }
     os_bytes += cached_bytes;
-    if (n != g.n_segments || n_large != g.n_large || dirty != g.dirty_units ||
-        empty != g.empty_segments || os_bytes != g.os_bytes || units_used != g.units_used) {
+    if (n != am__slab_g.n_segments || n_large != am__slab_g.n_large ||
+        dirty != am__slab_g.dirty_units || empty != am__slab_g.empty_segments ||
+        os_bytes != am__slab_g.os_bytes || units_used != am__slab_g.units_used) {
         snprintf(why, len,
                  "counters disagree: segments %zu/%zu large %zu/%zu dirty %zu/%zu empty %zu/%zu "
                  "os_bytes %zu/%zu units used %zu/%zu",
-                 n, g.n_segments, n_large, g.n_large, dirty, g.dirty_units, empty, g.empty_segments,
-                 os_bytes, g.os_bytes, units_used, g.units_used);
+                 n, am__slab_g.n_segments, n_large, am__slab_g.n_large, dirty,
+                 am__slab_g.dirty_units, empty, am__slab_g.empty_segments, os_bytes,
+                 am__slab_g.os_bytes, units_used, am__slab_g.units_used);
         return EFAULT;
     }
     return 0;

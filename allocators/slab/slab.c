@@ -1,5 +1,5 @@
 /*
- * slab: allocmark's own fast allocator (issue 4), after the designs of
+ * slab: allocmark's own fast allocator, after the designs of
  * mimalloc (free lists sharded per slab, a thread-free list per slab, a
  * delayed-free notification for full slabs) and rpmalloc (per-thread heaps
  * handed over when their thread exits).
@@ -92,9 +92,7 @@ static __thread struct tls_heap tls __attribute__((tls_model("initial-exec"))) =
     .heap = &no_heap,
 };
 
-#define g am__slab_g
-
-/* Under g.lock: heaps and abandoned slabs. notify_lock: see remote_free. */
+/* Under am__slab_g.lock: heaps and abandoned slabs. notify_lock: see remote_free. */
 static struct {
     pthread_mutex_t notify_lock;
     struct heap *all, *pooled;
@@ -254,9 +252,9 @@ static void slab_retire_empty(struct heap *h, struct slab *s)
         h->n_empty++;
         return;
     }
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     am__slab_unit_release(s);
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
 }
 
 /* The current slab s has no free block: put it on h's full list and ask the
@@ -276,7 +274,7 @@ static bool slab_retire_full(struct heap *h, struct slab *s)
     return true;
 }
 
-/* Under g.lock: hand s (owned by a heap that is letting go) to the pool, or
+/* Under am__slab_g.lock: hand s (owned by a heap that is letting go) to the pool, or
  * give its unit back when it is empty. */
 static void slab_abandon_locked(struct slab *s)
 {
@@ -292,7 +290,7 @@ static void slab_abandon_locked(struct slab *s)
     st.n_abandoned++;
 }
 
-/* Under g.lock: take s out of the pool for h. */
+/* Under am__slab_g.lock: take s out of the pool for h. */
 static void slab_adopt_locked(struct heap *h, struct slab *s)
 {
     slab_unlink(&st.abandoned[s->cls], s);
@@ -301,7 +299,7 @@ static void slab_adopt_locked(struct heap *h, struct slab *s)
     slab_collect(s);
 }
 
-/* Under g.lock: give back the units of abandoned slabs that remote frees
+/* Under am__slab_g.lock: give back the units of abandoned slabs that remote frees
  * have emptied since. */
 static void sweep_abandoned_locked(void)
 {
@@ -363,7 +361,7 @@ static struct heap *heap_new_locked(void)
 
 static struct heap *heap_attach(void)
 {
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     struct heap *h = st.pooled;
     if (h)
         st.pooled = h->next_pooled;
@@ -371,7 +369,7 @@ static struct heap *heap_attach(void)
         h = heap_new_locked();
     if (h)
         h->tls = &tls;
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     if (!h)
         return NULL;
     tls.heap = h;
@@ -390,7 +388,7 @@ static void heap_abandon(struct heap *h)
     pthread_mutex_unlock(&st.notify_lock);
     drain_delayed(h);
 
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     for (unsigned cls = 0; cls < N_CLASSES; cls++) {
         struct slab *s = tls.current[cls];
         if (s != &empty_slab)
@@ -415,7 +413,7 @@ static void heap_abandon(struct heap *h)
     h->tls = NULL;
     h->next_pooled = st.pooled;
     st.pooled = h;
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     tls_reset(&tls);
 }
 
@@ -429,12 +427,12 @@ static void thread_exit(void *arg)
 static void before_fork(void)
 {
     pthread_mutex_lock(&st.notify_lock);
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
 }
 
 static void after_fork(void)
 {
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     pthread_mutex_unlock(&st.notify_lock);
 }
 
@@ -485,7 +483,7 @@ static struct slab *refill(struct heap *h, unsigned cls)
         h->n_empty--;
         slab_format(s, cls, h);
     } else {
-        pthread_mutex_lock(&g.lock);
+        pthread_mutex_lock(&am__slab_g.lock);
         while ((s = st.abandoned[cls])) {
             slab_adopt_locked(h, s);
             if (s->free || s->bump < s->end)
@@ -504,7 +502,7 @@ static struct slab *refill(struct heap *h, unsigned cls)
                 sweep_abandoned_locked();
             s = am__slab_unit_acquire();
         }
-        pthread_mutex_unlock(&g.lock);
+        pthread_mutex_unlock(&am__slab_g.lock);
         if (!s) {
             set_current(&tls, cls, &empty_slab);
             return NULL;
@@ -617,7 +615,7 @@ static void remote_free(struct slab *s, void *p)
  * else took it first. */
 static bool free_adopting(struct heap *h, struct slab *s, void *p)
 {
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     bool adoptable =
         atomic_load_explicit(&s->owner, memory_order_acquire) == NULL && s->state == SLAB_ABANDONED;
     if (adoptable) {
@@ -634,7 +632,7 @@ static bool free_adopting(struct heap *h, struct slab *s, void *p)
             queue_push(&h->partial[s->cls], s);
         }
     }
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     return adoptable;
 }
 
@@ -739,7 +737,7 @@ static int slab_init(void)
 static void slab_fini(void)
 {
     pthread_mutex_lock(&st.notify_lock);
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&am__slab_g.lock);
     st.pooled = NULL;
     for (struct heap *h = st.all; h; h = h->next_all) {
         if (h->tls)
@@ -753,19 +751,19 @@ static void slab_fini(void)
     memset(st.abandoned, 0, sizeof st.abandoned);
     st.n_abandoned = 0;
     am__slab_segments_reset();
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     pthread_mutex_unlock(&st.notify_lock);
 }
 
 static int slab_stats(struct am_stats *out)
 {
     size_t live[N_CLASSES] = {0};
-    pthread_mutex_lock(&g.lock);
-    out->os_bytes = g.os_bytes;
-    out->os_bytes_peak = g.os_bytes_peak;
-    out->live_bytes = g.large_usable;
-    out->live_blocks = g.n_large;
-    for (struct segment *seg = g.segments; seg; seg = seg->next) {
+    pthread_mutex_lock(&am__slab_g.lock);
+    out->os_bytes = am__slab_g.os_bytes;
+    out->os_bytes_peak = am__slab_g.os_bytes_peak;
+    out->live_bytes = am__slab_g.large_usable;
+    out->live_blocks = am__slab_g.n_large;
+    for (struct segment *seg = am__slab_g.segments; seg; seg = seg->next) {
         for (uint64_t m = ~seg->free_mask; m; m &= m - 1) {
             struct slab *s = &seg->units[__builtin_ctzll(m)];
             uint32_t size = block_size_of(s), used = used_of(s);
@@ -780,31 +778,24 @@ static int slab_stats(struct am_stats *out)
         const char *name;
         size_t value;
     } extra[] = {
-        {"segments", g.n_segments},
-        {"large_blocks", g.n_large},
-        {"resident_free_bytes", g.dirty_units * UNIT_SIZE},
-        {"large_cached_runs", g.n_cached},
-        {"large_cached_bytes", g.cached_bytes},
+        {"segments", am__slab_g.n_segments},
+        {"large_blocks", am__slab_g.n_large},
+        {"resident_free_bytes", am__slab_g.dirty_units * UNIT_SIZE},
+        {"large_cached_runs", am__slab_g.n_cached},
+        {"large_cached_bytes", am__slab_g.cached_bytes},
         {"abandoned_slabs", st.n_abandoned},
-        {"purges", g.purges},
+        {"purges", am__slab_g.purges},
     };
-    pthread_mutex_unlock(&g.lock);
-    unsigned n = 0;
-    for (unsigned i = 0; i < sizeof extra / sizeof extra[0] && n < AM_STATS_MAX_EXTRA; i++, n++) {
-        out->extra[n].name = extra[i].name;
-        out->extra[n].value = extra[i].value;
-    }
-    for (unsigned c = 0; c < N_CLASSES && n < AM_STATS_MAX_EXTRA; c++) {
-        if (!live[c])
-            continue;
-        out->extra[n].name = class_stat_names[c];
-        out->extra[n++].value = live[c];
-    }
-    out->n_extra = n;
+    pthread_mutex_unlock(&am__slab_g.lock);
+    for (unsigned i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        am__stats_extra(out, extra[i].name, extra[i].value);
+    for (unsigned c = 0; c < N_CLASSES; c++)
+        if (live[c])
+            am__stats_extra(out, class_stat_names[c], live[c]);
     return 0;
 }
 
-/* ---- check ---- */
+/* ---- verify ---- */
 
 #define FAIL(...)                        \
     do {                                 \
@@ -854,12 +845,12 @@ static int check_list(const struct slab *head, struct heap *owner, enum slab_sta
     return 0;
 }
 
-static int slab_check(char *why, size_t len)
+static int slab_verify(char *why, size_t len)
 {
     int err;
     struct heap *h = tls.heap;
-    pthread_mutex_lock(&g.lock);
-    err = am__slab_segments_check(why, len);
+    pthread_mutex_lock(&am__slab_g.lock);
+    err = am__slab_segments_verify(why, len);
     for (unsigned c = 0; c < N_CLASSES && !err; c++)
         err = check_list(st.abandoned[c], NULL, SLAB_ABANDONED, why, len);
     if (!err && h != &no_heap) {
@@ -886,7 +877,7 @@ static int slab_check(char *why, size_t len)
         if (!err)
             err = check_list(h->empty, h, SLAB_EMPTY, why, len);
     }
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&am__slab_g.lock);
     return err;
 }
 
@@ -905,5 +896,5 @@ const struct am_allocator am_slab_allocator = {
     .aligned = slab_aligned,
     .usable_size = slab_usable_size,
     .stats = slab_stats,
-    .check = slab_check,
+    .verify = slab_verify,
 };

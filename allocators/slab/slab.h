@@ -196,6 +196,6 @@ void *am__slab_large_resize(struct segment *seg, void *p, size_t n);
 /* Unmap every segment and large run; counters back to zero. */
 void am__slab_segments_reset(void);
 /* Recount os_bytes from the segments; "" or what is inconsistent. */
-int am__slab_segments_check(char *why, size_t len);
+int am__slab_segments_verify(char *why, size_t len);
 
 #endif /* AM_SLAB_H */

@@ -1,11 +1,12 @@
 /*
- * plot.c: `allocmark plot [RUN_DIR]`, `allocmark report [RUN_DIR]` and
+ * plotdriver.c: `allocmark plot [RUN_DIR]`, `allocmark report [RUN_DIR]` and
  * `allocmark compare RUN_A RUN_B` are the Python driver's
  * (plot/allocmark_plot.py): exec python3 on it. Its
  * directory is AM_PLOT_DIR from the environment, else the one meson compiled
  * in (the source tree's plot/).
  */
-#include "plot.h"
+#include "plotdriver.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,9 +16,6 @@
 #ifndef AM_PLOT_DIR
 #define AM_PLOT_DIR "plot"
 #endif
-
-/* Exit status for bad command-line input, as allocmark.c's. */
-#define EXIT_USAGE 2
 
 void am_plot_usage(FILE *to)
 {
@@ -36,12 +34,12 @@ int am_plot_main(int argc, char **argv)
         dir = AM_PLOT_DIR;
     if ((size_t)snprintf(script, sizeof script, "%s/allocmark_plot.py", dir) >= sizeof script) {
         fprintf(stderr, "allocmark %s: AM_PLOT_DIR is too long\n", argv[0]);
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     if (access(script, R_OK) != 0) {
         fprintf(stderr, "allocmark %s: %s: %s (AM_PLOT_DIR names allocmark's plot/ folder)\n",
                 argv[0], script, strerror(errno));
-        return EXIT_USAGE;
+        return AM_EXIT_USAGE;
     }
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args)

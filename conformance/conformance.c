@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
-#include "testhelper.h"
+#include "expect.h"
 
 /* A check gets an opened heap and reports through CHECK and REQUIRE; it calls
  * SKIP() when the allocator lacks what it checks. */
@@ -579,7 +579,7 @@ static void fork_while_allocating(struct am_heap *h)
 static void backend_check_after_churn(struct am_heap *h)
 {
     char why[256];
-    if (am_check(h, why, sizeof why) == ENOTSUP)
+    if (am_verify(h, why, sizeof why) == ENOTSUP)
         SKIP();
     enum { N = 3000 };
     static void *blocks[N];
@@ -597,12 +597,12 @@ static void backend_check_after_churn(struct am_heap *h)
                     blocks[i] = q;
             }
         }
-        int err = am_check(h, why, sizeof why);
+        int err = am_verify(h, why, sizeof why);
         CHECK(err == 0, "round %d: %s", round, why);
     }
     for (int i = 0; i < N; i++)
         am_free(h, blocks[i]);
-    int err = am_check(h, why, sizeof why);
+    int err = am_verify(h, why, sizeof why);
     CHECK(err == 0, "after freeing everything: %s", why);
 }
 
@@ -740,8 +740,7 @@ enum { CHILD_PASS = 0, CHILD_FAIL = 1, CHILD_SKIP = 77, CHILD_NO_HEAP = 78 };
 static void run_in_child(const struct am_allocator *a, unsigned i, int report_fd)
 {
     alarm(CHECK_TIMEOUT_S);
-    am_test_reset();
-    am_test.quiet = true; /* the first failure goes back through report_fd */
+    am_expect_reset(); /* the first failure goes back through report_fd */
     struct am_heap heap;
     int err = am_heap_open(&heap, a, AM_OPEN_THREADED);
     if (err) {
@@ -751,9 +750,9 @@ static void run_in_child(const struct am_allocator *a, unsigned i, int report_fd
     check_skipped = false;
     checks[i].fn(&heap);
     am_heap_close(&heap);
-    if (am_test.failed)
-        dprintf(report_fd, "%s", am_test.first_failure);
-    _exit(am_test.failed ? CHILD_FAIL : check_skipped ? CHILD_SKIP : CHILD_PASS);
+    if (am_expect.failed)
+        dprintf(report_fd, "%s", am_expect.first_failure);
+    _exit(am_expect.failed ? CHILD_FAIL : check_skipped ? CHILD_SKIP : CHILD_PASS);
 }
 
 static enum am_verdict run_one(const struct am_allocator *a, unsigned i, char *detail, size_t len)

@@ -1,7 +1,7 @@
 /*
- * names.c: command-line names to registry entries (see names.h).
+ * arglist.c: command-line names to registry entries (see arglist.h).
  */
-#include "names.h"
+#include "arglist.h"
 
 #include <string.h>
 
@@ -77,21 +77,21 @@ static int parse(const struct registry *r, const char *who, const char *flag, co
     return (int)n;
 }
 
-int am_names_allocators(const char *who, const char *flag, const char *arg,
-                        const struct am_allocator **out, unsigned max)
+int am_arglist_allocators(const char *who, const char *flag, const char *arg,
+                          const struct am_allocator **out, unsigned max)
 {
     const struct registry r = {"allocator", am_registry_count, allocator_name, find_allocator};
     return parse(&r, who, flag, arg, (const void **)out, max);
 }
 
-int am_names_workloads(const char *who, const char *flag, const char *arg,
-                       const struct am_workload **out, unsigned max)
+int am_arglist_workloads(const char *who, const char *flag, const char *arg,
+                         const struct am_workload **out, unsigned max)
 {
     const struct registry r = {"workload", am_workload_count, workload_name, find_workload};
     return parse(&r, who, flag, arg, (const void **)out, max);
 }
 
-unsigned am_names_default_allocators(const struct am_allocator **out, unsigned max)
+unsigned am_arglist_default_allocators(const struct am_allocator **out, unsigned max)
 {
     unsigned n = 0;
     for (size_t i = 0; i < am_registry_count && n < max; i++)
@@ -100,7 +100,7 @@ unsigned am_names_default_allocators(const struct am_allocator **out, unsigned m
     return n;
 }
 
-const struct am_allocator *am_names_only_allocator(int argc, char **argv)
+const struct am_allocator *am_arglist_only_allocator(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "allocmark: %s takes one allocator name\n", argv[0]);

@@ -8,7 +8,7 @@
  * Output: one line per check, "check NAME VERDICT DETAIL", for
  * `allocmark check` to gather into its matrix.
  *
- * Layering: depends on allocators/ (the front end) and tests/testhelper.h.
+ * Layering: depends on allocators/ (the front end) and the C library.
  */
 #ifndef AM_CONFORMANCE_H
 #define AM_CONFORMANCE_H

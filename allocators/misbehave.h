@@ -1,11 +1,11 @@
 /*
- * misbehave.h: the test doubles crash-test and hang-test share one
- * implementation (crash-test.c): a block per mapping until the Nth
+ * misbehave.h: the one implementation (misbehave.c) that the test doubles
+ * crash-test and hang-test share: a block per mapping until the Nth
  * allocation, then a misbehaviour chosen by mode. They exist so that the
  * harness's tests can prove a misbehaving allocator costs one failed cell
  * and nothing more; they are AM_CAP_TEST_ONLY and never run by default.
  *
- * Layering: a backend; depends on allocator.h, os.h and the C library.
+ * Layering: part of allocators/; depends on allocator.h, os.h and the C library.
  */
 #ifndef AM_MISBEHAVE_H
 #define AM_MISBEHAVE_H
