@@ -17,6 +17,12 @@ def compare_cells(run_a, run_b, metric, correction, alpha):
     cells, the ratio B/A (an Estimate), the raw and corrected p-values and
     the verdict (or why there is none)."""
     keys = list(run_a.cells) + [k for k in run_b.cells if k not in run_a.cells]
+    # The plan's order (workload, threads, allocator), not the order the
+    # cells happened to run in (shuffled, with --order interleaved).
+    full = getattr(run_a, "run", run_a)
+    workloads, allocators = full.ordered("workload"), full.ordered("allocator")
+    place = lambda xs, x: xs.index(x) if x in xs else len(xs)  # noqa: E731
+    keys.sort(key=lambda k: (place(workloads, k[1]), k[2], place(allocators, k[0])))
     rows = []
     for key in keys:
         a, b = run_a.cells.get(key), run_b.cells.get(key)

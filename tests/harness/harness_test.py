@@ -160,14 +160,20 @@ def test_plot(allocmark, root):
                            "plots", "check_plots.py")
     # The conformance matrix as scripts/run.sh keeps it, then every table of
     # `allocmark report` on the real files.
-    c = run(allocmark, ["check", "-a", "glibc,mmap-only", "--format", "csv"], timeout=240)
-    check(c.returncode == 0 and c.stdout.startswith("# allocmark check")
-          and "allocator,check,verdict,detail\n" in c.stdout, "check --format csv")
+    # (Exit 1 is a failed check, which a loaded machine can cause: a hang
+    # past the check's time limit. The format is what is tested here.)
+    c = run(allocmark, ["check", "-a", "glibc,bump-brk", "--format", "csv"], timeout=240)
+    lines = c.stdout.splitlines()
+    check(c.returncode in (0, 1) and lines[:2] == ["# allocmark check -a glibc,bump-brk --format "
+                                                   "csv", "allocator,check,verdict,detail"]
+          and all(line.count(",") >= 3 for line in lines[2:]) and len(lines) > 10,
+          f"check --format csv: {c.returncode} {lines[:3]}")
     with open(os.path.join(run_dir, "conformance.csv"), "w") as f:
         f.write(c.stdout)
     for mode in ([], ["--micro"], ["--conformance"]):
         r = run(allocmark, ["report"] + mode + [run_dir])
-        check(r.returncode == 0 and r.stdout, f"report {mode} on the smoke run: {r.stderr}")
+        check(r.returncode in ((0, 1) if mode == ["--conformance"] else (0,)) and r.stdout,
+              f"report {mode} on the smoke run: {r.stderr}")
     q = subprocess.run([sys.executable, checker, "--allocmark", allocmark, run_dir],
                        capture_output=True, text=True, timeout=240)
     check(q.returncode == 0, f"check_plots on the smoke run:\n{q.stdout}{q.stderr}")
