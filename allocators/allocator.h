@@ -89,6 +89,15 @@ static inline void am__stats_extra(struct am_stats *s, const char *name, size_t 
     }
 }
 
+/* A conformance check an allocator is known to fail, and why (a reference's
+ * documented behaviour or upstream bug). `allocmark check` reports it as
+ * "expected"; a listed deviation that stops happening is a failure, so the
+ * list stays true. */
+struct am_deviation {
+    const char *check; /* the check's name, as `allocmark check -v` prints it */
+    const char *why;
+};
+
 struct am_allocator {
     /* Short name as used on the command line: [a-z0-9-]+. */
     const char *name;
@@ -103,6 +112,16 @@ struct am_allocator {
     /* AM_CAP_PROCESS_MALLOC only: the shared object to LD_PRELOAD so that it
      * becomes the process's malloc, or NULL when libc's malloc is meant. */
     const char *preload;
+    /* The library's version as meson found it at configure time (set from
+     * the allocator's own meson.build), or NULL for none. */
+    const char *configured_version;
+    /* Optional: write the version the running library reports into buf and
+     * return buf, or NULL when it cannot tell. Called in a child where the
+     * allocator is open (a reference: its library is the process's malloc). */
+    const char *(*version)(char *buf, size_t len);
+    /* Known conformance deviations, ended by an entry whose check is NULL;
+     * NULL for none. */
+    const struct am_deviation *deviations;
 
     /* Set up global state. Called once before any other member; returns 0 or
      * an errno value. Optional. */

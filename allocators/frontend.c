@@ -57,6 +57,13 @@ static bool vtable_is_complete(const struct am_allocator *a)
     return true;
 }
 
+/* The front end's lock wraps an allocator that is not thread-safe in a heap
+ * that threads share. */
+static bool needs_lock(const struct am_allocator *a, unsigned flags)
+{
+    return (flags & AM_OPEN_THREADED) && !(a->caps & AM_CAP_THREAD_SAFE);
+}
+
 int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags)
 {
     memset(h, 0, sizeof *h);
@@ -64,7 +71,7 @@ int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags
         return EINVAL;
     h->impl = a;
     h->passthrough = (a->caps & AM_CAP_PROCESS_MALLOC) != 0;
-    h->locked = (flags & AM_OPEN_THREADED) && !(a->caps & AM_CAP_THREAD_SAFE);
+    h->locked = needs_lock(a, flags);
     h->direct = !h->locked && (a->caps & AM_CAP_OWN_ERRNO);
     if (h->locked) {
         pthread_mutex_init(&h->lock, NULL);
@@ -89,10 +96,16 @@ void am_heap_close(struct am_heap *h)
     h->impl = NULL;
 }
 
+const char *am_allocator_label(const struct am_allocator *a, unsigned flags, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", a->name, needs_lock(a, flags) ? "+lock" : "");
+    return buf;
+}
+
 const char *am_heap_label(const struct am_heap *h, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s", h->impl->name, h->locked ? "+lock" : "");
-    return buf;
+    /* Locked exactly when it was opened threaded and needed the lock. */
+    return am_allocator_label(h->impl, h->locked ? AM_OPEN_THREADED : 0, buf, len);
 }
 
 /* ---------------------------------------------------------------------------

@@ -52,6 +52,9 @@ int am_heap_open(struct am_heap *h, const struct am_allocator *a, unsigned flags
 void am_heap_close(struct am_heap *h);
 /* The name results use: "bump-brk", or "firstfit+lock" behind the adapter. */
 const char *am_heap_label(const struct am_heap *h, char *buf, size_t len);
+/* The label a heap of allocator a opened with `flags` gets, without opening
+ * it: for a parent whose child could not say. */
+const char *am_allocator_label(const struct am_allocator *a, unsigned flags, char *buf, size_t len);
 
 void *am_malloc(struct am_heap *h, size_t n);
 void am_free(struct am_heap *h, void *p);

@@ -5,9 +5,10 @@
  * Every check talks to the allocator only through the front end, so the same
  * code checks the in-house backends (whose contract the front end completes)
  * and the references (whose calls it forwards untouched to the real library).
- * A reference's known deviation is listed in `known_deviations` with its
- * reason: it is reported as "expected", never hidden, and a listed deviation
- * that stops happening is a failure, so the list stays true.
+ * A reference's known deviation is listed in its own vtable (`deviations`,
+ * in allocators/<name>/) with its reason: it is reported as "expected",
+ * never hidden, and a listed deviation that stops happening is a failure, so
+ * the list stays true.
  */
 #include "conformance.h"
 
@@ -575,8 +576,21 @@ static void fork_while_allocating(struct am_heap *h)
     pthread_join(tid, NULL);
 }
 
+static bool is_check_name(const char *name);
+
+/* Every known deviation the allocator lists names a check of this suite (a
+ * misspelt one would never apply). */
+static void deviations_name_checks(struct am_heap *h)
+{
+    if (!h->impl->deviations)
+        SKIP();
+    for (const struct am_deviation *d = h->impl->deviations; d->check; d++)
+        CHECK(is_check_name(d->check), "'%s' is listed as a known deviation but is no check",
+              d->check);
+}
+
 /* After mixed work the backend's own walk of its structures finds them sound. */
-static void backend_check_after_churn(struct am_heap *h)
+static void backend_verify_after_churn(struct am_heap *h)
 {
     char why[256];
     if (am_verify(h, why, sizeof why) == ENOTSUP)
@@ -659,38 +673,28 @@ static const struct {
     {"random_10000_live", random_10000_live_blocks, "10 000 patterned blocks never overlap"},
     {"threads_cross_free", threads_cross_free, "2-4 threads churn, frees by other threads"},
     {"fork_while_allocating", fork_while_allocating, "fork during allocation; child allocates"},
-    {"backend_check", backend_check_after_churn, "the backend's own check passes after churn"},
+    {"backend_verify", backend_verify_after_churn, "the backend's own verify passes after churn"},
     {"stats_cover_live", stats_cover_live_blocks, "statistics account for live blocks"},
+    {"deviations_name_checks", deviations_name_checks, "each listed known deviation is a check"},
 };
 #define N_CHECKS (sizeof checks / sizeof checks[0])
 
-/* Measured on Debian 12 with its packages (see the README's conformance
- * section); each reproduces outside allocmark with a ten-line program. */
-static const struct {
-    const char *allocator, *check, *reason;
-} known_deviations[] = {
-    {"jemalloc", "alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
-    {"mimalloc", "alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
-    {"tcmalloc", "alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
-    {"mimalloc", "aligned_16b_to_4mib",
-     "mimalloc 2.0.9 misaligns posix_memalign(A, A) for A = 256..1024 (upstream bug "
-     "microsoft/mimalloc#700, fixed after 2.0.9)"},
-    {"jemalloc", "realloc_failure_enomem", "jemalloc 5.3.0 leaves errno unset on a huge realloc"},
-    {"mimalloc", "huge_sizes_set_enomem",
-     "mimalloc 2.0.9 sets ENOENT for SIZE_MAX and leaves errno unset for other huge sizes"},
-    {"mimalloc", "calloc_overflow_sets_enomem", "mimalloc 2.0.9 leaves errno unset"},
-    {"mimalloc", "realloc_failure_enomem", "mimalloc 2.0.9 leaves errno unset"},
-    {"mimalloc", "realloc_zero_frees",
-     "mimalloc returns a minimal block for realloc(p, 0) (C leaves this to the implementation)"},
-    {"tcmalloc", "calloc_overflow_sets_enomem", "tcmalloc 2.10 leaves errno unset"},
-};
-
-static const char *known_deviation(const char *allocator, const char *check)
+static bool is_check_name(const char *name)
 {
-    for (size_t i = 0; i < sizeof known_deviations / sizeof known_deviations[0]; i++)
-        if (!strcmp(known_deviations[i].allocator, allocator) &&
-            !strcmp(known_deviations[i].check, check))
-            return known_deviations[i].reason;
+    for (unsigned i = 0; i < N_CHECKS; i++)
+        if (!strcmp(checks[i].name, name))
+            return true;
+    return false;
+}
+
+/* The allocator's own list of known deviations (its vtable, in its folder;
+ * measured on Debian 12 with its packages, each reproducible outside
+ * allocmark with a ten-line program). */
+static const char *known_deviation(const struct am_allocator *a, const char *check)
+{
+    for (const struct am_deviation *d = a->deviations; d && d->check; d++)
+        if (!strcmp(d->check, check))
+            return d->why;
     return NULL;
 }
 
@@ -810,7 +814,7 @@ int am_conformance_run(const struct am_allocator *a, FILE *out)
     for (unsigned i = 0; i < N_CHECKS; i++) {
         char detail[512];
         enum am_verdict v = run_one(a, i, detail, sizeof detail);
-        const char *deviation = known_deviation(a->name, checks[i].name);
+        const char *deviation = known_deviation(a, checks[i].name);
         if (deviation && v == AM_VERDICT_FAIL) {
             v = AM_VERDICT_EXPECTED;
             snprintf(detail, sizeof detail, "%s", deviation);

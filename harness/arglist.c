@@ -3,6 +3,8 @@
  */
 #include "arglist.h"
 
+#include "workload.h"
+
 #include <string.h>
 
 /* A registry seen through two functions, so one parser serves both. */

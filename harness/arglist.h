@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "frontend.h"
-#include "workload.h"
+struct am_workload;
 
 /* "a,b,c" into out (each once, in order); `flag` names the option in
  * messages ("-a/--allocators"). Returns the count, or -1 after printing why

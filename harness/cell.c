@@ -9,11 +9,8 @@
  * except the workload, through the heap under test.
  */
 #include "cell.h"
-#include "cli.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <gnu/libc-version.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +18,10 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 
+#include "cli.h"
 #include "frontend.h"
 #include "measure.h"
-#include "arglist.h"
-#include "results.h"
+#include "protocol.h"
 #include "workload.h"
 
 void am_cell_argv(const struct am_cell_spec *spec, const char *self, char store[][32],
@@ -152,31 +149,8 @@ static double harness_overhead_ticks(void)
 }
 
 /* ---------------------------------------------------------------------------
- * Reporting
+ * Reporting (the cell protocol, protocol.h)
  * ------------------------------------------------------------------------ */
-
-static void put_u64(enum am_column c, unsigned long long v)
-{
-    printf("%s %llu\n", am_column_name(c), v);
-}
-
-static void put_double(enum am_column c, double v)
-{
-    printf("%s %.6g\n", am_column_name(c), v);
-}
-
-static void put_latency(struct am_measure *m, enum am_op_kind k, enum am_column first)
-{
-    /* first is <kind>_p50_ns; p99, p999, max and samples follow it. */
-    struct am_latency lat = am_measure_latency(m, k);
-    put_u64(first + 4, lat.samples);
-    if (!lat.samples)
-        return; /* no such operation in this workload: empty fields */
-    put_double(first, lat.p50_ns);
-    put_double(first + 1, lat.p99_ns);
-    put_double(first + 2, lat.p999_ns);
-    put_double(first + 3, lat.max_ns);
-}
 
 static double tv_seconds(struct timeval tv)
 {
@@ -191,51 +165,77 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     uint64_t ops = am_measure_ops(m);
     double seconds = (double)(m->end - m->start) / hz;
     bool failed = atomic_load(&m->failed) != 0;
-    printf("status %s\n", failed ? am_status_name(m->status) : "ok");
+    struct am_cell_report r = {0};
+    r.has_status = true;
+    snprintf(r.status, sizeof r.status, "%s", failed ? am_status_name(m->status) : "ok");
     if (failed)
-        printf("reason %s\n", m->reason);
+        snprintf(r.reason, sizeof r.reason, "%s", m->reason);
     /* Stopped without a failure: the time budget ran out first. */
-    put_u64(AM_COL_complete, !failed && !atomic_load(&m->stop));
-    put_u64(AM_COL_ops, ops);
-    put_double(AM_COL_seconds, seconds);
+    r.has_complete = true;
+    r.complete = !failed && !atomic_load(&m->stop);
+    r.has_ops = true;
+    r.ops = ops;
+    r.has_seconds = true;
+    r.seconds = seconds;
     if (ops && seconds > 0) {
-        put_double(AM_COL_ops_per_sec, (double)ops / seconds);
+        r.has_rate = true;
+        r.ops_per_sec = (double)ops / seconds;
         /* Thread-time per operation: equal to 1/throughput on one thread. */
-        put_double(AM_COL_ns_per_op, seconds * m->threads * 1e9 / (double)ops);
+        r.ns_per_op = seconds * m->threads * 1e9 / (double)ops;
     }
-    put_latency(m, AM_OP_MALLOC, AM_COL_malloc_p50_ns);
-    put_latency(m, AM_OP_FREE, AM_COL_free_p50_ns);
-    put_latency(m, AM_OP_REALLOC, AM_COL_realloc_p50_ns);
-    put_u64(AM_COL_baseline_rss_bytes, baseline_rss);
-    put_u64(AM_COL_end_rss_bytes, end_rss);
+    for (int k = 0; k < AM_OP_KINDS; k++) {
+        struct am_latency lat = am_measure_latency(m, (enum am_op_kind)k);
+        r.has_latency[k] = true;
+        r.latency[k] = (struct am_latency_report){
+            .samples = lat.samples,
+            .p50_ns = lat.p50_ns,
+            .p99_ns = lat.p99_ns,
+            .p999_ns = lat.p999_ns,
+            .max_ns = lat.max_ns,
+        };
+    }
+    r.has_rss = true;
+    r.baseline_rss = baseline_rss;
+    r.end_rss = end_rss;
     int64_t live_peak = am_measure_live_peak(m);
-    put_u64(AM_COL_peak_live_bytes, live_peak > 0 ? (unsigned long long)live_peak : 0);
+    r.has_peak_live = true;
+    r.peak_live = live_peak > 0 ? (unsigned long long)live_peak : 0;
     struct am_stats st = {0};
-    if (am_stats(heap, &st) == 0 && st.os_bytes_peak != AM_STAT_UNKNOWN)
-        put_u64(AM_COL_os_bytes_peak, st.os_bytes_peak);
-    put_double(AM_COL_run_user_s, tv_seconds(after->ru_utime) - tv_seconds(before->ru_utime));
-    put_double(AM_COL_run_sys_s, tv_seconds(after->ru_stime) - tv_seconds(before->ru_stime));
-    put_u64(AM_COL_run_minor_faults, (unsigned long long)(after->ru_minflt - before->ru_minflt));
+    if (am_stats(heap, &st) == 0 && st.os_bytes_peak != AM_STAT_UNKNOWN) {
+        r.has_os_bytes_peak = true;
+        r.os_bytes_peak = st.os_bytes_peak;
+    }
+    r.has_usage = true;
+    r.user_s = tv_seconds(after->ru_utime) - tv_seconds(before->ru_utime);
+    r.sys_s = tv_seconds(after->ru_stime) - tv_seconds(before->ru_stime);
+    r.minor_faults = (unsigned long long)(after->ru_minflt - before->ru_minflt);
+    r.has_overhead = true;
     if (overhead_ticks >= 0 && ops) {
         /* Instrumentation on every operation, plus thread 0's time taking
          * series points spread over all operations. */
         double per_op = overhead_ticks + (double)m->series_ticks / (double)ops;
-        put_double(AM_COL_harness_overhead_ns, per_op * 1e9 / hz);
+        r.has_harness_overhead = true;
+        r.harness_overhead_ns = per_op * 1e9 / hz;
     }
-    put_double(AM_COL_clock_overhead_ns, (double)clock_ticks * 1e9 / hz);
+    r.clock_overhead_ns = (double)clock_ticks * 1e9 / hz;
     /* The CPU the cell's main thread reports from, right after the measured
      * phase (with --pin, one of the pinned CPUs). */
     int cpu = sched_getcpu();
-    if (cpu >= 0)
-        put_u64(AM_COL_cpu, (unsigned long long)cpu);
+    r.has_cpu = cpu >= 0;
+    r.cpu = cpu >= 0 ? (unsigned long long)cpu : 0;
+    am_protocol_write_report(stdout, &r);
     for (unsigned i = 0; i < m->series_count; i++) {
         const struct am_series_point *pt = &m->series[i];
-        printf("series %u %llu %.6f %zu %lld ", i, (unsigned long long)pt->ops,
-               (double)pt->ticks / hz, pt->rss, (long long)pt->live);
-        if (pt->os == AM_STAT_UNKNOWN)
-            printf("\n");
-        else
-            printf("%zu\n", pt->os);
+        struct am_series_report p = {
+            .sample = i,
+            .ops = (unsigned long long)pt->ops,
+            .seconds = (double)pt->ticks / hz,
+            .rss = pt->rss,
+            .live = (long long)pt->live,
+            .has_os = pt->os != AM_STAT_UNKNOWN,
+            .os = pt->os,
+        };
+        am_protocol_write_series(stdout, &p);
     }
 }
 
@@ -255,7 +255,10 @@ static bool parse_number(const char *s, double *out)
  * WHAT: error") and exit 0; the parent records "error" with the reason. */
 static int cannot_run(const char *doing, const char *what, int err)
 {
-    printf("status error\nreason cannot %s %s: %s\nend\n", doing, what, strerror(err));
+    struct am_cell_report r = {.has_status = true, .status = "error"};
+    snprintf(r.reason, sizeof r.reason, "cannot %s %s: %s", doing, what, strerror(err));
+    am_protocol_write_report(stdout, &r);
+    am_protocol_write_end(stdout);
     return 0;
 }
 
@@ -284,11 +287,10 @@ int am_cell_child_main(int argc, char **argv)
     int err = am_heap_open(&heap, a, n_threads > 1 ? AM_OPEN_THREADED : 0);
     char label[128];
     if (err) {
-        printf("label %s\n", a->name);
+        am_protocol_write_label(stdout, a->name);
         return cannot_run("open", a->name, err);
     }
-    printf("label %s\n", am_heap_label(&heap, label, sizeof label));
-    fflush(stdout);
+    am_protocol_write_label(stdout, am_heap_label(&heap, label, sizeof label));
 
     long params[AM_MAX_PARAMS] = {0};
     for (unsigned i = 0; i < am_workload_param_count(w); i++)
@@ -316,57 +318,6 @@ int am_cell_child_main(int argc, char **argv)
 
     report(&m, &heap, &before, &after, baseline_rss, end_rss, overhead, clock_ticks);
     am_heap_close(&heap);
-    printf("end\n");
-    fflush(stdout);
-    return 0;
-}
-
-/* ---------------------------------------------------------------------------
- * The version probe
- * ------------------------------------------------------------------------ */
-
-/* The process's malloc says which library it is through that library's own
- * introspection: jemalloc's mallctl("version"), mimalloc's mi_version(),
- * gperftools' tc_version(); otherwise it is the C library's. */
-static void print_version(void)
-{
-    int (*mallctl)(const char *, void *, size_t *, void *, size_t) =
-        (int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
-    int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
-    const char *(*tc_version)(int *, int *, const char **) =
-        (const char *(*)(int *, int *, const char **))dlsym(RTLD_DEFAULT, "tc_version");
-    const char *version = NULL;
-    size_t len = sizeof version;
-    if (mallctl && mallctl("version", &version, &len, NULL, 0) == 0 && version) {
-        printf("version %s\n", version);
-    } else if (mi_version) {
-        int v = mi_version();
-        printf("version %d.%d.%d\n", v / 100, v / 10 % 10, v % 10);
-    } else if (tc_version) {
-        int major, minor;
-        const char *patch;
-        printf("version %s\n", tc_version(&major, &minor, &patch));
-    } else {
-        printf("version glibc %s\n", gnu_get_libc_version());
-    }
-}
-
-int am_info_child_main(int argc, char **argv)
-{
-    const struct am_allocator *a = am_arglist_only_allocator(argc, argv);
-    if (!a)
-        return AM_EXIT_USAGE;
-    struct am_heap heap;
-    int err = am_heap_open(&heap, a, 0);
-    if (err) {
-        printf("error cannot open %s: %s\n", a->name, strerror(err));
-        return 1;
-    }
-    print_version();
-    Dl_info info;
-    void *sym = dlsym(RTLD_DEFAULT, "malloc");
-    if (sym && dladdr(sym, &info) && info.dli_fname)
-        printf("library %s\n", info.dli_fname);
-    am_heap_close(&heap);
+    am_protocol_write_end(stdout);
     return 0;
 }

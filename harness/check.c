@@ -4,7 +4,6 @@
  * the verdicts come back as lines to gather into a matrix.
  */
 #include "check.h"
-#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arglist.h"
+#include "cli.h"
 #include "conformance.h"
 #include "frontend.h"
-#include "arglist.h"
 #include "spawn.h"
 
 void am_check_usage(FILE *to)
@@ -86,7 +86,8 @@ static void run_column(struct column *col, const char *self)
     for (unsigned i = 0; i < n; i++)
         col->verdict[i] = AM_VERDICT_COUNT;
     /* Each check has its own time limit inside the child; this is a backstop. */
-    struct am_spawn_options opt = {.timeout_s = 30.0 * 60, .stderr_fd = -1, .cancel_fd = -1};
+    struct am_spawn_options opt = am_spawn_defaults();
+    opt.timeout_s = 30.0 * 60;
     int err = am_spawn(col->allocator, argv, &opt, &child);
     if (err) {
         snprintf(col->fate, sizeof col->fate, "could not start: %s", strerror(err));

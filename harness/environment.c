@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "results.h"
+#include "json.h"
 
 /* The first line of a file, without its newline; "" when it cannot be read. */
 static void read_line(const char *path, char *out, size_t len)

@@ -6,12 +6,13 @@
  * in (the source tree's plot/).
  */
 #include "plotdriver.h"
-#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 #ifndef AM_PLOT_DIR
 #define AM_PLOT_DIR "plot"

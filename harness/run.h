@@ -1,12 +1,11 @@
 /*
- * run.h: `allocmark run`, the parent side of the benchmark: validate the
- * command line, plan the matrix of (allocator, workload, threads,
- * repetition) cells, run each cell in its own child process (spawn.c,
- * cell.c), and record every outcome in the run's results directory
- * (results.c) while showing progress (progress.c).
+ * run.h: `allocmark run`, the parent side of the benchmark: take the plan
+ * from the command line (plan.h), run each cell in its own child process
+ * (spawn.c, cell.c), read its report (protocol.c), judge it (outcome.c) and
+ * record it in the run's results directory (results.c) while showing
+ * progress (progress.c); then the microbenchmarks (micro.c).
  *
- * Layering: depends on harness/ (spawn, cell, results, progress),
- * workloads/ (the registry and profiles) and allocators/ (the registry).
+ * Layering: depends on harness/, measure/, workloads/ and allocators/.
  */
 #ifndef AM_RUN_H
 #define AM_RUN_H
@@ -18,7 +17,7 @@
  * AM_EXIT_USAGE bad command line, nothing was written; AM_EXIT_INTERRUPTED
  * SIGINT or SIGTERM, finished cells are kept. */
 
-/* argv[0] is "run". */
+/* argv is main's: argv[0] the program, argv[1] "run". */
 int am_run_main(int argc, char **argv);
 
 #endif /* AM_RUN_H */

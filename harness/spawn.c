@@ -64,11 +64,16 @@ static bool should_stop(const struct am_spawn_options *opt, double start, pid_t 
     return true;
 }
 
+struct am_spawn_options am_spawn_defaults(void)
+{
+    return (struct am_spawn_options){
+        .timeout_s = 0, .program = NULL, .stdout_fd = -1, .stderr_fd = -1, .cancel_fd = -1};
+}
+
 int am_spawn(const struct am_allocator *a, char *const argv[], const struct am_spawn_options *opt,
              struct am_child *out)
 {
-    static const struct am_spawn_options defaults = {
-        .timeout_s = 0, .stderr_fd = -1, .cancel_fd = -1};
+    struct am_spawn_options defaults = am_spawn_defaults();
     if (!opt)
         opt = &defaults;
     double timeout_s = opt->timeout_s;
@@ -87,12 +92,16 @@ int am_spawn(const struct am_allocator *a, char *const argv[], const struct am_s
     }
     if (pid == 0) {
         setpgid(0, 0);
-        dup2(fds[1], STDOUT_FILENO);
+        /* With stdout_fd, the pipe's write end closes at exec: the parent
+         * reads an empty output and waits for the child. */
+        dup2(opt->stdout_fd >= 0 ? opt->stdout_fd : fds[1], STDOUT_FILENO);
         if (opt->stderr_fd >= 0)
             dup2(opt->stderr_fd, STDERR_FILENO);
-        am_spawn_prepare_env(a);
-        execv("/proc/self/exe", argv);
-        fprintf(stderr, "allocmark: cannot re-execute itself: %s\n", strerror(errno));
+        if (a)
+            am_spawn_prepare_env(a);
+        const char *program = opt->program ? opt->program : "/proc/self/exe";
+        execv(program, argv);
+        fprintf(stderr, "allocmark: cannot execute %s: %s\n", program, strerror(errno));
         _exit(127);
     }
     setpgid(pid, pid); /* both sides, whichever runs first */

@@ -31,16 +31,24 @@ struct am_child {
 
 struct am_spawn_options {
     double timeout_s; /* 0: no limit */
-    int stderr_fd;    /* the child's standard error; -1: inherited */
+    /* The program to run; NULL: this very program (/proc/self/exe). */
+    const char *program;
+    /* The child's standard output; -1: captured into am_child.output. */
+    int stdout_fd;
+    int stderr_fd; /* the child's standard error; -1: inherited */
     /* -1, or a descriptor that becomes readable when the caller wants the
      * child gone (a self-pipe written by a SIGINT handler): the child's whole
      * process group is killed at once and `cancelled` set. */
     int cancel_fd;
 };
 
-/* Run `/proc/self/exe argv[1..]` (argv[0] is kept as the child's name) for
- * allocator a, as opt says (NULL: no time limit, standard error inherited,
- * no cancellation). The child runs in its own process group, all of which is
+/* No time limit, this program, standard output captured, standard error
+ * inherited, no cancellation: start from these and set what differs. */
+struct am_spawn_options am_spawn_defaults(void);
+
+/* Run `/proc/self/exe argv[1..]` (argv[0] is kept as the child's name), or
+ * opt->program, for allocator a (NULL: the environment as it is), as opt
+ * says (NULL: am_spawn_defaults()). The child runs in its own process group, all of which is
  * killed on a time-out or a cancellation. Returns 0 when the child ran
  * (whatever its fate, see *out), or an errno value when it could not be
  * started. */

@@ -5,7 +5,9 @@
  */
 #include "../reference.h"
 
+#include <gnu/libc-version.h>
 #include <malloc.h>
+#include <stdio.h>
 
 static size_t observed_peak;
 
@@ -27,6 +29,13 @@ static int glibc_stats(struct am_stats *s)
     return 0;
 }
 
+/* The C library's version: glibc's malloc is part of it. */
+static const char *glibc_version(char *buf, size_t len)
+{
+    snprintf(buf, len, "glibc %s", gnu_get_libc_version());
+    return buf;
+}
+
 const struct am_allocator am_glibc_allocator = {
     .name = "glibc",
     .summary = "glibc ptmalloc2, the process's default malloc (reference)",
@@ -34,4 +43,5 @@ const struct am_allocator am_glibc_allocator = {
     .preload = NULL,
     .init = glibc_init,
     .stats = glibc_stats,
+    .version = glibc_version,
 };

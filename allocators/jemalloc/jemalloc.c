@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jemalloc/jemalloc.h>
 
 static __typeof__(mallctl) *jemalloc_mallctl;
@@ -44,6 +45,23 @@ static int jemalloc_stats(struct am_stats *s)
     return 0;
 }
 
+/* The running library's own word: mallctl("version"). */
+static const char *jemalloc_version(char *buf, size_t len)
+{
+    const char *version = NULL;
+    size_t n = sizeof version;
+    if (!jemalloc_mallctl || jemalloc_mallctl("version", &version, &n, NULL, 0) != 0 || !version)
+        return NULL;
+    snprintf(buf, len, "%s", version);
+    return buf;
+}
+
+static const struct am_deviation jemalloc_deviations[] = {
+    {"alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
+    {"realloc_failure_enomem", "jemalloc 5.3.0 leaves errno unset on a huge realloc"},
+    {NULL, NULL},
+};
+
 const struct am_allocator am_jemalloc_allocator = {
     .name = "jemalloc",
     .summary = "jemalloc 5 (Debian libjemalloc2) as the process's malloc (reference)",
@@ -51,4 +69,7 @@ const struct am_allocator am_jemalloc_allocator = {
     .preload = "libjemalloc.so.2",
     .init = jemalloc_init,
     .stats = jemalloc_stats,
+    .configured_version = AM_JEMALLOC_CONFIGURED_VERSION,
+    .version = jemalloc_version,
+    .deviations = jemalloc_deviations,
 };

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <mimalloc.h>
+#include <stdio.h>
 
 static __typeof__(mi_process_info) *mimalloc_process_info;
 
@@ -32,6 +33,31 @@ static int mimalloc_stats(struct am_stats *s)
     return 0;
 }
 
+/* The running library's own word: mi_version() (major * 100 + minor * 10
+ * + patch). */
+static const char *mimalloc_version(char *buf, size_t len)
+{
+    __typeof__(mi_version) *version = (__typeof__(mi_version) *)am__reference_symbol("mi_version");
+    if (!version)
+        return NULL;
+    int v = version();
+    snprintf(buf, len, "%d.%d.%d", v / 100, v / 10 % 10, v % 10);
+    return buf;
+}
+
+static const struct am_deviation mimalloc_deviations[] = {
+    {"alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
+    {"aligned_16b_to_4mib", "mimalloc 2.0.9 misaligns posix_memalign(A, A) for A = 256..1024 "
+                            "(upstream bug microsoft/mimalloc#700, fixed after 2.0.9)"},
+    {"huge_sizes_set_enomem",
+     "mimalloc 2.0.9 sets ENOENT for SIZE_MAX and leaves errno unset for other huge sizes"},
+    {"calloc_overflow_sets_enomem", "mimalloc 2.0.9 leaves errno unset"},
+    {"realloc_failure_enomem", "mimalloc 2.0.9 leaves errno unset"},
+    {"realloc_zero_frees",
+     "mimalloc returns a minimal block for realloc(p, 0) (C leaves this to the implementation)"},
+    {NULL, NULL},
+};
+
 const struct am_allocator am_mimalloc_allocator = {
     .name = "mimalloc",
     .summary = "mimalloc 2.0 (Debian libmimalloc2.0) as the process's malloc (reference)",
@@ -39,4 +65,7 @@ const struct am_allocator am_mimalloc_allocator = {
     .preload = "libmimalloc.so.2",
     .init = mimalloc_init,
     .stats = mimalloc_stats,
+    .configured_version = AM_MIMALLOC_CONFIGURED_VERSION,
+    .version = mimalloc_version,
+    .deviations = mimalloc_deviations,
 };

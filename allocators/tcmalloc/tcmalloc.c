@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <gperftools/malloc_extension_c.h>
+#include <stdio.h>
 
 static __typeof__(MallocExtension_GetNumericProperty) *tcmalloc_property;
 static size_t observed_peak;
@@ -42,6 +43,25 @@ static int tcmalloc_stats(struct am_stats *s)
     return 0;
 }
 
+/* The running library's own word: gperftools' tc_version(). */
+static const char *tcmalloc_version(char *buf, size_t len)
+{
+    const char *(*version)(int *, int *, const char **) =
+        (const char *(*)(int *, int *, const char **))am__reference_symbol("tc_version");
+    if (!version)
+        return NULL;
+    int major, minor;
+    const char *patch;
+    snprintf(buf, len, "%s", version(&major, &minor, &patch));
+    return buf;
+}
+
+static const struct am_deviation tcmalloc_deviations[] = {
+    {"alignment_16_any_size", "blocks below 16 B are 8-aligned (C17/C23 allow it)"},
+    {"calloc_overflow_sets_enomem", "tcmalloc 2.10 leaves errno unset"},
+    {NULL, NULL},
+};
+
 const struct am_allocator am_tcmalloc_allocator = {
     .name = "tcmalloc",
     .summary = "gperftools tcmalloc_minimal as the process's malloc (reference)",
@@ -49,4 +69,7 @@ const struct am_allocator am_tcmalloc_allocator = {
     .preload = "libtcmalloc_minimal.so.4",
     .init = tcmalloc_init,
     .stats = tcmalloc_stats,
+    .configured_version = AM_TCMALLOC_CONFIGURED_VERSION,
+    .version = tcmalloc_version,
+    .deviations = tcmalloc_deviations,
 };
