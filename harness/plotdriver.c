@@ -24,7 +24,9 @@ void am_plot_usage(FILE *to)
                 "  report [RUN_DIR]         a run's table in the terminal: throughput against a\n"
                 "                           baseline; --micro, --memcore, --conformance: the\n"
                 "                           other tables (allocmark report --help)\n"
-                "  compare RUN_A RUN_B      each cell's throughput ratio B/A against the spread\n");
+                "  compare RUN_A RUN_B      each cell's throughput ratio B/A with its interval,\n"
+                "                           tested (Mann-Whitney, Holm); --aa RUN compares an\n"
+                "                           --aa run's two copies (allocmark compare --help)\n");
 }
 
 int am_plot_main(int argc, char **argv)
