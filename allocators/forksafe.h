@@ -8,7 +8,10 @@
  * once; before fork all of them are taken, in the order they were registered,
  * and both sides of the fork release them afterwards. Register an outer lock
  * before the locks taken inside it, so that fork takes them in the same order
- * as the code does.
+ * as the code does. None of them may be held while the holder waits for
+ * stdio (fork takes stdio's locks before these, as glibc does before its own
+ * malloc's). In a process without threads fork takes none of them, so a
+ * signal handler may fork whatever the code it interrupted holds.
  *
  * Layering: depends on the C library (pthreads) only.
  */

@@ -280,16 +280,24 @@ static int aligned_checked(struct am_heap *h, void **out, size_t align, size_t n
     return *out ? 0 : ENOMEM;
 }
 
+/* As glibc's: a failure leaves *out untouched, and ENOMEM (only) also sets
+ * errno, which programs read. */
 int am_posix_memalign(struct am_heap *h, void **out, size_t align, size_t n)
 {
     if (h->passthrough)
         return posix_memalign(out, align, n);
     if (!is_power_of_two(align) || align % sizeof(void *) != 0)
         return EINVAL;
-    int saved = errno; /* posix_memalign reports through its return value */
-    int err = aligned_checked(h, out, align, n);
+    void *p = NULL;
+    int saved = errno;
+    int err = aligned_checked(h, &p, align, n);
+    if (err) {
+        errno = err == ENOMEM ? ENOMEM : saved;
+        return err;
+    }
     errno = saved;
-    return err;
+    *out = p;
+    return 0;
 }
 
 void *am_aligned_alloc(struct am_heap *h, size_t align, size_t n)

@@ -4,7 +4,14 @@
  * pages, never in how they talk to the kernel.
  *
  * Each function returns 0 or an errno value and prints nothing; the caller
- * decides what a failure means.
+ * decides what a failure means. A failure also leaves errno set, as the
+ * system call does, so a caller that must keep errno saves it.
+ *
+ * Fault injection (for tests): am__os_faults_arm makes chosen calls fail with
+ * ENOMEM, as the kernel does when memory, the address-space limit or the
+ * mapping limit (vm.max_map_count, which also refuses a munmap that would
+ * split a mapping) runs out. Disarmed, each call pays one load and one
+ * never-taken branch beside its system call.
  *
  * Layering: depends on the C library and the kernel only.
  */
@@ -55,6 +62,11 @@ int am__os_purge(void *p, size_t n);
  * none. */
 int am__os_hugepages(void *p, size_t n);
 
+/* Address space the process may still map under its RLIMIT_AS (as `ulimit
+ * -v` sets), in bytes: the limit less what is mapped now; SIZE_MAX without a
+ * limit. Allocates nothing (a backend's init may run inside malloc). */
+size_t am__os_address_space_left(void);
+
 /* The process's resident set now, in bytes (/proc/self/statm); 0 when it
  * cannot be read. For tests and benchmarks that check what the OS sees. */
 size_t am__os_resident_bytes(void);
@@ -65,5 +77,45 @@ size_t am__os_resident_bytes(void);
 int am__os_sbrk(intptr_t delta, void **old_break);
 /* The current program break. */
 void *am__os_break(void);
+
+/* ---------------------------------------------------------------------------
+ * Fault injection
+ * ------------------------------------------------------------------------ */
+
+/* Which calls an armed fault plan may refuse (struct am_os_faults.calls). */
+enum {
+    AM_OS_MAP = 1u << 0,     /* mmap: map, map_aligned, map_hint, reserve */
+    AM_OS_UNMAP = 1u << 1,   /* munmap */
+    AM_OS_REMAP = 1u << 2,   /* mremap */
+    AM_OS_PROTECT = 1u << 3, /* mprotect: commit */
+    AM_OS_ADVISE = 1u << 4,  /* madvise: purge, hugepages */
+    AM_OS_SBRK = 1u << 5,    /* sbrk with a non-zero delta */
+    AM_OS_ALL = (1u << 6) - 1,
+};
+
+/* A fault plan. Of the calls named in `calls`, the first `skip` go through;
+ * after them a call fails when it is the `every`-th (0 or 1: each one) or,
+ * with probability > 0 instead, with that probability (a hash of seed and the
+ * call's number, so a plan replays the same on the same sequence of calls);
+ * at most `count` calls fail (0: no limit). A refused call does nothing and
+ * returns ENOMEM with errno set to ENOMEM. */
+struct am_os_faults {
+    unsigned calls;
+    unsigned long skip;
+    unsigned long count;
+    unsigned long every;
+    double probability;
+    uint64_t seed;
+};
+
+/* Arm plan f for the whole process (f is copied), or disarm with NULL. Not
+ * meant to race with allocation in other threads: arm and disarm between
+ * phases of a test. */
+void am__os_faults_arm(const struct am_os_faults *f);
+/* Calls refused since the plan was armed. */
+unsigned long am__os_faults_injected(void);
+/* Calls the armed plan has seen (those named in its `calls`); a plan with
+ * skip = ULONG_MAX refuses nothing and only counts. */
+unsigned long am__os_faults_seen(void);
 
 #endif /* AM_OS_H */

@@ -199,6 +199,35 @@ static void test_double_detects_races(void)
     am_heap_close(&h);
 }
 
+/* posix_memalign fails as glibc 2.36's does (checked against it with the
+ * compiler's builtin knowledge of posix_memalign turned off, which otherwise
+ * assumes errno survives the call): *memptr untouched on every failure; errno
+ * set to ENOMEM on ENOMEM, left alone on EINVAL. */
+static void test_posix_memalign_failure(void)
+{
+    struct am_heap h;
+    REQUIRE(am_heap_open(&h, am_find_allocator("mmap-only"), 0) == 0);
+    void *sentinel = (void *)&h, *p;
+    const size_t too_much[] = {(size_t)1 << 60, SIZE_MAX - 4096, SIZE_MAX / 2};
+    for (unsigned i = 0; i < sizeof too_much / sizeof too_much[0]; i++) {
+        p = sentinel;
+        errno = 0;
+        int err = am_posix_memalign(&h, &p, 64, too_much[i]);
+        CHECK(err == ENOMEM, "posix_memalign(64, %zu) = %d", too_much[i], err);
+        CHECK(errno == ENOMEM, "posix_memalign(64, %zu): errno %d, glibc sets ENOMEM", too_much[i],
+              errno);
+        CHECK(p == sentinel, "posix_memalign(64, %zu) wrote %p on failure", too_much[i], p);
+    }
+    p = sentinel;
+    errno = 77;
+    CHECK(am_posix_memalign(&h, &p, 24, 10) == EINVAL);
+    CHECK(errno == 77 && p == sentinel, "EINVAL: errno %d, *memptr %p", errno, p);
+    errno = 77;
+    CHECK(am_posix_memalign(&h, &p, 64, 10) == 0 && p != sentinel && errno == 77);
+    am_free(&h, p);
+    am_heap_close(&h);
+}
+
 static void test_registry(void)
 {
     CHECK(am_registry_count >= 6);
@@ -222,5 +251,6 @@ int main(void)
     test_lock_adapter();
     test_double_detects_races();
     test_registry();
+    test_posix_memalign_failure();
     return am_test_finish("frontend");
 }

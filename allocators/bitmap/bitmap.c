@@ -3,9 +3,11 @@
  * BareMetal-OS's page map, the Crystal OS Bitmap and MouthOS's allocation ids.
  *
  * Design: init reserves one range of address space (64 GiB by default,
- * PROT_NONE and MAP_NORESERVE, halved down to 1 GiB where the kernel refuses
- * that much) and commits it read-write from the bottom in 4 MiB steps as runs
- * are handed out. A block is a run of contiguous pages; a request smaller than
+ * PROT_NONE and MAP_NORESERVE; under an address-space limit, RLIMIT_AS,
+ * three quarters of what the limit leaves, the rest kept for the program's
+ * stacks and mappings; halved down to 16 MiB where the kernel refuses more)
+ * and commits it read-write from the bottom in 4 MiB steps as runs are handed
+ * out. A block is a run of contiguous pages; a request smaller than
  * a page takes a whole page, and that internal fragmentation is meant to show
  * in the results (live_bytes counts whole pages). Three bitmaps, one bit per
  * page, live in a mapping of their own:
@@ -65,7 +67,7 @@
 
 #define WORD_BITS         64
 #define DEFAULT_RESERVE   ((size_t)64 << 30)
-#define SMALLEST_FALLBACK ((size_t)1 << 30)
+#define SMALLEST_FALLBACK ((size_t)16 << 20)
 #define REGION_ALIGN      ((size_t)2 << 20) /* page 0 sits on a huge-page boundary */
 #define COMMIT_STEP       ((size_t)4 << 20)
 #define PURGE_MIN         ((size_t)64 << 10) /* a freed run this large goes back at once */
@@ -646,6 +648,13 @@ static int read_settings(unsigned *shift, size_t *reserve, bool *exact)
  * to SMALLEST_FALLBACK) with page 0 on a REGION_ALIGN boundary. */
 static int reserve_region(size_t *reserve, bool exact, char **base)
 {
+    size_t left = am__os_address_space_left();
+    if (!exact && left != SIZE_MAX) {
+        size_t fits = left / 4 * 3;
+        fits = fits > REGION_ALIGN ? (fits - REGION_ALIGN) & ~(REGION_ALIGN - 1) : 0;
+        if (fits < *reserve)
+            *reserve = fits < SMALLEST_FALLBACK ? SMALLEST_FALLBACK : fits;
+    }
     for (;;) {
         size_t len = *reserve + REGION_ALIGN;
         void *map;
@@ -662,7 +671,7 @@ static int reserve_region(size_t *reserve, bool exact, char **base)
         }
         if (exact || *reserve <= SMALLEST_FALLBACK)
             return err;
-        *reserve /= 2;
+        *reserve = (*reserve / 2) & ~(REGION_ALIGN - 1);
     }
 }
 

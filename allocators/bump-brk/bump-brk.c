@@ -18,6 +18,10 @@
  *     glibc's heap above us is never cut off (glibc applies the same test
  *     before trimming, which keeps it off our chunks).
  *
+ * Giving the break back: a chunk is returned once empty, except the last one,
+ * which stays (cut back to CHUNK_MIN) until fini, so that a heap emptied and
+ * filled again does not move the break twice per block.
+ *
  * Complexity: O(1) malloc; O(1) amortised free. Thread safety: one mutex,
  * taken around fork as well.
  */
@@ -143,8 +147,11 @@ static bool grow(size_t need)
 }
 
 /* Lower the break by the newest chunk while it is empty and still ours at the
- * top of the break, then resume the chunk below. */
-static void release_empty_chunks(void)
+ * top of the break, then resume the chunk below. Unless `all` (fini), the
+ * last chunk stays once empty, cut back to CHUNK_MIN: a heap that empties and
+ * fills again (a loop of malloc and free on an empty heap) would otherwise
+ * move the break twice for every block. */
+static void release_empty_chunks(bool all)
 {
     while (state.chunk && state.top == (char *)state.chunk + CHUNK_HEADER_SIZE &&
            am__os_break() == state.chunk->end) {
@@ -154,6 +161,14 @@ static void release_empty_chunks(void)
         void *old_break;
         size_t len = (size_t)(c->end - first);
         struct bump_chunk *below = c->below;
+        if (!all && !below) {
+            size_t cut = len > CHUNK_MIN ? (len - CHUNK_MIN) & ~(am__os_page_size() - 1) : 0;
+            if (cut && am__os_sbrk(-(intptr_t)cut, &old_break) == 0) {
+                c->end -= cut;
+                count_os(cut, false);
+            }
+            return;
+        }
         if (am__os_sbrk(-(intptr_t)len, &old_break))
             return;
         count_os(len, false);
@@ -180,7 +195,7 @@ static void unwind(void)
             state.last = state.last->below;
         }
         struct bump_chunk *before = state.chunk;
-        release_empty_chunks();
+        release_empty_chunks(false);
         if (state.chunk == before)
             return;
     }
@@ -371,7 +386,7 @@ static void bump_fini(void)
         char *floor = (char *)c + CHUNK_HEADER_SIZE, *old_top = state.top;
         state.top = floor;
         state.last = NULL;
-        release_empty_chunks();
+        release_empty_chunks(true);
         if (state.chunk == c) {
             state.abandoned_bytes += (size_t)(old_top - floor);
             break;

@@ -13,11 +13,18 @@
  * realloc. Memory: n + 16 rounded up to a page (4 KiB minimum per block).
  * Thread safety: the kernel serialises mappings; counters are atomic.
  * Everything goes back to the OS on free, so after the last free os_bytes is 0.
+ *
+ * A refused munmap: at the mapping limit (vm.max_map_count) the kernel
+ * refuses to unmap a block whose mapping it merged with its neighbours,
+ * because the cut would make one mapping two. free never aborts on that and
+ * keeps errno: the block's pages go back with madvise (which never splits a
+ * mapping), its address range waits on a list, and later frees and a failing
+ * malloc try to unmap it again. os_bytes counts it until then.
  */
 #include "../allocator.h"
 #include "../os.h"
 
-#include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -30,7 +37,16 @@ struct mmap_header {
 #define HEADER_SIZE sizeof(struct mmap_header)
 _Static_assert(sizeof(struct mmap_header) == AM_MIN_ALIGN, "header keeps 16-byte alignment");
 
+/* A range whose munmap was refused, on the list of those to retry; it lives in
+ * the range's own first bytes. */
+struct deferred {
+    struct deferred *next;
+    size_t len;
+};
+
 static struct {
+    _Atomic(struct deferred *) deferred; /* a Treiber stack */
+    _Atomic size_t deferred_bytes;
     _Atomic size_t os_bytes;
     _Atomic size_t os_bytes_peak;
     _Atomic size_t live_bytes;
@@ -56,10 +72,64 @@ static void account(size_t map_len, size_t usable, int sign)
         atomic_fetch_add_explicit(&state.live_bytes, usable, memory_order_relaxed);
         atomic_fetch_add_explicit(&state.live_blocks, 1, memory_order_relaxed);
     } else {
-        atomic_fetch_sub_explicit(&state.os_bytes, map_len, memory_order_relaxed);
         atomic_fetch_sub_explicit(&state.live_bytes, usable, memory_order_relaxed);
         atomic_fetch_sub_explicit(&state.live_blocks, 1, memory_order_relaxed);
     }
+}
+
+static void push_deferred(struct deferred *d)
+{
+    d->next = atomic_load_explicit(&state.deferred, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&state.deferred, &d->next, d,
+                                                  memory_order_release, memory_order_relaxed)) {
+    }
+}
+
+/* Unmap [base, base + len), or give its pages back and keep the range for a
+ * later try. Leaves errno as it was. */
+static void unmap_or_defer(char *base, size_t len)
+{
+    int saved = errno;
+    if (am__os_unmap(base, len) == 0) {
+        atomic_fetch_sub_explicit(&state.os_bytes, len, memory_order_relaxed);
+    } else {
+        size_t page = am__os_page_size();
+        if (len > page)
+            (void)am__os_purge(base + page, len - page);
+        struct deferred *d = (struct deferred *)base;
+        d->len = len;
+        atomic_fetch_add_explicit(&state.deferred_bytes, len, memory_order_relaxed);
+        push_deferred(d);
+    }
+    errno = saved;
+}
+
+/* Try once more to unmap every range on the list; those refused again go
+ * back on it. Returns whether anything was unmapped. */
+static bool retry_deferred(void)
+{
+    struct deferred *d = atomic_exchange_explicit(&state.deferred, NULL, memory_order_acquire);
+    bool freed = false;
+    int saved = errno;
+    while (d) {
+        struct deferred *next = d->next;
+        size_t len = d->len;
+        if (am__os_unmap(d, len) == 0) {
+            atomic_fetch_sub_explicit(&state.os_bytes, len, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&state.deferred_bytes, len, memory_order_relaxed);
+            freed = true;
+        } else {
+            push_deferred(d);
+        }
+        d = next;
+    }
+    errno = saved;
+    return freed;
+}
+
+static bool have_deferred(void)
+{
+    return atomic_load_explicit(&state.deferred, memory_order_relaxed) != NULL;
 }
 
 static void *finish_block(char *base, size_t map_len, char *user)
@@ -75,7 +145,7 @@ static void *mmap_malloc(size_t n)
 {
     size_t len = am__align_up(n + HEADER_SIZE, am__os_page_size());
     void *base;
-    if (am__os_map(len, &base))
+    if (am__os_map(len, &base) && !(retry_deferred() && am__os_map(len, &base) == 0))
         return NULL;
     atomic_fetch_add_explicit(&state.maps, 1, memory_order_relaxed);
     return finish_block(base, len, (char *)base + HEADER_SIZE);
@@ -86,9 +156,9 @@ static void mmap_free(void *p)
     struct mmap_header *h = header_of(p);
     size_t len = h->map_len, offset = h->offset;
     account(len, len - offset, -1);
-    int err = am__os_unmap((char *)p - offset, len);
-    assert(err == 0);
-    (void)err;
+    if (__builtin_expect(have_deferred(), 0))
+        retry_deferred();
+    unmap_or_defer((char *)p - offset, len);
 }
 
 static void *mmap_realloc(void *p, size_t n)
@@ -103,6 +173,7 @@ static void *mmap_realloc(void *p, size_t n)
         return NULL;
     atomic_fetch_add_explicit(&state.maps, 1, memory_order_relaxed);
     account(old_len, old_len - offset, -1);
+    atomic_fetch_sub_explicit(&state.os_bytes, old_len, memory_order_relaxed);
     return finish_block(base, new_len, (char *)base + offset);
 }
 
@@ -111,7 +182,8 @@ static void *mmap_aligned(size_t align, size_t n)
     size_t page = am__os_page_size();
     size_t len = am__align_up(n + HEADER_SIZE + align, page);
     char *base;
-    if (am__os_map(len, (void **)&base))
+    if (am__os_map(len, (void **)&base) &&
+        !(retry_deferred() && am__os_map(len, (void **)&base) == 0))
         return NULL;
     atomic_fetch_add_explicit(&state.maps, 1, memory_order_relaxed);
     /* The header sits just below the aligned pointer, so keep the page it is
@@ -119,10 +191,11 @@ static void *mmap_aligned(size_t align, size_t n)
     char *user = (char *)am__align_up((uintptr_t)base + HEADER_SIZE, align);
     char *keep_from = (char *)((uintptr_t)(user - HEADER_SIZE) & ~(page - 1));
     char *keep_to = (char *)am__align_up((uintptr_t)user + n, page);
-    if (keep_from > base)
-        am__os_unmap(base, (size_t)(keep_from - base));
-    if (keep_to < base + len)
-        am__os_unmap(keep_to, (size_t)(base + len - keep_to));
+    /* A trim the kernel refuses keeps its pages in the block's mapping. */
+    if (keep_from > base && am__os_unmap(base, (size_t)(keep_from - base)) != 0)
+        keep_from = base;
+    if (keep_to < base + len && am__os_unmap(keep_to, (size_t)(base + len - keep_to)) != 0)
+        keep_to = base + len;
     return finish_block(keep_from, (size_t)(keep_to - keep_from), user);
 }
 
@@ -139,6 +212,8 @@ static int mmap_stats(struct am_stats *s)
     s->live_bytes = atomic_load_explicit(&state.live_bytes, memory_order_relaxed);
     s->live_blocks = atomic_load_explicit(&state.live_blocks, memory_order_relaxed);
     am__stats_extra(s, "map_calls", atomic_load_explicit(&state.maps, memory_order_relaxed));
+    am__stats_extra(s, "deferred_unmap_bytes",
+                    atomic_load_explicit(&state.deferred_bytes, memory_order_relaxed));
     return 0;
 }
 

@@ -32,9 +32,11 @@
  * Memory: per-class internal waste as above; per slab the uncarved tail (the
  * free list is carved a page at a time); per segment a 12 KiB header.
  * Thread safety: lock-free fast paths; one mutex for the segment manager and
- * the pools, one for full-slab notifications; both are taken around fork.
+ * the pools, one for full-slab notifications; both are taken around fork
+ * (forksafe.h: not in a process without threads, after stdio's lock).
  */
 #include "../allocator.h"
+#include "../forksafe.h"
 #include "../os.h"
 #include "memcore.h"
 #include "slab.h"
@@ -424,24 +426,16 @@ static void thread_exit(void *arg)
         heap_abandon(arg);
 }
 
-static void before_fork(void)
-{
-    pthread_mutex_lock(&st.notify_lock);
-    pthread_mutex_lock(&am__slab_g.lock);
-}
-
-static void after_fork(void)
-{
-    pthread_mutex_unlock(&am__slab_g.lock);
-    pthread_mutex_unlock(&st.notify_lock);
-}
-
 static char class_stat_names[N_CLASSES][24];
+static int setup_err;
 
 static void setup(void)
 {
     pthread_key_create(&st.key, thread_exit);
-    pthread_atfork(before_fork, after_fork, after_fork);
+    /* In the order the code takes them: notify_lock, then am__slab_g.lock. */
+    setup_err = am__forksafe_register(&st.notify_lock);
+    if (!setup_err)
+        setup_err = am__forksafe_register(&am__slab_g.lock);
     for (unsigned c = 0; c < N_CLASSES; c++)
         snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u", class_size(c));
 }
@@ -728,7 +722,7 @@ static void *slab_aligned(size_t align, size_t n)
 static int slab_init(void)
 {
     pthread_once(&setup_once, setup);
-    return 0;
+    return setup_err;
 }
 
 /* Everything back to the OS. Other threads must not be using the allocator;
