@@ -4,7 +4,9 @@
 // Contenders: the dispatched entry (am_memcpy, am_memset), every memcore
 // variant this CPU runs (erms is bare `rep movsb`/`rep stosb`), glibc, a
 // byte loop and Crystal OS's 8-byte word loop. Every benchmark name is
-// op/contender/alignment/bytes; SetBytesProcessed gives bytes_per_second.
+// op/contender/alignment/bytes, the alignment one of aligned, src+1 and
+// dst+1 (memcpy) or aligned and dst+1 (memset); SetBytesProcessed gives
+// bytes_per_second.
 // The buffers are mapped and touched once, up front; a size's source and
 // destination are the same every iteration, so sizes below the caches run
 // from the caches and the largest ones from DRAM.
@@ -15,8 +17,12 @@
 // --sizes replaces the default sizes; --tune sets memcore's thresholds
 // (struct am_mem_tuning's member names); both are for threshold sweeps.
 // Without --benchmark_repetitions, each benchmark runs 15 times (3 from
-// 64 MiB up) and only the aggregates are reported; the ratio table comes from
-// `allocmark report --memcore`. scripts/bench-memcore.sh runs it all.
+// 64 MiB up); without --benchmark_min_time, each repetition runs for 10 ms
+// (250 ms from 64 MiB up). The flags, when given, hold for every size.
+// Only the aggregates are reported: mean, median, stddev, cv and the
+// quartiles q1 and q3, whose distance over the median is the spread that
+// `allocmark report --memcore` prints next to each ratio (and from which it
+// lists the points to measure again). scripts/bench-memcore.sh runs it all.
 #include <benchmark/benchmark.h>
 
 #include <gnu/libc-version.h>
@@ -38,12 +44,16 @@ namespace
 
 constexpr size_t kMinSize = 16;
 constexpr size_t kMaxSize = size_t(1) << 30;
-constexpr size_t kHuge = size_t(64) << 20; // from here: fewer repetitions
-constexpr size_t kMisalign = 1;            // bytes added to the misaligned pointer
+constexpr size_t kHuge = size_t(64) << 20;             // from here: fewer repetitions
+constexpr size_t kMisalign = 1;                        // bytes added to the misaligned pointer
+constexpr double kMinTime = 0.01, kHugeMinTime = 0.25; // seconds per repetition
+constexpr int kRepetitions = 15, kHugeRepetitions = 3;
+
+enum class Skew { none, src, dst }; // which pointer is one byte off
 
 using CopyFn = void *(*)(void *, const void *, size_t);
 using SetFn = void *(*)(void *, int, size_t);
-using Runner = std::function<void(benchmark::State &, size_t n, size_t misalign)>;
+using Runner = std::function<void(benchmark::State &, size_t n, Skew skew)>;
 
 struct Contender {
     std::string name;
@@ -65,10 +75,10 @@ unsigned char *map_touched(size_t len)
 
 // The timed loops, instantiated per way of calling (a function pointer, or
 // a lambda whose call the compiler writes in place).
-template <typename Copy>
-void copy_loop(benchmark::State &state, Copy copy, size_t n, size_t misalign)
+template <typename Copy> void copy_loop(benchmark::State &state, Copy copy, size_t n, Skew skew)
 {
-    unsigned char *dst = dst_buf, *src = src_buf + misalign;
+    unsigned char *dst = dst_buf + (skew == Skew::dst ? kMisalign : 0);
+    unsigned char *src = src_buf + (skew == Skew::src ? kMisalign : 0);
     for (auto _ : state) {
         benchmark::DoNotOptimize(copy(dst, src, n));
         benchmark::ClobberMemory();
@@ -76,9 +86,9 @@ void copy_loop(benchmark::State &state, Copy copy, size_t n, size_t misalign)
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }
 
-template <typename Set> void set_loop(benchmark::State &state, Set set, size_t n, size_t misalign)
+template <typename Set> void set_loop(benchmark::State &state, Set set, size_t n, Skew skew)
 {
-    unsigned char *dst = dst_buf + misalign;
+    unsigned char *dst = dst_buf + (skew == Skew::none ? 0 : kMisalign);
     for (auto _ : state) {
         benchmark::DoNotOptimize(set(dst, 0x2a, n));
         benchmark::ClobberMemory();
@@ -89,13 +99,53 @@ template <typename Set> void set_loop(benchmark::State &state, Set set, size_t n
 // glibc and the dispatched entry are called the way programs call them: a
 // direct call, which for glibc goes through the PLT (one indirect jump to
 // the function its IFUNC chose) and for memcore through am_memcpy's one
-// indirect jump to the chosen variant. The variants and the baselines are
-// called through a function pointer and so skip that jump: their columns
-// compare the code alone.
+// indirect jump to the chosen variant. Each variant is called the same way,
+// through am_memcpy and am_memset after am_mem_force: its column differs
+// from the dispatched entry's only by the code, which is what the choice is
+// about. The baselines are called through a function pointer.
+// The dispatched entry and every variant run the very same timed loop (one
+// instantiation, one address): at 16 B a call takes 2 ns, and two copies of
+// the same loop placed differently in the binary measured 10 to 25 % apart.
+std::string chosen_variant; // what the dispatch picked at start-up
+
+struct EntryCopy {
+    void *operator()(void *d, const void *s, size_t k) const { return am_memcpy(d, s, k); }
+};
+struct EntrySet {
+    void *operator()(void *d, int c, size_t k) const { return am_memset(d, c, k); }
+};
+
+__attribute__((noinline)) void entry_copy(benchmark::State &s, size_t n, Skew m)
+{
+    copy_loop(s, EntryCopy(), n, m);
+}
+
+__attribute__((noinline)) void entry_set(benchmark::State &s, size_t n, Skew m)
+{
+    set_loop(s, EntrySet(), n, m);
+}
+
+// name: a variant, or "dispatch" for what the dispatch chose.
+Contender through_entry(const std::string &name)
+{
+    std::string variant = name == "dispatch" ? chosen_variant : name;
+    return {name,
+            [variant](benchmark::State &s, size_t n, Skew m) {
+                am_mem_force(variant.c_str());
+                entry_copy(s, n, m);
+                am_mem_force(chosen_variant.c_str());
+            },
+            [variant](benchmark::State &s, size_t n, Skew m) {
+                am_mem_force(variant.c_str());
+                entry_set(s, n, m);
+                am_mem_force(chosen_variant.c_str());
+            }};
+}
+
 Contender through_pointers(const std::string &name, CopyFn copy, SetFn set)
 {
-    return {name, [copy](benchmark::State &s, size_t n, size_t m) { copy_loop(s, copy, n, m); },
-            [set](benchmark::State &s, size_t n, size_t m) { set_loop(s, set, n, m); }};
+    return {name, [copy](benchmark::State &s, size_t n, Skew m) { copy_loop(s, copy, n, m); },
+            [set](benchmark::State &s, size_t n, Skew m) { set_loop(s, set, n, m); }};
 }
 
 std::vector<size_t> default_sizes(size_t max)
@@ -127,56 +177,85 @@ std::vector<Contender> contenders()
 {
     std::vector<Contender> out;
     out.push_back({"glibc",
-                   [](benchmark::State &s, size_t n, size_t m) {
+                   [](benchmark::State &s, size_t n, Skew m) {
                        copy_loop(
                            s, [](void *d, const void *src, size_t k) { return memcpy(d, src, k); },
                            n, m);
                    },
-                   [](benchmark::State &s, size_t n, size_t m) {
+                   [](benchmark::State &s, size_t n, Skew m) {
                        set_loop(
                            s, [](void *d, int c, size_t k) { return memset(d, c, k); }, n, m);
                    }});
-    out.push_back(
-        {"dispatch",
-         [](benchmark::State &s, size_t n, size_t m) {
-             copy_loop(
-                 s, [](void *d, const void *src, size_t k) { return am_memcpy(d, src, k); }, n, m);
-         },
-         [](benchmark::State &s, size_t n, size_t m) {
-             set_loop(
-                 s, [](void *d, int c, size_t k) { return am_memset(d, c, k); }, n, m);
-         }});
     size_t count;
     const am_mem_ops *variants = am_mem_variants(&count);
+    chosen_variant = am_mem_variant();
+    out.push_back(through_entry("dispatch"));
     for (size_t i = 0; i < count; i++)
         if (variants[i].supported)
-            out.push_back(
-                through_pointers(variants[i].name, variants[i].memcpy, variants[i].memset));
+            out.push_back(through_entry(variants[i].name));
     out.push_back(through_pointers("bytes", am_bench_byte_copy, am_bench_byte_fill));
     out.push_back(through_pointers("words", am_bench_word_copy, am_bench_word_fill));
     return out;
 }
 
-// Without set_repetitions, --benchmark_repetitions decides.
-void register_all(const std::vector<size_t> &sizes, bool set_repetitions)
+// The quartiles of the repetitions, as aggregates next to Google
+// Benchmark's mean, median, stddev and cv (the ratio script's spread).
+double quantile(std::vector<double> v, double q)
 {
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    double at = q * static_cast<double>(v.size() - 1);
+    size_t lo = static_cast<size_t>(at);
+    size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
+}
+double first_quartile(const std::vector<double> &v)
+{
+    return quantile(v, 0.25);
+}
+double third_quartile(const std::vector<double> &v)
+{
+    return quantile(v, 0.75);
+}
+
+// What the command line left to us: the defaults apply only to what the
+// user did not set.
+struct Defaults {
+    bool repetitions, min_time;
+};
+
+void register_all(const std::vector<size_t> &sizes, Defaults defaults)
+{
+    static const struct {
+        Skew skew;
+        const char *copy, *set; // the name's alignment part; null: not run
+    } skews[] = {{Skew::none, "aligned", "aligned"},
+                 {Skew::src, "src+1", nullptr},
+                 {Skew::dst, "dst+1", "dst+1"}};
     for (const char *op : {"memcpy", "memset"}) {
+        bool copy = op[3] == 'c';
         for (const Contender &c : contenders()) {
-            for (size_t misalign : {size_t(0), kMisalign}) {
+            for (const auto &sk : skews) {
+                const char *align = copy ? sk.copy : sk.set;
+                if (!align)
+                    continue;
                 for (size_t n : sizes) {
-                    std::string name = std::string(op) + "/" + c.name + "/" +
-                                       (misalign ? (op[3] == 'c' ? "src+1" : "dst+1") : "aligned") +
-                                       "/" + std::to_string(n);
-                    Runner run = op[3] == 'c' ? c.copy : c.set;
+                    std::string name =
+                        std::string(op) + "/" + c.name + "/" + align + "/" + std::to_string(n);
+                    Runner run = copy ? c.copy : c.set;
+                    Skew skew = sk.skew;
                     benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-                        name.c_str(),
-                        [run, n, misalign](benchmark::State &s) { run(s, n, misalign); });
+                        name.c_str(), [run, n, skew](benchmark::State &s) { run(s, n, skew); });
                     // This machine is shared and noisy: many short
                     // repetitions (interleaved, see the script) and their
                     // median, except where one iteration takes milliseconds.
-                    b->MinTime(n >= kHuge ? 0.25 : 0.01);
-                    if (set_repetitions)
-                        b->Repetitions(n >= kHuge ? 3 : 15);
+                    if (defaults.min_time)
+                        b->MinTime(n >= kHuge ? kHugeMinTime : kMinTime);
+                    if (defaults.repetitions)
+                        b->Repetitions(n >= kHuge ? kHugeRepetitions : kRepetitions);
+                    b->ComputeStatistics("q1", first_quartile);
+                    b->ComputeStatistics("q3", third_quartile);
                 }
             }
         }
@@ -230,7 +309,7 @@ int main(int argc, char **argv)
     // later flags override earlier ones).
     size_t max = kMaxSize;
     const char *size_list = nullptr;
-    bool repetitions_given = false;
+    Defaults defaults{true, true};
     std::vector<char *> args = {argv[0]};
     static char aggregates[] = "--benchmark_report_aggregates_only=true";
     args.push_back(aggregates);
@@ -243,7 +322,10 @@ int main(int argc, char **argv)
             if (!apply_tuning(argv[i] + 7))
                 return 2;
         } else {
-            repetitions_given |= !std::strncmp(argv[i], "--benchmark_repetitions", 23);
+            if (!std::strncmp(argv[i], "--benchmark_repetitions", 23))
+                defaults.repetitions = false;
+            if (!std::strncmp(argv[i], "--benchmark_min_time", 20))
+                defaults.min_time = false;
             args.push_back(argv[i]);
         }
     }
@@ -265,7 +347,7 @@ int main(int argc, char **argv)
 
     src_buf = map_touched(max + 64);
     dst_buf = map_touched(max + 64);
-    register_all(sizes, !repetitions_given);
+    register_all(sizes, defaults);
 
     char line[512];
     am_mem_describe(line, sizeof line);

@@ -13,6 +13,7 @@
 #ifndef AM_CONFORMANCE_H
 #define AM_CONFORMANCE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "allocator.h"
@@ -39,8 +40,9 @@ unsigned am_conformance_count(void);
 const char *am_conformance_name(unsigned i);
 const char *am_conformance_about(unsigned i);
 
-/* Run every check for a; print one line per check to out. Returns the number
- * of checks whose verdict is a failure. */
-int am_conformance_run(const struct am_allocator *a, FILE *out);
+/* Run every check for a (only those with only[i] set, when only is not NULL);
+ * print one line per check run to out. Returns the number of checks whose
+ * verdict is a failure. */
+int am_conformance_run(const struct am_allocator *a, const bool *only, FILE *out);
 
 #endif /* AM_CONFORMANCE_H */

@@ -15,7 +15,9 @@
 #include "list.h"
 #include "plotdriver.h"
 #include "probe.h"
+#include "record.h"
 #include "run.h"
+#include "tools.h"
 
 static void usage(FILE *to)
 {
@@ -27,6 +29,8 @@ static void usage(FILE *to)
     am_check_usage(to);
     am_run_usage(to);
     am_plot_usage(to);
+    am_record_usage(to);
+    am_trace_usage(to);
     fprintf(to, "  help                     this text\n"
                 "\n"
                 "References (");
@@ -57,8 +61,14 @@ int main(int argc, char **argv)
         return am_run_main(argc, argv);
     if (!strcmp(cmd, "plot") || !strcmp(cmd, "report") || !strcmp(cmd, "compare"))
         return am_plot_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "record"))
+        return am_record_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return am_trace_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CONFORMANCE_CHILD))
         return am_conformance_child_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, AM_HARDENING_CHILD))
+        return am_hardening_child_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_CELL_CHILD))
         return am_cell_child_main(argc - 1, argv + 1);
     if (!strcmp(cmd, AM_INFO_CHILD))
@@ -69,7 +79,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "allocmark: unknown command '%s' (valid: list, check, run, plot, report, compare,\n"
-            "help)\n",
+            "record, trace, help)\n",
             cmd);
     return AM_EXIT_USAGE;
 }

@@ -157,13 +157,54 @@ static double tv_seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
 }
 
+/* Memory against the ideal: RSS above the baseline, and the allocator's OS
+ * bytes, over live requested bytes, at peak and over time. Over time is a
+ * ratio of time-weighted means (each series point weighted by the time to
+ * the next): the bytes held on average over the bytes live on average, which
+ * a moment of almost nothing live cannot blow up. */
+static void fragmentation(const struct am_measure *m, size_t baseline_rss,
+                          const struct am_stats *st, bool have_st, struct am_cell_report *r)
+{
+    int64_t live_peak = am_measure_live_peak(m);
+    if (live_peak <= 0 || m->series_count == 0)
+        return;
+    size_t rss_peak = m->rss_at_peak_live > baseline_rss ? m->rss_at_peak_live - baseline_rss : 0;
+    double live_sum = 0, rss_sum = 0, os_sum = 0;
+    bool os_known = true;
+    for (unsigned i = 0; i < m->series_count; i++) {
+        const struct am_series_point *pt = &m->series[i];
+        size_t above = pt->rss > baseline_rss ? pt->rss - baseline_rss : 0;
+        if (above > rss_peak)
+            rss_peak = above;
+        os_known &= pt->os != AM_STAT_UNKNOWN;
+        if (i + 1 == m->series_count)
+            continue;
+        double dt = (double)(m->series[i + 1].ticks - pt->ticks);
+        live_sum += dt * (double)(pt->live > 0 ? pt->live : 0);
+        rss_sum += dt * (double)above;
+        if (pt->os != AM_STAT_UNKNOWN)
+            os_sum += dt * (double)pt->os;
+    }
+    r->has_fragmentation = true;
+    r->frag_peak = (double)rss_peak / (double)live_peak;
+    r->frag_mean = live_sum > 0 ? rss_sum / live_sum : -1;
+    r->os_frag_peak = have_st && st->os_bytes_peak != AM_STAT_UNKNOWN
+                          ? (double)st->os_bytes_peak / (double)live_peak
+                          : -1;
+    r->os_frag_mean = os_known && live_sum > 0 ? os_sum / live_sum : -1;
+}
+
 static void report(struct am_measure *m, struct am_heap *heap, const struct rusage *before,
                    const struct rusage *after, size_t baseline_rss, size_t end_rss,
-                   double overhead_ticks, uint64_t clock_ticks)
+                   double overhead_ticks, uint64_t clock_ticks, bool replay)
 {
     double hz = am_clock_hz();
     uint64_t ops = am_measure_ops(m);
-    double seconds = (double)(m->end - m->start) / hz;
+    /* Work the workload did that is not the allocator's (a replay's
+     * decoding) is not part of the measured time. */
+    uint64_t span = m->end - m->start;
+    double seconds = (double)(span > m->excluded_ticks ? span - m->excluded_ticks : 0) / hz;
+    double wait_s = (double)m->wait_ticks / hz;
     bool failed = atomic_load(&m->failed) != 0;
     struct am_cell_report r = {0};
     r.has_status = true;
@@ -180,8 +221,10 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     if (ops && seconds > 0) {
         r.has_rate = true;
         r.ops_per_sec = (double)ops / seconds;
-        /* Thread-time per operation: equal to 1/throughput on one thread. */
-        r.ns_per_op = seconds * m->threads * 1e9 / (double)ops;
+        /* Thread-time per operation: equal to 1/throughput on one thread.
+         * Time threads spent waiting for each other is not the allocator's. */
+        double thread_s = seconds * m->threads - wait_s;
+        r.ns_per_op = (thread_s > 0 ? thread_s : 0) * 1e9 / (double)ops;
     }
     for (int k = 0; k < AM_OP_KINDS; k++) {
         struct am_latency lat = am_measure_latency(m, (enum am_op_kind)k);
@@ -201,9 +244,17 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     r.has_peak_live = true;
     r.peak_live = live_peak > 0 ? (unsigned long long)live_peak : 0;
     struct am_stats st = {0};
-    if (am_stats(heap, &st) == 0 && st.os_bytes_peak != AM_STAT_UNKNOWN) {
+    bool have_st = am_stats(heap, &st) == 0;
+    if (have_st && st.os_bytes_peak != AM_STAT_UNKNOWN) {
         r.has_os_bytes_peak = true;
         r.os_bytes_peak = st.os_bytes_peak;
+    }
+    fragmentation(m, baseline_rss, &st, have_st, &r);
+    if (replay) {
+        r.has_replay = true;
+        r.wait_s = wait_s;
+        r.decode_s = (double)m->excluded_ticks / hz;
+        r.skipped = m->skipped;
     }
     r.has_usage = true;
     r.user_s = tv_seconds(after->ru_utime) - tv_seconds(before->ru_utime);
@@ -269,6 +320,7 @@ int am_cell_child_main(int argc, char **argv)
         return AM_EXIT_USAGE;
     }
     const struct am_allocator *a = am_find_allocator(argv[1]);
+    am_trace_validate = false; /* a replay reads its trace in prepare */
     const struct am_workload *w = am_find_workload(argv[2]);
     enum am_profile profile = am_profile_parse(argv[4]);
     double threads, budget, hz, mem_limit;
@@ -304,6 +356,15 @@ int am_cell_child_main(int argc, char **argv)
 
     struct am_workload_ctx ctx = {.m = &m, .threads = n_threads, .p = params};
     err = w->prepare ? w->prepare(&ctx) : 0;
+    if (err && atomic_load(&m.failed)) {
+        /* The workload said why (a trace that cannot be read, ...). */
+        struct am_cell_report r = {.has_status = true};
+        snprintf(r.status, sizeof r.status, "%s", am_status_name(m.status));
+        snprintf(r.reason, sizeof r.reason, "%s", m.reason);
+        am_protocol_write_report(stdout, &r);
+        am_protocol_write_end(stdout);
+        return 0;
+    }
     if (err)
         return cannot_run("prepare", w->name, err);
 
@@ -316,7 +377,8 @@ int am_cell_child_main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &after);
     size_t end_rss = am_measure_rss(&m);
 
-    report(&m, &heap, &before, &after, baseline_rss, end_rss, overhead, clock_ticks);
+    report(&m, &heap, &before, &after, baseline_rss, end_rss, overhead, clock_ticks,
+           w->fixed_threads != 0);
     am_heap_close(&heap);
     am_protocol_write_end(stdout);
     return 0;

@@ -54,6 +54,25 @@
     X(harness_overhead_ns) \
     X(clock_overhead_ns) \
     X(wall_s) \
+    X(wait_s) \
+    X(decode_s) \
+    X(skipped) \
+    X(frag_peak) \
+    X(frag_mean) \
+    X(os_frag_peak) \
+    X(os_frag_mean) \
+    X(kind) \
+    X(exit_status) \
+    X(major_faults) \
+    X(voluntary_switches) \
+    X(involuntary_switches) \
+    X(throughput) \
+    X(throughput_unit) \
+    X(latency_p50_us) \
+    X(latency_p99_us) \
+    X(output_checksum) \
+    X(rss_samples) \
+    X(sampler_cpu_s) \
     X(cpu)
 // clang-format on
 

@@ -1,10 +1,12 @@
 /*
  * list.c: `allocmark list`: the allocators (with --all, the test doubles
- * too), the workloads with their parameters per profile, and the memory
- * cores this CPU runs (see list.h).
+ * too), the workloads with their parameters per profile, the built-in
+ * programs with what each stresses, and the memory cores this CPU runs (see
+ * list.h).
  */
 #include "list.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "cli.h"
 #include "frontend.h"
 #include "memcore.h"
+#include "program.h"
 #include "workload.h"
 
 int am_list_main(int argc, char **argv)
@@ -44,6 +47,19 @@ int am_list_main(int argc, char **argv)
                    p->value[AM_PROFILE_QUICK], p->value[AM_PROFILE_FULL]);
         }
     }
+    const struct am_workload *samples[16];
+    unsigned n_samples = am_trace_samples(samples, 16);
+    for (unsigned i = 0; i < n_samples; i++)
+        printf("%-16s %-8u %s\n", samples[i]->name, samples[i]->fixed_threads,
+               "replay of a sample trace (scripts/record-samples.sh)");
+    struct am_programs programs = {0};
+    char why[PATH_MAX + 256];
+    printf("\n");
+    if (am_programs_load_dir(&programs, am_programs_dir(), why, sizeof why) == 0)
+        am_programs_print(stdout, &programs);
+    else
+        printf("programs: %s\n", why);
+    am_programs_free(&programs);
     char cores[512];
     am_mem_describe(cores, sizeof cores);
     printf("\nmemory cores: %s\n", cores);

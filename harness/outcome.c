@@ -11,7 +11,7 @@ static bool kept_when_failed(enum am_column c)
 {
     return c == AM_COL_allocator || c == AM_COL_label || c == AM_COL_workload ||
            c == AM_COL_threads || c == AM_COL_rep || c == AM_COL_status || c == AM_COL_reason ||
-           c == AM_COL_wall_s;
+           c == AM_COL_wall_s || c == AM_COL_kind;
 }
 
 static void set_u64(struct am_outcome *o, enum am_column c, unsigned long long v)
@@ -91,6 +91,19 @@ static void report_columns(const struct am_cell_report *r, struct am_outcome *o)
             set_real(o, AM_COL_harness_overhead_ns, r->harness_overhead_ns);
         set_real(o, AM_COL_clock_overhead_ns, r->clock_overhead_ns);
     }
+    if (r->has_fragmentation) {
+        const double v[4] = {r->frag_peak, r->frag_mean, r->os_frag_peak, r->os_frag_mean};
+        const enum am_column c[4] = {AM_COL_frag_peak, AM_COL_frag_mean, AM_COL_os_frag_peak,
+                                     AM_COL_os_frag_mean};
+        for (int i = 0; i < 4; i++)
+            if (v[i] >= 0)
+                set_real(o, c[i], v[i]);
+    }
+    if (r->has_replay) {
+        set_real(o, AM_COL_wait_s, r->wait_s);
+        set_real(o, AM_COL_decode_s, r->decode_s);
+        set_u64(o, AM_COL_skipped, r->skipped);
+    }
     if (r->has_cpu)
         set_u64(o, AM_COL_cpu, r->cpu);
 }
@@ -122,7 +135,8 @@ static enum am_status classify(int spawn_err, const struct am_child *child,
     }
     enum am_status status = am_status_parse(r->status);
     snprintf(reason, len, "%s", r->reason);
-    if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH || status == AM_STATUS_TIMEOUT) {
+    if (status == AM_STATUS_COUNT || status == AM_STATUS_CRASH || status == AM_STATUS_TIMEOUT ||
+        status == AM_STATUS_WRONG || status == AM_STATUS_SKIPPED) {
         snprintf(reason, len, "the cell reported status '%s'", r->status);
         return AM_STATUS_ERROR;
     }
@@ -142,6 +156,9 @@ static void parent_metrics(const struct am_child *child, const struct am_cell_re
     set_u64(o, AM_COL_minor_faults, (unsigned long long)child->usage.ru_minflt);
     if (r->has_peak_live && r->peak_live > 0)
         set_fixed(o, AM_COL_fragmentation, "%.4f", (double)rss / (double)r->peak_live);
+    /* A workload's figure of merit, in the column programs share. */
+    o->row.v[AM_COL_throughput] = o->row.v[AM_COL_ops_per_sec];
+    o->row.v[AM_COL_throughput_unit] = o->row.v[AM_COL_ops_per_sec] ? "ops/s" : NULL;
 }
 
 void am_outcome_classify(const struct am_cell_key *key, int spawn_err, const struct am_child *child,
@@ -157,6 +174,7 @@ void am_outcome_classify(const struct am_cell_key *key, int spawn_err, const str
     set_u64(out, AM_COL_threads, key->threads);
     set_u64(out, AM_COL_rep, key->rep);
     set_fixed(out, AM_COL_wall_s, "%.3f", spawn_err ? 0.0 : child->wall_s);
+    out->row.v[AM_COL_kind] = "workload";
     if (report->has_label)
         snprintf(out->label, sizeof out->label, "%s", report->label);
     else /* the child died before saying: the front end's rule, asked here */

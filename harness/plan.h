@@ -5,8 +5,8 @@
  * (runopts.c); the run (run.c) follows it; metadata.json records it
  * (planjson.c).
  *
- * Layering: harness/probe.h, environment.h, schedule.h, workloads/ and
- * allocators/.
+ * Layering: harness/probe.h, harness/program.h, environment.h, schedule.h,
+ * workloads/ and allocators/.
  */
 #ifndef AM_PLAN_H
 #define AM_PLAN_H
@@ -19,6 +19,7 @@
 #include "environment.h"
 #include "frontend.h"
 #include "probe.h"
+#include "program.h"
 #include "schedule.h"
 #include "workload.h"
 
@@ -59,6 +60,11 @@ struct am_plan {
     bool pinned;
     cpu_set_t pin;
     char pin_text[128];
+    /* Programs (program.h): the built-in suite's chosen ones, a --programs
+     * file's, the command after `--`; a cell each per allocator and rep.
+     * They run after the workload cells' schedule, in repetition order. */
+    struct am_programs programs;
+    bool timeout_given; /* --timeout: it bounds program cells too */
     /* Filled when the run starts (and the load average again at its end). */
     struct am_environment env;
     double clock_hz;
@@ -71,6 +77,16 @@ enum am_plan_parsed { AM_PLAN_OK, AM_PLAN_HELP, AM_PLAN_BAD };
 /* Fill plan from `run`'s options (argv[0] is "run"); AM_PLAN_BAD after
  * saying why on stderr. */
 enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan);
+
+/* Add the programs of the command line to the plan: -P names of the
+ * built-in suite ("all" for every one), --programs files, the user's
+ * command (cmd: the words after `--`, or NULL) with its --check or
+ * --expect-output. Returns -1 after saying why on stderr. (programopts.c) */
+int am_plan_programs(struct am_plan *plan, const char *names, const char *const *files,
+                     unsigned n_files, char **cmd, const char *check, const char *expect);
+
+/* A program cell's process tree has its RSS sampled this often. */
+#define AM_PLAN_PROGRAM_SAMPLE_INTERVAL_S 0.01
 
 /* The members the plan adds to metadata.json (reps, threads, budget_s,
  * timeout_s, mem_limit_mib, order, seed, warmup, aa, precision_pct and

@@ -6,6 +6,7 @@
 #include "plan.h"
 
 #include "measure.h"
+#include "progcell.h"
 
 void am_plan_json(struct am_json *j, const void *ctx)
 {
@@ -48,6 +49,8 @@ void am_plan_json(struct am_json *j, const void *ctx)
         am_json_string(j, "name", w->name);
         am_json_string(j, "summary", w->summary);
         am_json_bool(j, "threaded", w->threaded);
+        if (w->fixed_threads) /* a trace replay: the recording's threads */
+            am_json_int(j, "fixed_threads", w->fixed_threads);
         am_json_open(j, "params", '{');
         for (unsigned k = 0; k < am_workload_param_count(w); k++)
             am_json_int(j, w->params[k].name, w->params[k].value[plan->profile]);
@@ -55,6 +58,38 @@ void am_plan_json(struct am_json *j, const void *ctx)
         am_json_close(j, '}');
     }
     am_json_close(j, ']');
+    am_json_open(j, "programs", '[');
+    for (size_t i = 0; i < plan->programs.n; i++) {
+        const struct am_program *p = plan->programs.p[i];
+        am_json_open(j, NULL, '{');
+        am_json_string(j, "name", p->name);
+        am_json_string(j, "origin", p->origin);
+        am_json_string(j, "summary", p->summary);
+        am_json_string(j, "stresses", p->stresses);
+        if (p->argv) {
+            am_json_open(j, "argv", '[');
+            for (char **a = p->argv; *a; a++)
+                am_json_string(j, NULL, *a);
+            am_json_close(j, ']');
+        } else {
+            am_json_string(j, "command", p->command);
+        }
+        am_json_string(j, "server", p->server);
+        am_json_string(j, "generate", p->generate);
+        am_json_int(j, "scale", p->scale[plan->profile]);
+        static const char *const checks[] = {"glibc", "command", "expect", "none"};
+        am_json_string(j, "check", checks[p->check]);
+        am_json_string(j, "check_arg", p->check_arg);
+        am_json_string(j, "merit", p->merit_arg);
+        am_json_string(j, "merit_unit", p->merit_unit);
+        am_json_close(j, '}');
+    }
+    am_json_close(j, ']');
+    am_json_double(j, "program_sample_interval_s", AM_PLAN_PROGRAM_SAMPLE_INTERVAL_S);
+    am_json_double(j, "program_timeout_s",
+                   plan->timeout_given ? plan->timeout_s
+                                       : am_progrun_profile_timeout(plan->profile));
+    am_json_string(j, "program_order", "repetition, then program, then allocator with glibc first");
     am_probe_json(j, plan->references, plan->n_references);
     am_environment_json(j, &plan->env, plan->pinned ? plan->pin_text : NULL);
 }

@@ -61,6 +61,20 @@ void am_protocol_write_report(FILE *to, const struct am_cell_report *r)
         else
             fprintf(to, "overhead - %.6g\n", r->clock_overhead_ns);
     }
+    if (r->has_fragmentation) {
+        const double v[4] = {r->frag_peak, r->frag_mean, r->os_frag_peak, r->os_frag_mean};
+        fprintf(to, "fragmentation");
+        for (int i = 0; i < 4; i++) {
+            if (v[i] < 0)
+                fprintf(to, " -");
+            else
+                fprintf(to, " %.6g", v[i]);
+        }
+        fprintf(to, "\n");
+    }
+    if (r->has_replay) {
+        fprintf(to, "replay %.6g %.6g %llu\n", r->wait_s, r->decode_s, r->skipped);
+    }
     if (r->has_cpu)
         fprintf(to, "cpu %llu\n", r->cpu);
 }
@@ -214,6 +228,17 @@ int am_protocol_parse(char *output, struct am_cell_report *r)
             r->has_harness_overhead =
                 harness && strcmp(harness, "-") != 0 && real(&harness, &r->harness_overhead_ns);
             r->has_overhead = real(&v, &r->clock_overhead_ns);
+        } else if (strcmp(line, "fragmentation") == 0) {
+            double *f[4] = {&r->frag_peak, &r->frag_mean, &r->os_frag_peak, &r->os_frag_mean};
+            r->has_fragmentation = true;
+            for (int i = 0; i < 4; i++) {
+                char *w = word(&v);
+                *f[i] = -1;
+                if (!w || (strcmp(w, "-") != 0 && !real(&w, f[i])))
+                    r->has_fragmentation = false;
+            }
+        } else if (strcmp(line, "replay") == 0) {
+            r->has_replay = real(&v, &r->wait_s) && real(&v, &r->decode_s) && u64(&v, &r->skipped);
         } else if (strcmp(line, "cpu") == 0) {
             r->has_cpu = u64(&v, &r->cpu);
         } else if (strcmp(line, "series") == 0) {

@@ -28,6 +28,15 @@
  *                              the measured phase's own resource use
  *   overhead HARNESS_NS CLOCK_NS
  *                              HARNESS_NS is "-" when it could not be measured
+ *   fragmentation PEAK MEAN OS_PEAK OS_MEAN
+ *                              memory against the ideal (live bytes): RSS above
+ *                              the baseline and the allocator's OS bytes over
+ *                              live bytes, at peak and as time-weighted means;
+ *                              "-" for what is not known
+ *   replay WAIT_S DECODE_S SKIPPED
+ *                              trace replays only: thread-seconds waiting for
+ *                              other threads, seconds decoding (left out of
+ *                              SECONDS), recorded calls not replayed
  *   cpu INTEGER                the CPU the main thread was on right after the
  *                              measured phase, when the kernel says
  *   series SAMPLE OPS SECONDS RSS LIVE [OS]
@@ -66,7 +75,8 @@ struct am_series_report {
 
 struct am_cell_report {
     bool has_label, has_status, has_complete, has_ops, has_seconds, has_rate, has_rss,
-        has_peak_live, has_os_bytes_peak, has_usage, has_overhead, has_harness_overhead, has_cpu;
+        has_peak_live, has_os_bytes_peak, has_usage, has_overhead, has_harness_overhead,
+        has_fragmentation, has_replay, has_cpu;
     bool has_latency[AM_OP_KINDS];
     bool ended; /* the `end` record came */
     char label[128];
@@ -83,6 +93,10 @@ struct am_cell_report {
     double user_s, sys_s;
     unsigned long long minor_faults;
     double harness_overhead_ns, clock_overhead_ns;
+    /* fragmentation: each < 0 when not known */
+    double frag_peak, frag_mean, os_frag_peak, os_frag_mean;
+    double wait_s, decode_s;
+    unsigned long long skipped;
     unsigned long long cpu;
     /* The parser's: malloc'd, n_series points (am_cell_report_free). */
     struct am_series_report *series;

@@ -21,6 +21,7 @@
 #include "micro.h"
 #include "outcome.h"
 #include "plan.h"
+#include "progcell.h"
 #include "progress.h"
 #include "protocol.h"
 #include "results.h"
@@ -28,7 +29,7 @@
 #include "signals.h"
 #include "spawn.h"
 
-enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN };
+enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN, CELL_SKIPPED };
 
 /* The last non-empty line the cell wrote to cells.log since `from`. */
 static void last_log_line(int fd, off_t from, char *out, size_t len)
@@ -176,6 +177,58 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
     return o.status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
 }
 
+/* One repetition of every (program, allocator) cell (progcell.h). glibc
+ * runs first: its output is what the others' is checked against, and its
+ * time bounds theirs. Returns true to stop the run. */
+static bool run_programs(const struct am_plan *plan, struct am_progrun *progrun,
+                         struct am_progstate *state, unsigned rep, struct am_results *res,
+                         struct am_progress *progress, long counts[5])
+{
+    const struct am_allocator *order[AM_PLAN_MAX_ALLOCATORS];
+    unsigned n = 0;
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") == 0)
+            order[n++] = plan->allocator[k];
+    for (unsigned k = 0; k < plan->n_allocators; k++)
+        if (strcmp(plan->allocator[k]->name, "glibc") != 0)
+            order[n++] = plan->allocator[k];
+    const struct am_allocator *glibc = NULL;
+    for (size_t i = 0; i < am_registry_count; i++)
+        if (strcmp(am_registry[i]->name, "glibc") == 0)
+            glibc = am_registry[i];
+    bool glibc_planned = n && strcmp(order[0]->name, "glibc") == 0;
+    for (size_t i = 0; i < plan->programs.n; i++) {
+        /* Without glibc among the allocators, one run of it, not a cell,
+         * gives the output the others are checked against. */
+        if (!glibc_planned && glibc && am_progcell_needs_reference(plan->programs.p[i], &state[i]))
+            am_progcell_reference(progrun, plan->programs.p[i], &state[i], glibc, rep, res,
+                                  progress);
+        for (unsigned k = 0; k < n; k++) {
+            if (am_signals_interrupted())
+                return true;
+            switch (am_progcell_run(progrun, plan->programs.p[i], &state[i], order[k], rep, res,
+                                    progress)) {
+            case AM_PROGCELL_OK:
+                counts[CELL_OK]++;
+                break;
+            case AM_PROGCELL_FAILED:
+                counts[CELL_FAILED]++;
+                break;
+            case AM_PROGCELL_SKIPPED:
+                counts[CELL_SKIPPED]++;
+                break;
+            case AM_PROGCELL_CANCELLED:
+                counts[CELL_CANCELLED]++;
+                return true;
+            case AM_PROGCELL_NOT_WRITTEN:
+                counts[CELL_NOT_WRITTEN]++;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int am_run_main(int argc, char **argv)
 {
     /* argv is main's: argv[0] the program, argv[1] "run". */
@@ -227,8 +280,8 @@ int am_run_main(int argc, char **argv)
            (unsigned long long)plan.seed, res.dir);
     fflush(stdout);
 
-    /* The cells in plan order (workload, thread count, allocator, copy); the
-     * schedule hands out their repetitions (schedule.h). */
+    /* The workload cells in plan order (workload, thread count, allocator,
+     * copy); the schedule hands out their repetitions (schedule.h). */
     static struct planned_cell {
         struct am_cell_key key;
         bool second;
@@ -239,25 +292,48 @@ int am_run_main(int argc, char **argv)
         for (unsigned t = 0; t < (wl->threaded ? plan.n_threads : 1); t++)
             for (unsigned k = 0; k < plan.n_allocators; k++)
                 for (unsigned copy = 0; copy < (plan.aa ? 2u : 1u); copy++)
-                    cells[n_cells++] = (struct planned_cell){
-                        {plan.allocator[k], wl->name, wl->threaded ? plan.threads[t] : 1, 0},
-                        copy == 1};
+                    cells[n_cells++] = (struct planned_cell){{plan.allocator[k], wl->name,
+                                                              wl->fixed_threads ? wl->fixed_threads
+                                                              : wl->threaded    ? plan.threads[t]
+                                                                                : 1,
+                                                              0},
+                                                             copy == 1};
+    }
+    struct am_progrun progrun = {.profile = plan.profile,
+                                 .reps = plan.reps,
+                                 .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
+                                 .mem_limit_mib = plan.mem_limit_mib,
+                                 .interval_s = AM_PLAN_PROGRAM_SAMPLE_INTERVAL_S,
+                                 .cancel_fd = am_signals_cancel_fd()};
+    struct am_progstate *progstate = calloc(plan.programs.n + 1, sizeof *progstate);
+    int perr = progstate ? am_progrun_init(&progrun) : ENOMEM;
+    if (perr) {
+        fprintf(stderr, "allocmark run: cannot make a scratch directory for the programs: %s\n",
+                strerror(perr));
+        free(progstate);
+        am_results_close(&res);
+        return AM_EXIT_FAILED;
     }
     struct am_schedule schedule;
     if (am_schedule_init(&schedule, n_cells, plan.order, plan.seed, plan.reps, plan.warmup,
                          plan.precision_pct, plan.max_reps) != 0) {
         fprintf(stderr, "allocmark run: out of memory for the schedule\n");
+        am_progrun_end(&progrun);
+        free(progstate);
         am_results_close(&res);
         return AM_EXIT_FAILED;
     }
+    /* Program cells: one per program, allocator and repetition, after the
+     * workload cells' schedule. */
+    long program_cells = (long)plan.programs.n * plan.n_allocators * plan.reps;
     struct am_progress progress;
-    am_progress_init(&progress, stderr, (long)schedule.planned);
-    long counts[4] = {0};
+    am_progress_init(&progress, stderr, (long)schedule.planned + program_cells);
+    long counts[5] = {0};
     bool stop = false, warmup;
     unsigned index, rep;
     while (!stop && !am_signals_interrupted() &&
            am_schedule_next(&schedule, &index, &warmup, &rep)) {
-        progress.total = (long)schedule.planned;
+        progress.total = (long)schedule.planned + program_cells;
         struct am_cell_key cell = cells[index].key;
         cell.rep = rep;
         double ops;
@@ -268,15 +344,20 @@ int am_run_main(int argc, char **argv)
         am_schedule_record(&schedule, index, warmup, ops);
         stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
     }
+    for (unsigned prep = 1; prep <= plan.reps && plan.programs.n && !stop; prep++)
+        stop = am_signals_interrupted() ||
+               run_programs(&plan, &progrun, progstate, prep, &res, &progress, counts);
     /* The cells planned, as kept: --precision may have added some. */
-    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup;
+    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup + program_cells;
     am_schedule_free(&schedule);
     am_progress_end(&progress);
+    am_progrun_end(&progrun);
+    free(progstate);
     if (plan.micro && !am_signals_interrupted() && !counts[CELL_CANCELLED] &&
         !counts[CELL_NOT_WRITTEN])
         am_micro_run(&plan, res.dir);
 
-    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED];
+    info.cells_done = counts[CELL_OK] + counts[CELL_FAILED] + counts[CELL_SKIPPED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
     info.cells_total = kept_total;
@@ -291,9 +372,9 @@ int am_run_main(int argc, char **argv)
 
     double elapsed = am_progress_elapsed(&progress);
     long minutes = (long)elapsed / 60;
-    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed\n",
+    printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed, %ld skipped\n",
            info.interrupted ? "interrupted" : "finished", minutes, elapsed - 60.0 * (double)minutes,
-           info.cells_done, kept_total, info.cells_failed);
+           info.cells_done, kept_total, info.cells_failed, counts[CELL_SKIPPED]);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
         return AM_EXIT_INTERRUPTED;

@@ -23,7 +23,10 @@ void am_run_usage(FILE *to)
             "                           cell, each in its own process; results go to\n"
             "                           DIR/<YYYYmmdd-HHMMSS>[-LABEL]/ and DIR/latest\n"
             "    -a, --allocators NAMES   comma-separated (default: all but test doubles)\n"
-            "    -w, --workloads NAMES    comma-separated (default: all; see `list`)\n"
+            "    -w, --workloads NAMES    comma-separated (default: all, and the sample\n"
+            "                             traces' replays; see `list`); trace:FILE\n"
+            "                             replays a trace (allocmark record) with its own\n"
+            "                             threads, trace:NAME a sample trace (build/traces/)\n"
             "    -t, --threads LIST       thread counts, comma-separated (default 1,2);\n"
             "                             one-thread workloads always run on 1 thread\n"
             "    -r, --reps N             repetitions of every cell (default: the profile's)\n"
@@ -59,10 +62,34 @@ void am_run_usage(FILE *to)
             "                             `allocmark compare --aa RUN` then measures the\n"
             "                             noise floor (docs/statistics.md); each cell's\n"
             "                             process has AM_AA_COPY=1 or 2\n"
-            "    Exit status: 0 every cell ok, 1 some cells failed (crash, timeout, oom,\n"
-            "    corrupt, error; the run goes on) or the results could not be written,\n"
-            "    2 bad command line (nothing written), 130 interrupted (finished cells\n"
-            "    kept, metadata says interrupted).\n",
+            "                             (--order, --warmup, --precision and --aa are for\n"
+            "                             workload cells; program cells run after them,\n"
+            "                             one repetition after another)\n"
+            "        --paced              trace replays keep the recorded gaps between\n"
+            "                             calls (default: as fast as possible)\n"
+            "        --strict-order       trace replays keep the recorded order across\n"
+            "                             threads exactly (default: each thread's own\n"
+            "                             order and each block's), and check live bytes\n"
+            "                             against the recording's after every event\n"
+            "    -P, --program NAMES      built-in programs to run, comma-separated (see\n"
+            "                             `list`; default with neither -w nor -P: all of\n"
+            "                             them, but for smoke); each cell is (allocator,\n"
+            "                             program, repetition), the program's malloc being\n"
+            "                             the allocator's library as LD_PRELOAD\n"
+            "        --programs FILE      the programs described in FILE (format:\n"
+            "                             programs/README.md)\n"
+            "        --no-programs        workloads only\n"
+            "    -- CMD [ARG...]          run this command as the program of every cell\n"
+            "        --check CMD          ...judged by a shell command that exits 0 when\n"
+            "                             right ($AM_OUTPUT names its standard output)\n"
+            "        --expect-output FILE ...judged by its standard output equal to FILE\n"
+            "                             (default: equal to glibc's in the same run)\n"
+            "                             With -P, --programs or --, only the workloads\n"
+            "                             named with -w run.\n"
+            "    Exit status: 0 every cell ok or skipped, 1 some cells failed (crash,\n"
+            "    timeout, oom, corrupt, wrong, error; the run goes on) or the results\n"
+            "    could not be written, 2 bad command line (nothing written), 130\n"
+            "    interrupted (finished cells kept, metadata says interrupted).\n",
             am_profile_limits(AM_PROFILE_SMOKE)->budget_s,
             am_profile_limits(AM_PROFILE_QUICK)->budget_s,
             am_profile_limits(AM_PROFILE_FULL)->budget_s,
@@ -153,6 +180,12 @@ enum {
     OPT_MAX_REPS,
     OPT_PIN,
     OPT_AA,
+    OPT_PACED,
+    OPT_STRICT,
+    OPT_PROGRAMS,
+    OPT_NO_PROGRAMS,
+    OPT_CHECK,
+    OPT_EXPECT
 };
 
 /* "0-1,3" into a CPU set; every CPU must be one this process may use. */
@@ -204,6 +237,13 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         {"max-reps", required_argument, NULL, OPT_MAX_REPS},
         {"pin", required_argument, NULL, OPT_PIN},
         {"aa", no_argument, NULL, OPT_AA},
+        {"paced", no_argument, NULL, OPT_PACED},
+        {"strict-order", no_argument, NULL, OPT_STRICT},
+        {"program", required_argument, NULL, 'P'},
+        {"programs", required_argument, NULL, OPT_PROGRAMS},
+        {"no-programs", no_argument, NULL, OPT_NO_PROGRAMS},
+        {"check", required_argument, NULL, OPT_CHECK},
+        {"expect-output", required_argument, NULL, OPT_EXPECT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -217,8 +257,21 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     int micro = -1; /* -1: the profile decides */
     unsigned long v;
     int c, n;
+    const char *program_names = NULL, *check = NULL, *expect = NULL;
+    const char *program_files[16];
+    unsigned n_program_files = 0;
+    bool no_programs = false;
+    /* Everything after `--` is the user's command: getopt must not see it. */
+    char **cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            cmd = argv + i + 1;
+            argc = i;
+            break;
+        }
+    }
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":a:w:t:r:p:o:l:P:h", options, NULL)) != -1) {
         switch (c) {
         case 'a':
             n = am_arglist_allocators("allocmark run", "-a/--allocators", optarg, plan->allocator,
@@ -370,6 +423,36 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
             plan->pinned = true;
             snprintf(plan->pin_text, sizeof plan->pin_text, "%s", optarg);
             break;
+        case OPT_PACED:
+        case OPT_STRICT:
+            /* For the replay workload (workloads/trace.c), in every cell's
+             * process: the environment is inherited. */
+            setenv(c == OPT_PACED ? "AM_TRACE_PACED" : "AM_TRACE_STRICT", "1", 1);
+            break;
+        case 'P':
+            if (program_names) {
+                fprintf(stderr, "allocmark run: -P/--program: give the names once, "
+                                "comma-separated\n");
+                return AM_PLAN_BAD;
+            }
+            program_names = optarg;
+            break;
+        case OPT_PROGRAMS:
+            if (n_program_files == sizeof program_files / sizeof program_files[0]) {
+                fprintf(stderr, "allocmark run: --programs: at most 16 files\n");
+                return AM_PLAN_BAD;
+            }
+            program_files[n_program_files++] = optarg;
+            break;
+        case OPT_NO_PROGRAMS:
+            no_programs = true;
+            break;
+        case OPT_CHECK:
+            check = optarg;
+            break;
+        case OPT_EXPECT:
+            expect = optarg;
+            break;
         case 'h':
             return AM_PLAN_HELP;
         case ':':
@@ -385,11 +468,24 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         fprintf(stderr, "allocmark run: unexpected argument '%s'\n", argv[optind]);
         return AM_PLAN_BAD;
     }
+    if (no_programs && (program_names || n_program_files || cmd)) {
+        fprintf(stderr, "allocmark run: --no-programs contradicts -P, --programs and --\n");
+        return AM_PLAN_BAD;
+    }
+    bool programs_named = program_names || n_program_files || cmd;
+    /* Neither workloads nor programs named: every workload, and (but for
+     * smoke, which is for meson test) every built-in program. */
+    if (!programs_named && !no_programs && plan->n_workloads == 0 &&
+        plan->profile != AM_PROFILE_SMOKE)
+        program_names = "all";
+    if (am_plan_programs(plan, program_names, program_files, n_program_files, cmd, check, expect))
+        return AM_PLAN_BAD;
     const struct am_profile_limits *p = am_profile_limits(plan->profile);
     if (!reps)
         plan->reps = p->reps;
     plan->budget_s = budget > 0 ? budget : p->budget_s;
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
+    plan->timeout_given = timeout > 0;
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
     if (plan->max_reps && !plan->precision_pct) {
         fprintf(stderr, "allocmark run: --max-reps is the cap of --precision: give both\n");
@@ -409,9 +505,13 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         plan->seed = am_schedule_random_seed();
     if (plan->n_allocators == 0)
         plan->n_allocators = am_arglist_default_allocators(plan->allocator, AM_PLAN_MAX_ALLOCATORS);
-    if (plan->n_workloads == 0)
+    if (plan->n_workloads == 0 && !programs_named) {
         for (size_t i = 0; i < am_workload_count && plan->n_workloads < AM_PLAN_MAX_WORKLOADS; i++)
             plan->workload[plan->n_workloads++] = am_workloads[i];
+        /* And the replays of the sample traces set-up recorded. */
+        plan->n_workloads += am_trace_samples(plan->workload + plan->n_workloads,
+                                              AM_PLAN_MAX_WORKLOADS - plan->n_workloads);
+    }
     if (plan->n_threads == 0) {
         plan->threads[0] = 1;
         plan->threads[1] = 2;
@@ -421,5 +521,6 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     for (unsigned w = 0; w < plan->n_workloads; w++)
         plan->total += (long)(plan->workload[w]->threaded ? plan->n_threads : 1);
     plan->total *= (long)plan->n_allocators * plan->reps * (plan->aa ? 2 : 1);
+    plan->total += (long)plan->programs.n * plan->n_allocators * plan->reps;
     return AM_PLAN_OK;
 }

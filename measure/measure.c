@@ -112,8 +112,9 @@ uint64_t am_clock_overhead_ticks(void)
  * ------------------------------------------------------------------------ */
 
 static const char *const status_names[AM_STATUS_COUNT] = {
-    [AM_STATUS_OK] = "ok",   [AM_STATUS_CRASH] = "crash",     [AM_STATUS_TIMEOUT] = "timeout",
-    [AM_STATUS_OOM] = "oom", [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
+    [AM_STATUS_OK] = "ok",       [AM_STATUS_CRASH] = "crash",     [AM_STATUS_TIMEOUT] = "timeout",
+    [AM_STATUS_OOM] = "oom",     [AM_STATUS_CORRUPT] = "corrupt", [AM_STATUS_ERROR] = "error",
+    [AM_STATUS_WRONG] = "wrong", [AM_STATUS_SKIPPED] = "skipped",
 };
 
 const char *am_status_name(enum am_status s)
@@ -230,6 +231,8 @@ void am_measure_reset(struct am_measure *m)
     m->series_count = 0;
     m->series_ticks = 0;
     m->series_live_peak = 0;
+    m->excluded_ticks = m->wait_ticks = m->skipped = 0;
+    m->rss_at_peak_live = 0;
     m->deadline = 0;
     atomic_store(&m->stop, 0);
     atomic_store(&m->failed, 0);

@@ -65,6 +65,8 @@ enum am_status {
     AM_STATUS_OOM,     /* an allocation returned NULL */
     AM_STATUS_CORRUPT, /* a block's cookie changed while it was live */
     AM_STATUS_ERROR,   /* anything else: could not start, bad output, ... */
+    AM_STATUS_WRONG,   /* a program's output differs from glibc's or fails its check */
+    AM_STATUS_SKIPPED, /* could not run here: its tool or drop-in is missing (not a failure) */
     AM_STATUS_COUNT
 };
 
@@ -136,6 +138,14 @@ struct am_measure {
     int64_t series_live_peak;
     int statm_fd;
     size_t page_size;
+    /* Set by a workload that does work of its own inside the measured phase:
+     * time that is not the allocator's (excluded from `seconds`), threads'
+     * waiting on each other (thread-ticks, reported, excluded from ns/op),
+     * and recorded calls it did not replay. */
+    uint64_t excluded_ticks, wait_ticks, skipped;
+    /* RSS read at the moment live bytes peaked, by a workload that knows it
+     * (a replay); 0 when unknown. */
+    size_t rss_at_peak_live;
     atomic_int failed; /* the first failure wins the status and reason */
     enum am_status status;
     char reason[256];

@@ -12,6 +12,14 @@
  * calls made from other constructors. The table is published with release
  * stores after the tuning block is filled, and read with acquire loads,
  * which on x86-64 are plain moves: am_memcpy compiles to one `jmp *table`.
+ *
+ * Which variant: a table keyed by CPU vendor and family (`choices` below),
+ * not a calibration at start-up. A calibration would have to time copies in
+ * every process (or keep a cache file somewhere writable, and know when it
+ * went stale), and on a shared or busy machine the same point moves by 20 to
+ * 80 % between runs (docs/memcore.md): a start-up measurement there picks at
+ * random. A table is the same in every process, can be tested, and says
+ * which measurement each row rests on.
  */
 #include "memcore.h"
 
@@ -63,6 +71,7 @@ static struct am_mem_ops variants[V_COUNT] = {
 
 static struct am_mem_cpu cpu;
 static const struct am_mem_ops *chosen;
+static const char *chosen_row; /* the table's row behind the choice */
 static char override_note[96]; /* what became of AM_MEMCORE, for describe */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -126,9 +135,19 @@ static void detect_cpu(void)
     unsigned a, b, c, d, max_leaf = __get_cpuid_max(0, NULL),
                          max_ext = __get_cpuid_max(0x80000000, NULL);
     bool osxsave = false;
+    __cpuid(0, a, b, c, d);
+    memcpy(cpu.vendor, &b, 4);
+    memcpy(cpu.vendor + 4, &d, 4);
+    memcpy(cpu.vendor + 8, &c, 4);
+    cpu.vendor[12] = '\0';
     if (max_leaf >= 1) {
         __cpuid(1, a, b, c, d);
         osxsave = (c >> 27) & 1;
+        unsigned base_family = (a >> 8) & 0xf, base_model = (a >> 4) & 0xf;
+        cpu.family = base_family + (base_family == 0xf ? (a >> 20) & 0xff : 0);
+        cpu.model = base_model;
+        if (base_family == 0x6 || base_family == 0xf)
+            cpu.model += ((a >> 16) & 0xf) << 4;
     }
     if (osxsave) {
         uint64_t xcr0 = read_xcr0();
@@ -204,6 +223,53 @@ static void tune_from_cpu(void)
  * Choosing
  * ------------------------------------------------------------------------ */
 
+/*
+ * The per-CPU table: the first row whose vendor and display family match
+ * names the variant; when the CPU cannot run it, the next one down the
+ * ladder (avx512, avx2, sse2) that it can. No row: the widest it can run.
+ * docs/memcore.md ("Choosing per CPU") has the measurements behind each row.
+ */
+struct choice {
+    const char *vendor;
+    unsigned family;
+    int variant;           /* V_* */
+    size_t l3_when_hidden; /* one L3's size, when CPUID's cache leaves are hidden */
+    const char *row;
+};
+
+static const struct choice choices[] = {
+    /* Zen 4 executes a 512-bit operation as two 256-bit halves, so zmm
+     * buys no bandwidth over ymm; masked stores and line-splitting 512-bit
+     * stores then only cost. Not measured here (no Zen 4 at hand). */
+    {"AuthenticAMD", 0x19, V_AVX2, (size_t)32 << 20, "AMD family 19h (Zen 3, Zen 4): avx2"},
+    /* Zen 5 (this project's machine): see docs/memcore.md. */
+    {"AuthenticAMD", 0x1a, V_AVX512, (size_t)32 << 20, "AMD family 1Ah (Zen 5): avx512"},
+    /* The Intel Xeons with AVX-512 the variant order was first set on. */
+    {"GenuineIntel", 0x6, V_AVX512, 0, "Intel family 6: avx512"},
+};
+
+static const struct choice *find_choice(const char *vendor, unsigned family)
+{
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
+        if (vendor && !strcmp(vendor, choices[i].vendor) && family == choices[i].family)
+            return &choices[i];
+    return NULL;
+}
+
+const char *am_mem_choose(const char *vendor, unsigned family, bool avx512, bool avx2,
+                          const char **row)
+{
+    const bool can[V_ERMS] = {[V_AVX512] = avx512, [V_AVX2] = avx2, [V_SSE2] = true};
+    const struct choice *c = find_choice(vendor, family);
+    int from = c ? c->variant : V_AVX512;
+    if (row)
+        *row = c ? c->row : "no row: the widest variant";
+    for (int v = from; v < V_ERMS; v++)
+        if (can[v])
+            return variants[v].name;
+    return variants[V_SSE2].name;
+}
+
 static void publish(const struct am_mem_ops *v)
 {
     chosen = v;
@@ -219,12 +285,18 @@ static void init(void)
         cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.bmi2 && cpu.os_zmm;
     variants[V_AVX2].supported = cpu.avx2 && cpu.os_ymm;
     variants[V_ERMS].supported = cpu.erms;
+    /* Hypervisors may hide the deterministic cache leaves: then only leaf
+     * 0x80000006 and sysconf are left, which on AMD give the L3 of the whole
+     * package (508 MiB on this project's 2-CPU Zen 5 guest), not the one
+     * L3 that a core's copies run through. */
+    const struct choice *c = find_choice(cpu.vendor, cpu.family);
+    if (c && c->l3_when_hidden && !cpu.l3_sharing && cpu.l3 > c->l3_when_hidden)
+        cpu.l3 = c->l3_when_hidden;
     tune_from_cpu();
 
-    const struct am_mem_ops *pick = NULL;
-    for (int i = 0; i < V_ERMS && !pick; i++)
-        if (variants[i].supported)
-            pick = &variants[i];
+    const struct am_mem_ops *pick =
+        am_mem_find_variant(am_mem_choose(cpu.vendor, cpu.family, variants[V_AVX512].supported,
+                                          variants[V_AVX2].supported, &chosen_row));
 
     const char *want = getenv("AM_MEMCORE");
     if (want && *want) {
@@ -386,9 +458,10 @@ int am_mem_describe(char *buf, size_t len)
     }
     return snprintf(
         buf, len,
-        "%s (cpu: %s; L1d %s, L2 %s, L3 %s shared by %u; rep movsb %s, rep stosb %s, "
-        "nt copy >= %s, nt set >= %s%s%s)",
-        chosen->name, flags, size_text(cpu.l1d, l1, sizeof l1), size_text(cpu.l2, l2, sizeof l2),
+        "%s (cpu: %s family %xh model %xh, %s; table: %s; L1d %s, L2 %s, L3 %s shared by %u; "
+        "rep movsb %s, rep stosb %s, nt copy >= %s, nt set >= %s%s%s)",
+        chosen->name, cpu.vendor, cpu.family, cpu.model, flags, chosen_row,
+        size_text(cpu.l1d, l1, sizeof l1), size_text(cpu.l2, l2, sizeof l2),
         size_text(cpu.l3, l3, sizeof l3), cpu.l3_sharing,
         window_text(t->rep_movsb_min, t->rep_movsb_max, movsb, sizeof movsb),
         window_text(t->rep_stosb_min, t->rep_stosb_max, stosb, sizeof stosb),

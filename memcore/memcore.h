@@ -77,6 +77,9 @@ void am_mem_set_tuning(const struct am_mem_tuning *tuning);
 
 /* What the dispatch read from the CPU. Cache sizes are 0 when unknown. */
 struct am_mem_cpu {
+    char vendor[13]; /* CPUID leaf 0: "GenuineIntel", "AuthenticAMD", ... */
+    unsigned family; /* display family: base + extended (0x19 Zen 3/4, 0x1a Zen 5) */
+    unsigned model;  /* display model */
     bool avx2, avx512f, avx512bw, avx512vl, bmi2, erms, fsrm;
     bool os_ymm, os_zmm; /* the OS saves ymm / zmm and mask state (XCR0) */
     size_t l1d, l2, l3;  /* bytes per cache instance */
@@ -84,6 +87,14 @@ struct am_mem_cpu {
 };
 
 const struct am_mem_cpu *am_mem_cpu(void);
+
+/* The per-CPU table (dispatch.c; the measurements behind each row are in
+ * docs/memcore.md): the variant it picks for a CPU of this vendor and display
+ * family that can run avx512 and/or avx2 (sse2 always). *row, when not NULL,
+ * is set to the row's description, or "no row: the widest variant" when no
+ * row matches. For tests; the dispatch calls it with what CPUID said. */
+const char *am_mem_choose(const char *vendor, unsigned family, bool avx512, bool avx2,
+                          const char **row);
 
 /* One line for `allocmark list`: the variant, the CPU features behind it and
  * the thresholds, e.g. "avx512 (cpu: avx2 avx512f ...; nt copy >= 16 MiB ...)".

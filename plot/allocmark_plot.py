@@ -5,7 +5,7 @@
                                               (default: results/latest)
     allocmark_plot.py report [RUN_DIR]        its table in the terminal
     allocmark_plot.py report --micro [RUN_DIR]      allocmark-micro's table
-    allocmark_plot.py report --memcore [RUN_DIR|FILE]  memcore-bench's ratios
+    allocmark_plot.py report --memcore [RUN_DIR|FILE...]  memcore-bench's ratios
     allocmark_plot.py report --conformance [RUN_DIR]   the conformance matrix
     allocmark_plot.py compare RUN_A RUN_B     cell by cell, B against A
 
@@ -77,16 +77,22 @@ def cmd_plot(args):
 
 def cmd_report(args):
     if args.memcore:
-        path = args.run_dir
-        if os.path.isdir(path):
-            path = os.path.join(path, "memcore.json")
-            if not os.path.exists(path):
-                raise RunError("%s: no memcore.json in the run directory" % args.run_dir)
-        elif not os.path.exists(path):
-            raise RunError("%s: no such run directory or memcore-bench JSON file" % path)
-        context, entries = read_benchmark_json(path)
-        return tables.memcore_table(path, context, entries, sys.stdout)
-    run = Run(args.run_dir)
+        sources = []
+        for given in args.run_dir or [DEFAULT_RUN]:
+            path = given
+            if os.path.isdir(path):
+                path = os.path.join(path, "memcore.json")
+                if not os.path.exists(path):
+                    raise RunError("%s: no memcore.json in the run directory" % given)
+            elif not os.path.exists(path):
+                raise RunError("%s: no such run directory or memcore-bench JSON file" % path)
+            context, entries = read_benchmark_json(path)
+            sources.append((path, context, entries))
+        return tables.memcore_table(sources, sys.stdout)
+    if len(args.run_dir) > 1:
+        raise RunError("report: one run directory at a time (several only with --memcore, "
+                       "got %d)" % len(args.run_dir))
+    run = Run(args.run_dir[0] if args.run_dir else DEFAULT_RUN)
     if args.micro:
         return tables.micro_table(run, sys.stdout, args.subject)
     if args.conformance:
@@ -110,9 +116,10 @@ def main(argv):
                         "plotting again with another redraws the charts and the report")
     r = sub.add_parser("report", help="a table of a run in the terminal",
                        description=REPORT_HELP)
-    r.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
-                   help="run directory (default: %s); with --memcore also a "
-                        "memcore-bench JSON file" % DEFAULT_RUN)
+    r.add_argument("run_dir", nargs="*", metavar="RUN_DIR",
+                   help="run directory (default: %s); with --memcore also "
+                        "memcore-bench JSON files, several allowed (a full run, then "
+                        "reruns of some points: later files win)" % DEFAULT_RUN)
     which = r.add_mutually_exclusive_group()
     which.add_argument("--micro", action="store_true",
                        help="allocmark-micro's benchmarks (micro-*.json): median throughput "

@@ -591,9 +591,13 @@ def all_charts(run, baseline):
         charts.append(latency_chart(run, w, min(
             c.threads for c in run.cells.values() if c.workload == w)))
         charts.append(timeseries_chart(run, w))
+    charts += programs.program_charts(run)
     charts += bandwidth_charts(run)
     charts += micro_charts(run)
     return [c for c in charts if c is not None]
+
+
+import programs  # noqa: E402  (it uses this module's helpers)
 
 
 # -- writing and drawing ------------------------------------------------------

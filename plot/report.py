@@ -9,11 +9,15 @@ import statistics
 import stats
 import tables
 from results import METRICS
+import programs
 
 # The metric that the tables rank by.
 ABSOLUTE = "ops_per_sec"
 
 
+class Bad(str):
+    """Table text that reports a failure or a wrong output: red in HTML,
+    bold in Markdown."""
 class Report:
     """An ordered list of blocks, rendered as Markdown or HTML."""
 
@@ -51,7 +55,8 @@ class Report:
             elif kind == "bullets":
                 out.append("\n".join("- " + item for item in block[1]))
             elif kind == "table":
-                cell = lambda text: str(text).replace("|", "\\|")
+                cell = lambda text: ("**%s**" if isinstance(text, Bad) else "%s") % \
+                    str(text).replace("|", "\\|")
                 lines = ["| " + " | ".join(cell(h) for h in block[1]) + " |",
                          "|" + "---|" * len(block[1])]
                 lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in block[2]]
@@ -73,6 +78,7 @@ class Report:
                "td:first-child,th:first-child{text-align:left}"
                "pre{background:#f5f5f5;padding:1em;overflow-x:auto}"
                "img{max-width:100%;border:1px solid #eee}figure{margin:1.5em 0}"
+               "td.bad{color:#b00000;font-weight:bold}"
                "</style></head><body>"]
         for block in self.blocks:
             kind = block[0]
@@ -84,8 +90,9 @@ class Report:
                 out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % e(i) for i in block[1]))
             elif kind == "table":
                 head = "".join("<th>%s</th>" % e(str(h)) for h in block[1])
-                body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % e(str(c)) for c in row)
-                               for row in block[2])
+                body = "".join("<tr>%s</tr>" % "".join(
+                    ("<td class=\"bad\">%s</td>" if isinstance(c, Bad) else "<td>%s</td>")
+                    % e(str(c)) for c in row) for row in block[2])
                 out.append("<table><tr>%s</tr>%s</table>" % (head, body))
             elif kind == "pre":
                 out.append("<pre>%s</pre>" % e(block[1]))
@@ -229,6 +236,28 @@ def noise_floor(run):
     return rows
 
 
+FRAGMENTATION = ["frag_peak", "frag_mean", "os_frag_peak", "os_frag_mean"]
+
+
+def fragmentation_rows(run):
+    """One row per cell that reports fragmentation: its medians."""
+    rows = []
+    for workload in run.ordered("workload"):
+        for threads in run.ordered("threads"):
+            for allocator in run.ordered("allocator"):
+                cell = run.cell(allocator, workload, threads)
+                if cell is None:
+                    continue
+                med = []
+                for column in FRAGMENTATION:
+                    values = [float(r[column]) for r in cell.ok_reps if r.get(column)]
+                    med.append(statistics.median(values) if values else None)
+                if any(m is not None for m in med):
+                    rows.append([workload, threads, cell.label]
+                                + ["-" if m is None else "%.2f" % m for m in med])
+    return rows
+
+
 def failed_reps(run):
     rows = []
     for cell in run.cells.values():
@@ -340,12 +369,25 @@ def build(run, charts, skipped, baseline):
         for c in by_section("workload", workload):
             figure(c)
 
+    rows = fragmentation_rows(run)
+    if rows:
+        rep.heading(2, "Fragmentation against the ideal")
+        rep.para("Medians over the repetitions that succeeded; 1.0 would hold exactly the "
+                 "live bytes. frag_peak: peak RSS above the baseline / peak live bytes; "
+                 "frag_mean: the same as time-weighted means; os_frag_*: with the "
+                 "allocator's own OS bytes instead of RSS, where it reports them. In a trace "
+                 "replay the live bytes are the recorded program's. `python3 "
+                 "plot/fragmentation.py RUN_DIR` draws them, and RSS over live bytes in time.")
+        rep.table(["workload", "threads", "allocator"] + FRAGMENTATION, rows)
+
     for section, heading in (("bandwidth", "memcpy and memset"),
                              ("micro", "Microbenchmarks (allocmark-micro)")):
         if by_section(section):
             rep.heading(2, heading)
             for c in by_section(section):
                 figure(c)
+
+    programs.add_to_report(rep, run, charts, Bad)
 
     rows = failed_reps(run)
     if rows:
@@ -366,7 +408,7 @@ def build(run, charts, skipped, baseline):
 
     extra = [c for c in run.columns if c not in METRICS and c not in (
         "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
-        "cpu")]
+        "cpu") and c not in FRAGMENTATION and not (run.programs and c in programs.COLUMNS)]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep

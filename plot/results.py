@@ -198,10 +198,18 @@ class Run:
             raise RunError("%s: no cells.csv in the run directory" % self.path)
         rows, comments, self.columns = read_commented_csv(path)
         self.command = comments[0] if comments else ""
+        self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
         for row in rows:
             allocator = row_allocator(row)
             workload = row.get("workload", "")
             if not allocator or not workload:
+                continue
+            if row.get("kind") == "program":
+                cell = self.programs.get((allocator, workload))
+                if cell is None:
+                    cell = self.programs[(allocator, workload)] = Cell(allocator, workload, 0)
+                cell.labels = cell.labels or [row.get("label") or allocator]
+                cell.reps.append(row)
                 continue
             threads = int_or(row.get("threads"), 1)
             key = (allocator, workload, threads)
@@ -212,7 +220,7 @@ class Run:
             if label not in cell.labels:
                 cell.labels.append(label)
             cell.reps.append(row)
-        if not self.cells:
+        if not self.cells and not self.programs:
             self.notes.append("cells.csv holds no cells")
 
     def _read_timeseries(self):

@@ -8,8 +8,9 @@ import datetime
 import re
 from collections import OrderedDict
 
+import programs
 import stats
-from results import bench_points, split_bench_name
+from results import bench_name, bench_points, split_bench_name
 
 
 def duration(run):
@@ -60,6 +61,12 @@ def run_table(run, out, baseline):
     millions, every other allocator's median relative to it; each with its
     95 % confidence interval."""
     allocators = run.ordered("allocator")
+    for a in programs.allocators_of(run):
+        if a not in allocators:
+            allocators.append(a)
+    if not allocators:
+        out.write("%s: no cells\n" % run.path)
+        return 0
     base = run.baseline_of(baseline) or allocators[0]
     others = [a for a in allocators if a != base]
     out.write("%s\n" % (run.command or run.meta("command")))
@@ -73,6 +80,19 @@ def run_table(run, out, baseline):
     for line in environment_warnings(run):
         out.write("warning: " + line + "\n")
     out.write("\n")
+    if run.cells:
+        workload_rows(run, out, base, others)
+    if run.programs:
+        if run.cells:
+            out.write("\n")
+        program_rows(run, out, base, others)
+    if base != baseline:
+        out.write("(the baseline %s is not in this run: %s stands in)\n" % (baseline, base))
+    return 0
+
+
+def workload_rows(run, out, base, others):
+    allocators = [base] + others
     rows = []
     for workload in run.ordered("workload"):
         for threads in run.ordered("threads"):
@@ -104,9 +124,45 @@ def run_table(run, out, baseline):
               "+lock: behind the front end's lock; ^ more repetitions would be needed for "
               "the precision asked (--max-reps reached).\n" % (base, run.meta("budget_s", "?")))
     out.write(interval_note(run) + "\n")
-    if base != baseline:
-        out.write("(the baseline %s is not in this run: %s stands in)\n" % (baseline, base))
-    return 0
+
+
+def program_rows(run, out, base, others):
+    """Programs (cells.csv rows with kind=program) down, allocators across:
+    the base's median time and median peak RSS of the process tree, the
+    others' relative to it (lower is better)."""
+    def summary(program, allocator):
+        cell = run.programs.get((allocator, program))
+        if cell is None:
+            return None, None, "-"
+        ok = programs.ok_reps(cell)
+        bad = programs.problem_text(cell)
+        if not ok:
+            return None, None, bad or (programs.status_of(cell.reps[0]) if cell.reps else "-")
+        return (programs.spread_of(cell, "time").median,
+                programs.spread_of(cell, "peak_rss_bytes").median,
+                " (%s)" % bad if bad else "")
+
+    with_programs = programs.allocators_of(run)
+    others = [a for a in others if a in with_programs]
+    rows = []
+    for program in programs.programs_of(run):
+        t0, m0, note0 = summary(program, base)
+        line = [program, "%.3g, %.0f%s" % (t0, m0 / 2**20, note0) if t0 and m0 else note0]
+        for a in others:
+            t, m, note = summary(program, a)
+            if t is None or m is None:
+                line.append(note)
+            elif t0 and m0:
+                line.append("%.2f, %.2f%s" % (t / t0, m / m0, note))
+            else:
+                line.append("%.3g s, %.0f MiB%s" % (t, m / 2**20, note))
+        rows.append(line)
+    markdown_table(out, ["program", "%s s, MiB" % base] + others, rows)
+    out.write("\nPrograms: median time (wall, or per unit where the program reports its own "
+              "figure of merit) and median peak RSS of the process tree; %s absolute, the "
+              "others relative to it (lower is better). A status (wrong, timeout, "
+              "skipped...) where no repetition was ok, or in brackets how many were not.\n"
+              % base)
 
 
 def method_lines(run):
@@ -271,50 +327,129 @@ def size_text(n):
     return "%d B" % n
 
 
-def memcore_table(source, context, entries, out):
-    """For each operation and alignment, one row per size: glibc's and the
-    dispatched entry's median GB/s, each contender relative to glibc, and the
-    dispatched entry as a share of the best contender at that size."""
-    table, seen = OrderedDict(), []
+# Our variants: the dispatched entry should reach 0.95 of the best of them.
+MEMCORE_VARIANTS = ["avx512", "avx2", "sse2", "erms"]
+GLIBC_TARGET, BEST_TARGET = 1.0, 0.95
+
+
+def quartiles(values):
+    """(q1, median, q3), interpolated as memcore-bench computes them."""
+    v = sorted(values)
+
+    def at(q):
+        x = q * (len(v) - 1)
+        lo = int(x)
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (x - lo)
+    return at(0.25), at(0.5), at(0.75)
+
+
+def memcore_points(entries):
+    """{(op, contender, align, size): (q1, median, q3) in GB/s} of one file:
+    its aggregates ("median", "q1", "q3") where it has them, else the
+    quartiles of the repetitions."""
+    quart = {}
+    for e in entries:
+        if e.get("run_type") == "aggregate" and e.get("aggregate_name") in ("q1", "q3"):
+            bw = e.get("bytes_per_second")
+            if isinstance(bw, (int, float)):
+                quart.setdefault(bench_name(e), {})[e["aggregate_name"]] = bw / 1e9
+    points = {}
     for name, error, fields in bench_points(entries):
         words, numbers = split_bench_name(name)
         bw = fields["bytes_per_second"]
         if error or len(words) != 3 or len(numbers) != 1 or not bw:
             continue
-        op, contender, align = words
-        table.setdefault((op, align), OrderedDict()).setdefault(
-            int(numbers[0]), {})[contender] = bw.median / 1e9
+        med = bw.median / 1e9
+        q = quart.get(name, {})
+        if "q1" in q and "q3" in q:
+            point = (q["q1"], med, q["q3"])
+        elif bw.n > 1:
+            q1, _, q3 = quartiles([v / 1e9 for v in bw.values])
+            point = (q1, med, q3)
+        else:
+            point = (med, med, med)
+        points[(words[0], words[1], words[2], int(numbers[0]))] = point
+    return points
+
+
+def spread(q):
+    q1, med, q3 = q
+    return (q3 - q1) / med if med else 0.0
+
+
+def memcore_table(sources, out):
+    """sources: [(path, context, entries)], later files winning for a point
+    they share (a full run, then reruns of some points). For each operation
+    and alignment, one row per size: glibc's and the dispatched entry's
+    median GB/s, each contender relative to glibc, the dispatched entry as a
+    share of the best contender at that size, and the spread: the largest
+    (q3 - q1) / median of glibc, the dispatched entry and our best variant.
+    Then the targets: dispatch >= 1.0 x glibc and >= 0.95 x our best variant
+    at every point, the points that miss and a --sizes list to measure them
+    again."""
+    points, context = {}, {}
+    for path, ctx, entries in sources:
+        more = memcore_points(entries)
+        if not more:
+            out.write("%s: no memcpy/memset benchmarks (op/contender/alignment/size)\n" % path)
+            return 1
+        points.update(more)
+        context = ctx
+    table, seen = OrderedDict(), []
+    for (op, contender, align, size), q in points.items():
+        table.setdefault((op, align), OrderedDict()).setdefault(size, {})[contender] = q
         if contender not in seen:
             seen.append(contender)
-    if not table:
-        out.write("%s: no memcpy/memset benchmarks (op/contender/alignment/size)\n" % source)
-        return 1
     ratio_of = [c for c in MEMCORE_ORDER if c in seen] + [
         c for c in seen if c not in MEMCORE_ORDER and c != "glibc"]
-    out.write("# %s\n" % source)
-    out.write("# medians as memcore-bench reports them (its aggregates; without each "
-              "repetition there is no interval to give)\n")
+    for path, _, _ in sources:
+        out.write("# %s\n" % path)
+    out.write("# medians and quartiles as memcore-bench reports them (its aggregates); "
+              "where files share a point, the later one's\n")
     for key in ("memcore", "command", "glibc", "date", "host_name"):
         if key in context:
             out.write("# %s: %s\n" % (key, context[key]))
+    misses, checked = [], 0
     for (op, align), rows in table.items():
         out.write("\n## %s, %s: median GB/s of glibc and of the dispatched entry, then each "
-                  "contender / glibc, then dispatch / the best contender at that size\n"
-                  % (op, align))
-        header = ["size", "glibc", "dispatch"] + ratio_of + ["of best"]
+                  "contender / glibc, then dispatch / the best contender at that size, then "
+                  "the spread\n" % (op, align))
+        header = ["size", "glibc", "dispatch"] + ratio_of + ["of best", "spread"]
         lines = []
         for size in sorted(rows):
-            rates = rows[size]
+            q = rows[size]
+            rates = {c: v[1] for c, v in q.items()}
             glibc = rates.get("glibc")
             best = max(rates.values())
+            ours = [c for c in MEMCORE_VARIANTS if c in rates]
+            best_ours = max(ours, key=lambda c: rates[c]) if ours else None
+            noisy = [spread(q[c]) for c in ("glibc", "dispatch", best_ours) if c in q]
             line = [size_text(size)]
             line += ["%.1f" % rates[c] if c in rates else "-" for c in ("glibc", "dispatch")]
             line += ["%.2f" % (rates[c] / glibc) if glibc and c in rates else "-"
                      for c in ratio_of]
             line.append("%.0f%%" % (100 * rates["dispatch"] / best) if "dispatch" in rates
                         else "-")
+            line.append("%.0f%%" % (100 * max(noisy)) if noisy else "-")
             lines.append(line)
+            if "dispatch" not in rates or not glibc or not best_ours:
+                continue
+            checked += 1
+            vs_glibc = rates["dispatch"] / glibc
+            vs_ours = rates["dispatch"] / rates[best_ours]
+            if vs_glibc < GLIBC_TARGET or vs_ours < BEST_TARGET:
+                misses.append((op, align, size, vs_glibc, vs_ours, best_ours, max(noisy)))
         aligned(out, header, lines)
+    out.write("\n## targets: dispatch >= %g x glibc and >= %g x our best variant at every "
+              "point: %d of %d points met\n" % (GLIBC_TARGET, BEST_TARGET,
+                                                 checked - len(misses), checked))
+    for op, align, size, vs_glibc, vs_ours, best_ours, noise in misses:
+        out.write("  miss %s/%s/%s: %.2f x glibc, %.2f x %s (spread %.0f%%)\n" % (
+            op, align, size_text(size), vs_glibc, vs_ours, best_ours, 100 * noise))
+    if misses:
+        sizes = sorted({m[2] for m in misses})
+        out.write("  measure again: memcore-bench --sizes=" + ",".join(map(str, sizes)) + "\n")
     return 0
 
 

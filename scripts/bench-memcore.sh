@@ -3,7 +3,9 @@
 # CPU runs, glibc, a byte loop and seed 002's word loop, 16 B to 1 GiB,
 # aligned and misaligned. Writes results/memcore/<UTC date>.json (and the
 # console output next to it as .txt), then prints the ratio tables.
-# About 6 minutes; needs 2 GiB of free memory.
+# About 8 minutes on a quiet machine (far longer under load); needs 2 GiB of
+# free memory. Several JSON files (a run, then reruns of the points it
+# lists) go to `allocmark report --memcore` together, later files winning.
 #
 #   bash scripts/bench-memcore.sh [memcore-bench flags, e.g. --max-size=1048576]
 set -euo pipefail

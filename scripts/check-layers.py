@@ -14,8 +14,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # From the bottom; each may use itself and those before it.
-LAYERS = ["memcore", "allocators", "measure", "workloads", "conformance", "harness", "bench",
-          "tests"]
+LAYERS = ["memcore", "trace", "allocators", "measure", "workloads", "conformance", "harness", "bench",
+          "tests", "fuzz"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: set up and build, run the quick benchmark matrix
 # of every allocator and workload (and the microbenchmarks), measure the
-# memory cores, check every allocator's conformance, then draw the plots and
-# write the report. The last line says where the report is.
+# memory cores, check every allocator's conformance (and make the hardening
+# matrix), then draw the plots and write the report. The last line says where
+# the report is.
 #
 #   BUILD_DIR   build directory (default: build)
 #   Arguments are passed to `allocmark run` (e.g. -a glibc,jemalloc -r 1).
@@ -32,10 +33,13 @@ echo "memcore-bench -> $run_dir/memcore.json"
   --benchmark_out_format=json >"$run_dir/memcore.log" 2>&1 || echo "memcore-bench failed: see $run_dir/memcore.log"
 echo
 # The conformance matrix, kept in the run as CSV for its report, and shown
-# here from that file.
-"$build/harness/allocmark" check --format csv >"$run_dir/conformance.csv"
+# here from that file; the hardening matrix goes to hardening.csv beside it
+# (--format csv keeps standard output for the records alone).
+"$build/harness/allocmark" check --format csv --hardening-csv "$run_dir/hardening.csv" \
+  >"$run_dir/conformance.csv"
 check=$?
 "$build/harness/allocmark" report --conformance "$run_dir"
+echo "hardening matrix: $run_dir/hardening.csv"
 echo
 "$build/harness/allocmark" plot "$run_dir"
 plot=$?

@@ -5,13 +5,19 @@
 #   BUILD_DIR   build directory (default: build)
 #   CI          when set, warnings are errors
 #   MESON_ARGS  extra arguments for `meson setup`
+#   FUZZ        when set, also the packages of the fuzz build (clang, libFuzzer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 python3-numpy python3-scipy
-          git clang-format
+          git clang-format sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
-          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox)
+          libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox clang
+          # the program suite (programs/*.program): the real programs run as cells
+          redis-server redis-tools z3 ghostscript)
+# The allocator fuzz build (scripts/fuzz.sh, CI) also needs libFuzzer and the
+# sanitizers' runtimes for clang (Debian 12 ships them in libclang-rt-14-dev).
+if [ -n "${FUZZ:-}" ]; then packages+=(libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -43,3 +49,5 @@ else
   meson setup "$build" "${args[@]}" >/dev/null
 fi
 ninja -C "$build" >/dev/null || ninja -C "$build"
+# The sample traces that `allocmark run` replays (recorded once, in seconds).
+bash scripts/record-samples.sh "$build"

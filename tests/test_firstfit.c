@@ -4,7 +4,7 @@
  * and returned to the OS (never the first), the fast-path hint after a free
  * (Crystal OS's `else` bug), realloc in place, aligned children; detection of
  * double, stale, foreign and misaligned frees and of overwritten or forged
- * headers through the abort hook, plus one real death by SIGABRT; then the
+ * headers (every byte of one) through the abort hook, plus one real death by SIGABRT; then the
  * randomized shadow-model test.
  */
 #include <errno.h>
@@ -253,6 +253,52 @@ static void test_detection(void)
     am_heap_close(&heap); /* fini reads no header */
 }
 
+/* Every byte of a header, overwritten (a stray write, or an overflow from the
+ * block before, whose last byte lands in the size): freeing the block or
+ * either neighbour reports "corruption" at the header, as does a malloc whose
+ * walk reaches it while it is free, and nothing is touched, so putting the
+ * byte back leaves a sound heap. */
+static void test_every_header_byte(void)
+{
+    REQUIRE(open_firstfit());
+    am_firstfit_set_abort(catch_abort);
+    char *a = am_malloc(&heap, 64), *b = am_malloc(&heap, 64), *c = am_malloc(&heap, 64);
+    REQUIRE(b == a + 64 + header && c == b + 64 + header);
+    unsigned char *h = (unsigned char *)b - header;
+    for (int is_free = 0; is_free < 2; is_free++) {
+        if (is_free)
+            am_free(&heap, b); /* a free child between two used ones */
+        for (size_t k = 0; k < header; k++) {
+            h[k] ^= 0xff;
+            if (!is_free) {
+                am_free(&heap, b);
+                CHECK(caught("corruption", h), "used block, header byte %zu", k);
+            } else {
+                CHECK(am_malloc(&heap, 32) == NULL, "a malloc used the damaged free child");
+                CHECK(caught("corruption", h), "malloc over a free child, header byte %zu", k);
+            }
+            am_free(&heap, a);
+            CHECK(caught("corruption", h), "freeing the block before, header byte %zu", k);
+            am_free(&heap, c);
+            CHECK(caught("corruption", h), "freeing the block after, header byte %zu", k);
+            h[k] ^= 0xff;
+            CHECK(am_verify(&heap, (char[256]){0}, 256) == 0, "header byte %zu put back", k);
+        }
+    }
+    /* The same one-byte overflow that the hardening matrix makes: the first
+     * byte past a's usable size. */
+    REQUIRE(am_usable_size(&heap, a) == 64);
+    a[64] ^= 0x5a;
+    am_free(&heap, a);
+    caught("corruption", h);
+    a[64] ^= 0x5a;
+    am_free(&heap, a);
+    am_free(&heap, c);
+    heap_sound("after the header tests");
+    am_firstfit_set_abort(NULL);
+    am_heap_close(&heap);
+}
+
 /* With the default hook a double free kills the process with SIGABRT and
  * says why on stderr. */
 static void test_death_by_double_free(void)
@@ -309,6 +355,7 @@ int main(void)
     test_realloc_in_place();
     test_aligned();
     test_detection();
+    test_every_header_byte();
     test_death_by_double_free();
     test_randomized();
     return am_test_finish("firstfit");

@@ -506,6 +506,9 @@ static bool variant_under_env(const char *self, const char *value, char *out, si
     return true;
 }
 
+/* What the table in dispatch.c picks for AMD family 1Ah (Zen 5). */
+#define ZEN5_CHOICE "avx512"
+
 static void test_dispatch(const char *self)
 {
     size_t count;
@@ -536,6 +539,29 @@ static void test_dispatch(const char *self)
     CHECK(variant_under_env(self, "bogus", got, sizeof got) && !strcmp(got, active->name),
           "AM_MEMCORE=bogus gave '%s', not the default %s", got, active->name);
     am_mem_force(active->name);
+
+    /* The per-CPU table: rows by vendor and family, then down the ladder to
+     * what the CPU runs; the dispatch follows it (unless AM_MEMCORE says). */
+    const char *row = NULL;
+    CHECK(!strcmp(am_mem_choose("GenuineIntel", 6, true, true, &row), "avx512") && row &&
+          strstr(row, "Intel"));
+    CHECK(!strcmp(am_mem_choose("GenuineIntel", 6, false, true, NULL), "avx2"));
+    CHECK(!strcmp(am_mem_choose("AuthenticAMD", 0x19, true, true, &row), "avx2") &&
+          strstr(row, "19h"));
+    CHECK(!strcmp(am_mem_choose("AuthenticAMD", 0x19, false, false, NULL), "sse2"));
+    CHECK(!strcmp(am_mem_choose("AuthenticAMD", 0x1a, true, true, &row), ZEN5_CHOICE) &&
+          strstr(row, "1Ah"));
+    CHECK(!strcmp(am_mem_choose("SomeoneElse", 6, true, true, &row), "avx512") &&
+          strstr(row, "no row"));
+    CHECK(!strcmp(am_mem_choose("SomeoneElse", 6, false, false, NULL), "sse2"));
+    const struct am_mem_cpu *cpu = am_mem_cpu();
+    const char *want =
+        am_mem_choose(cpu->vendor, cpu->family, am_mem_find_variant("avx512")->supported,
+                      am_mem_find_variant("avx2")->supported, NULL);
+    const char *env = getenv("AM_MEMCORE");
+    if (!env || !*env)
+        CHECK(!strcmp(active->name, want), "dispatched to %s, the table says %s", active->name,
+              want);
 
     char line[512];
     CHECK(am_mem_describe(line, sizeof line) > 0 &&

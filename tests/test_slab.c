@@ -2,12 +2,15 @@
  * test_slab.c: what is particular to the slab backend: its size classes and
  * their waste, blocks passed between four threads with a cookie checked on
  * every free, memory going back to the OS after a burst (and after the thread
- * that allocated it exits), fork while other threads allocate, large and
+ * that allocated it exits), owners that exit while other threads free into
+ * their full slabs, fork while other threads allocate, large and
  * aligned blocks, the bounded cache of large runs and its decay, large
  * realloc by remapping, and a check() that notices a corrupted free list.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -94,6 +97,74 @@ static void test_size_classes(void)
     CHECK(am_usable_size(&heap, big) >= 32769);
     am_free(&heap, big);
     check_consistent("after the size classes");
+}
+
+/* ------------------------------------------------------------------------
+ * Owners exit while other threads free into their full slabs
+ *
+ * The first free into a slab on its owner's full list hands the block to the
+ * owner heap's delayed list (remote_free). A heap whose thread exits must
+ * wait for hand-offs under way, or a block lands on the delayed list of a
+ * heap that sits in the pool and is never freed: live_blocks would stay
+ * above zero at the end.
+ * --------------------------------------------------------------------- */
+
+#define HANDOFF_ROUNDS  150
+#define HANDOFF_BLOCKS  400 /* 1 KiB blocks: six full slabs and some */
+#define HANDOFF_FREEERS 2
+
+struct handoff {
+    void *blocks[HANDOFF_BLOCKS];
+    atomic_int published; /* blocks[] filled: the freers may start */
+    atomic_int next;      /* the next block to free */
+};
+
+static void *handoff_owner(void *arg)
+{
+    struct handoff *h = arg;
+    for (int i = 0; i < HANDOFF_BLOCKS; i++) {
+        h->blocks[i] = am_malloc(&heap, 1024);
+        if (!h->blocks[i])
+            abort();
+        memset(h->blocks[i], 0x5a, 1024);
+    }
+    atomic_store(&h->published, 1);
+    /* Exit while the freers are at it: some of their frees are hand-offs. */
+    while (atomic_load(&h->next) < HANDOFF_BLOCKS / 4)
+        sched_yield();
+    return NULL;
+}
+
+static void *handoff_freer(void *arg)
+{
+    struct handoff *h = arg;
+    void *mine = am_malloc(&heap, 48); /* a heap of its own, whose exit sweeps the pool */
+    while (!atomic_load(&h->published))
+        sched_yield();
+    for (int i; (i = atomic_fetch_add(&h->next, 1)) < HANDOFF_BLOCKS;)
+        am_free(&heap, h->blocks[i]);
+    am_free(&heap, mine);
+    return NULL;
+}
+
+static void test_owner_exits_during_handoff(void)
+{
+    static struct handoff h;
+    for (int round = 0; round < HANDOFF_ROUNDS; round++) {
+        memset(&h, 0, sizeof h);
+        pthread_t owner, freers[HANDOFF_FREEERS];
+        for (int i = 0; i < HANDOFF_FREEERS; i++)
+            REQUIRE(pthread_create(&freers[i], NULL, handoff_freer, &h) == 0);
+        REQUIRE(pthread_create(&owner, NULL, handoff_owner, &h) == 0);
+        pthread_join(owner, NULL);
+        for (int i = 0; i < HANDOFF_FREEERS; i++)
+            pthread_join(freers[i], NULL);
+        /* Every thread here had a heap, and each one's exit swept the pool:
+         * the last sweep came after every free. */
+        size_t live = stats_now().live_blocks;
+        REQUIRE(live == 0, "round %d: %zu blocks still live after every free", round, live);
+    }
+    check_consistent("after the hand-offs");
 }
 
 /* ------------------------------------------------------------------------
@@ -338,6 +409,15 @@ static void *child_thread(void *arg)
     return (void *)(intptr_t)(failed + bad);
 }
 
+/* ThreadSanitizer cannot follow a thread started in a child forked from a
+ * threaded process (the new thread reuses a vanished parent thread's id: "dup
+ * thread with used id"), so under it the child stays single-threaded. */
+#if defined(__SANITIZE_THREAD__)
+#define CHILD_THREADS 0
+#else
+#define CHILD_THREADS 1
+#endif
+
 static int in_child(int round)
 {
     alarm(10); /* a lock inherited locked would hang here */
@@ -351,7 +431,9 @@ static int in_child(int round)
             cookie_free(blocks[i], &bad);
     pthread_t tid;
     void *thread_errors = (void *)1;
-    if (pthread_create(&tid, NULL, child_thread, NULL) == 0)
+    if (!CHILD_THREADS)
+        thread_errors = NULL;
+    else if (pthread_create(&tid, NULL, child_thread, NULL) == 0)
         pthread_join(tid, &thread_errors);
     char why[256];
     if (failed || bad || thread_errors || am_verify(&heap, why, sizeof why) != 0)
@@ -539,6 +621,7 @@ int main(void)
     test_threads_pass_blocks();
     test_burst_returns_memory();
     test_exited_thread_hands_over();
+    test_owner_exits_during_handoff();
     test_large_and_aligned();
     test_large_burst_returns_memory();
     test_realloc_large_and_same_class();

@@ -14,6 +14,8 @@
 
 const struct am_workload *am_find_workload(const char *name)
 {
+    if (strncmp(name, "trace:", 6) == 0)
+        return am_trace_workload(name);
     for (size_t i = 0; i < am_workload_count; i++)
         if (strcmp(am_workloads[i]->name, name) == 0)
             return am_workloads[i];

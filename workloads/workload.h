@@ -57,6 +57,9 @@ struct am_workload {
     const char *summary;
     /* Runs at every requested thread count; otherwise on one thread only. */
     bool threaded;
+    /* Nonzero: always runs on this many threads, whatever was requested (a
+     * trace replay runs the recording's threads). */
+    unsigned fixed_threads;
     /* The first is "ops": each thread's budget of allocator operations, after
      * which the workload frees what it holds and returns. A NULL name ends
      * the list. */
@@ -72,8 +75,18 @@ struct am_workload {
 /* The registry, generated from the list in workloads/meson.build. */
 extern const struct am_workload *const am_workloads[];
 extern const size_t am_workload_count;
-/* NULL if no workload has that name. */
+/* NULL if no workload has that name. "trace:FILE" (or trace:NAME, a sample
+ * trace) names a replay of that trace (workloads/trace.c). */
 const struct am_workload *am_find_workload(const char *name);
+/* The replay workload of "trace:FILE", made on first use; NULL (with the
+ * reason on stderr) when the trace cannot be read. */
+const struct am_workload *am_trace_workload(const char *name);
+/* Whether am_trace_workload reads the whole trace to check it (true; a
+ * cell's child, which reads it anyway, turns it off). */
+extern bool am_trace_validate;
+/* The sample traces that set-up recorded (build/traces/NAME.amtrace, or the
+ * directory AM_TRACE_DIR), as trace:NAME workloads, by name; how many. */
+unsigned am_trace_samples(const struct am_workload **out, unsigned max);
 unsigned am_workload_param_count(const struct am_workload *w);
 
 /* ---------------------------------------------------------------------------

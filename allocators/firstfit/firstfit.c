@@ -27,18 +27,22 @@
  *     room than the hinted one.
  *
  * Detection: the magic is a mix of the header's own address, a per-process
- * random secret and the header's kind (live child, merged-away child, parent),
- * so a header copied elsewhere or written by a program does not pass. Before
- * touching a block, free checks that the pointer lies in one of our parents
- * (binary search of a sorted table: "invalid free" otherwise), the magic
- * ("corruption" with the header's address), the links to and the magic of
- * both neighbours, and the state ("double free"; a header merged away also
- * reads as freed). malloc's walk checks every free child it considers in
- * full and passes used ones on their state and parent alone (sealing each
- * child walked doubled the cost of malloc). What is found is reported after
- * the lock is released, through a hook (firstfit.h) that tests replace; the
- * default prints one line and aborts. verify walks every parent and child: magic values, links,
- * contiguity, merging, the hints and the free-byte accounts (Crystal's
+ * random secret and the header's kind (live child, merged-away child, parent);
+ * a live child's magic also seals every other field of its header (size,
+ * links, state, padding), so a header copied elsewhere, or any byte of one
+ * written by a program (a one-byte overflow from the block before lands in
+ * the size), does not pass. Before touching a block, free checks that the
+ * pointer lies in one of our parents (binary search of a sorted table:
+ * "invalid free" otherwise), the magic ("corruption" with the header's
+ * address), the state ("double free"; a header merged away also reads as
+ * freed), the magic of both neighbours and their links back, then the
+ * block's place between them. malloc's walk checks every free child it
+ * considers in full and passes used ones on their state, parent and the next
+ * link it follows (sealing each child walked doubled the cost of malloc).
+ * What is found is reported after the lock is released, through a hook
+ * (firstfit.h) that tests replace; the default prints one line and aborts.
+ * verify walks every parent and child: magic values, links, contiguity,
+ * merging, the hints and the free-byte accounts (Crystal's
  * verify_data_structures!).
  *
  * Complexity: malloc is O(parents + children walked); free and in-place
@@ -77,9 +81,9 @@ struct ff_child {
     size_t size; /* payload bytes, a multiple of 16 */
     struct ff_parent *parent;
     struct ff_child *prev, *next; /* neighbours in address order; NULL at the ends */
-    uint64_t magic;               /* seal(this, SEAL_LIVE); SEAL_DEAD once merged away */
+    uint64_t magic;               /* child_seal(this); seal(this, SEAL_DEAD) once merged away */
     uint32_t state;               /* CHILD_FREE or CHILD_USED */
-    uint32_t unused;
+    uint32_t unused;              /* 0, sealed too: every header byte is checked */
 };
 
 struct ff_parent {
@@ -167,15 +171,39 @@ static void unlock_and_report(void)
         atomic_load (&abort_hook)(what, addr);
 }
 
-/* splitmix64's finaliser over the address, the secret and the kind. */
-static uint64_t seal(const void *at, enum seal_kind kind)
+/* splitmix64's finaliser. */
+static uint64_t mix(uint64_t x)
 {
-    uint64_t x = (uint64_t)(uintptr_t)at ^ ff.secret ^ (uint64_t)kind;
     x ^= x >> 30;
     x *= 0xBF58476D1CE4E5B9ULL;
     x ^= x >> 27;
     x *= 0x94D049BB133111EBULL;
     return x ^ (x >> 31);
+}
+
+/* The magic of a parent or a merged-away child: its address, the secret and
+ * the kind. */
+static uint64_t seal(const void *at, enum seal_kind kind)
+{
+    return mix((uint64_t)(uintptr_t)at ^ ff.secret ^ (uint64_t)kind);
+}
+
+/* A live child's magic covers every other field of its header too (the
+ * parent is checked against the table of parents instead), so that a stray
+ * write into any header byte (a one-byte overflow from the block before ends
+ * in the size) is caught like one into the magic itself. Redone whenever a
+ * field changes: a split, a merge, a new neighbour, a change of state. */
+static uint64_t child_seal(const struct ff_child *c)
+{
+    uint64_t x = (uint64_t)(uintptr_t)c ^ ff.secret ^ SEAL_LIVE ^ (uint64_t)c->size ^
+                 ((uint64_t)c->state << 32 | c->unused);
+    return mix(mix(x) ^ (uint64_t)(uintptr_t)c->prev ^
+               (uint64_t)(uintptr_t)c->next * 0x9E3779B97F4A7C15ULL);
+}
+
+static void reseal(struct ff_child *c)
+{
+    c->magic = child_seal(c);
 }
 
 /* ---------------------------------------------------------------------------
@@ -201,8 +229,23 @@ static char *parent_end(struct ff_parent *p)
 
 static bool header_sound(struct ff_child *c, struct ff_parent *p)
 {
-    return c->magic == seal(c, SEAL_LIVE) && c->parent == p &&
+    return c->magic == child_seal(c) && c->parent == p &&
            (c->state == CHILD_FREE || c->state == CHILD_USED);
+}
+
+/* c's size and both links agree with its place in the parent [first, end). */
+static bool links_sound(struct ff_child *c, struct ff_parent *p, char *end)
+{
+    if (c->size % AM_MIN_ALIGN || c->size > (size_t)(end - payload(c)))
+        return false;
+    char *after = (char *)child_after(c);
+    if (c->next ? (char *)c->next != after || after + CHILD_HDR > end : after != end)
+        return false;
+    struct ff_child *b = c->prev;
+    if (!b)
+        return c == first_child(p);
+    return (uintptr_t)b >= (uintptr_t)first_child(p) && (uintptr_t)b < (uintptr_t)c &&
+           child_after(b) == c;
 }
 
 /* Add (+1) or take away (-1) c's share of the accounts. */
@@ -219,6 +262,7 @@ static void set_state(struct ff_child *c, enum child_state state)
 {
     account(c, -1);
     c->state = state;
+    reseal(c);
     account(c, +1);
 }
 
@@ -236,16 +280,17 @@ static struct ff_child *make_child(void *at, struct ff_parent *p, size_t size,
                                    struct ff_child *prev, struct ff_child *next)
 {
     struct ff_child *c = at;
-    *c = (struct ff_child){.size = size,
-                           .parent = p,
-                           .prev = prev,
-                           .next = next,
-                           .magic = seal(c, SEAL_LIVE),
-                           .state = CHILD_FREE};
-    if (prev)
+    *c = (struct ff_child){
+        .size = size, .parent = p, .prev = prev, .next = next, .state = CHILD_FREE};
+    reseal(c);
+    if (prev) {
         prev->next = c;
-    if (next)
+        reseal(prev);
+    }
+    if (next) {
         next->prev = c;
+        reseal(next);
+    }
     account(c, +1);
     note_free(c);
     return c;
@@ -257,6 +302,7 @@ static struct ff_child *split(struct ff_child *c, size_t keep)
     size_t rest = c->size - keep - CHILD_HDR;
     account(c, -1);
     c->size = keep;
+    reseal(c);
     account(c, +1);
     return make_child(payload(c) + keep, c->parent, rest, c, c->next);
 }
@@ -269,8 +315,11 @@ static void absorb(struct ff_child *a, struct ff_child *b)
     account(b, -1);
     a->size += CHILD_HDR + b->size;
     a->next = b->next;
-    if (b->next)
+    reseal(a);
+    if (b->next) {
         b->next->prev = a;
+        reseal(b->next);
+    }
     b->magic = seal(b, SEAL_DEAD);
     account(a, +1);
     if (a->state == CHILD_FREE)
@@ -419,10 +468,12 @@ static struct ff_child *fit_in(struct ff_parent *p, size_t need, size_t align)
     for (struct ff_child *c = p->first_free; c; c = c->next) {
         /* A used child is passed over on a cheap look (its header is checked
          * in full when it is freed); sealing every child walked would cost
-         * more than the walk itself. A free one is checked before use. */
-        if (c->state == CHILD_USED && c->parent == p)
+         * more than the walk itself. The look includes the link the walk
+         * follows, so an overwritten size or next link is caught here, not
+         * followed. A free one is checked in full before use. */
+        if (c->state == CHILD_USED && c->parent == p && (!c->next || c->next == child_after(c)))
             continue;
-        if (!header_sound(c, p)) {
+        if (!header_sound(c, p) || !links_sound(c, p, parent_end(p))) {
             detect("corruption", c);
             return NULL;
         }
@@ -463,21 +514,6 @@ enum caller { FROM_FREE, FROM_OTHER };
 static const char *const freed_word[] = {"double free", "use after free"};
 static const char *const foreign_word[] = {"invalid free", "invalid pointer"};
 
-/* c's size and both links agree with its place in the parent [first, end). */
-static bool links_sound(struct ff_child *c, struct ff_parent *p, char *end)
-{
-    if (c->size % AM_MIN_ALIGN || c->size > (size_t)(end - payload(c)))
-        return false;
-    char *after = (char *)child_after(c);
-    if (c->next ? (char *)c->next != after || after + CHILD_HDR > end : after != end)
-        return false;
-    struct ff_child *b = c->prev;
-    if (!b)
-        return c == first_child(p);
-    return (uintptr_t)b >= (uintptr_t)first_child(p) && (uintptr_t)b < (uintptr_t)c &&
-           child_after(b) == c;
-}
-
 /* The live block at p, or NULL once what is wrong has been detected. */
 static struct ff_child *find_block(void *p, enum caller who)
 {
@@ -496,7 +532,7 @@ static struct ff_child *find_block(void *p, enum caller who)
         detect(freed_word[who], p);
         return NULL;
     }
-    if (!header_sound(c, parent) || !links_sound(c, parent, (char *)parent + s->bytes)) {
+    if (!header_sound(c, parent)) {
         detect("corruption", c);
         return NULL;
     }
@@ -504,6 +540,9 @@ static struct ff_child *find_block(void *p, enum caller who)
         detect(freed_word[who], p);
         return NULL;
     }
+    /* c's links are sealed, so its neighbours are safe to read; they are
+     * checked before c's place among them, so that a damaged neighbour is
+     * the header reported. */
     struct ff_child *around[2] = {c->prev, c->next};
     for (int i = 0; i < 2; i++) {
         if (around[i] && (!header_sound(around[i], parent) ||
@@ -511,6 +550,10 @@ static struct ff_child *find_block(void *p, enum caller who)
             detect("corruption", around[i]);
             return NULL;
         }
+    }
+    if (!links_sound(c, parent, (char *)parent + s->bytes)) {
+        detect("corruption", c);
+        return NULL;
     }
     return c;
 }

@@ -18,6 +18,9 @@
  * runs dry; when the slab is on the owner's full list, the first such free
  * instead hands the block to the owner heap's `delayed` list, so that the
  * owner learns that the slab has room again without scanning its full slabs.
+ * The hand-off takes no lock: a preempted freer delays nobody but a thread
+ * that is exiting, a fork (which lets hand-offs under way finish), or,
+ * rarely, the owner retiring that same slab again.
  * A thread that exits hands its slabs to a global pool, from which other
  * threads adopt them (when they need a slab of that class, or when they free
  * into one). Empty slabs go back to the segment manager (segment.c), which
@@ -31,9 +34,10 @@
  * length; the segment manager's slow paths are linear in the segments.
  * Memory: per-class internal waste as above; per slab the uncarved tail (the
  * free list is carved a page at a time); per segment a 12 KiB header.
- * Thread safety: lock-free fast paths; one mutex for the segment manager and
- * the pools, one for full-slab notifications; both are taken around fork
- * (forksafe.h: not in a process without threads, after stdio's lock).
+ * Thread safety: lock-free fast paths and cross-thread frees; one mutex for
+ * the segment manager and the pools, and notify_lock, which only thread exit
+ * and fork take; both are taken around fork (forksafe.h: not in a process
+ * without threads, after stdio's lock).
  */
 #include "../allocator.h"
 #include "../forksafe.h"
@@ -42,7 +46,9 @@
 #include "slab.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/single_threaded.h>
 #include <string.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -94,7 +100,8 @@ static __thread struct tls_heap tls __attribute__((tls_model("initial-exec"))) =
     .heap = &no_heap,
 };
 
-/* Under am__slab_g.lock: heaps and abandoned slabs. notify_lock: see remote_free. */
+/* Under am__slab_g.lock: heaps and abandoned slabs. notify_lock: heap_abandon's
+ * clearing of NOTIFY bits (remote_free takes no lock). */
 static struct {
     pthread_mutex_t notify_lock;
     struct heap *all, *pooled;
@@ -211,13 +218,17 @@ static bool slab_carve(struct slab *s)
     return true;
 }
 
-/* Move the blocks other threads freed into s onto its free list. Only for a
- * slab whose remote word carries no NOTIFY bit. */
+/* Move the blocks other threads freed into s onto its free list (a BUSY
+ * bit stays where it is; a NOTIFY bit means that there are none). */
 static bool slab_collect(struct slab *s)
 {
-    if (!atomic_load_explicit(&s->remote, memory_order_relaxed))
+    uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+    if (!(old & ~REMOTE_FLAGS))
         return false;
-    void *list = (void *)atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+    while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, old & REMOTE_BUSY,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+    }
+    void *list = (void *)(old & ~REMOTE_FLAGS);
     uint32_t n = 1;
     void *tail = list;
     while (*(void **)tail) {
@@ -259,16 +270,52 @@ static void slab_retire_empty(struct heap *h, struct slab *s)
     pthread_mutex_unlock(&am__slab_g.lock);
 }
 
+/* Fork and the hand-off (remote_free): a child must not inherit a BUSY bit
+ * from a freer that does not exist there, or whoever waits for it waits
+ * forever. So before a fork, new hand-offs wait and those under way finish;
+ * like forksafe.c, not in a process without threads (a signal handler may
+ * have interrupted this very thread in a hand-off). */
+static _Atomic unsigned handoffs_under_way;
+static _Atomic bool fork_pending;
+
+static void handoff_before_fork(void)
+{
+    if (__libc_single_threaded)
+        return;
+    atomic_store(&fork_pending, true);
+    while (atomic_load(&handoffs_under_way))
+        sched_yield();
+}
+
+static void handoff_after_fork(void)
+{
+    atomic_store(&fork_pending, false);
+}
+
+/* Until no freer is in the middle of handing a block of s to its owner
+ * (a few instructions, unless the freer was preempted there: then it needs
+ * the CPU). */
+static void wait_handoff(struct slab *s)
+{
+    while (atomic_load_explicit(&s->remote, memory_order_acquire) & REMOTE_BUSY)
+        sched_yield();
+}
+
 /* The current slab s has no free block: put it on h's full list and ask the
  * remote freers to notify h. False (and s stays current, with blocks) when
  * a remote free raced in first. */
 static bool slab_retire_full(struct heap *h, struct slab *s)
 {
     uintptr_t expected = 0;
-    if (!atomic_compare_exchange_strong_explicit(&s->remote, &expected, REMOTE_NOTIFY,
-                                                 memory_order_acq_rel, memory_order_relaxed)) {
-        slab_collect(s);
-        return false;
+    while (!atomic_compare_exchange_strong_explicit(&s->remote, &expected, REMOTE_NOTIFY,
+                                                    memory_order_acq_rel, memory_order_relaxed)) {
+        if (slab_collect(s))
+            return false;
+        /* Only BUSY: the hand-off of an earlier full period is still on its
+         * way (rare: it needs the owner to have drained it already). NOTIFY
+         * must not go on before it is done. */
+        wait_handoff(s);
+        expected = 0;
     }
     s->state = SLAB_FULL;
     atomic_store_explicit(&s->fast_owner, NULL, memory_order_relaxed);
@@ -379,14 +426,26 @@ static struct heap *heap_attach(void)
     return h;
 }
 
-/* The thread owning h is exiting: stop notifications, take in the blocks
- * already notified, then hand every slab to the pool (or back to the
+/* The thread owning h is exiting: stop notifications, wait for the hand-offs
+ * under way (they read h as the owner and push onto h->delayed), take in the
+ * blocks already notified, then hand every slab to the pool (or back to the
  * segment manager when empty). */
 static void heap_abandon(struct heap *h)
 {
     pthread_mutex_lock(&st.notify_lock);
-    for (struct slab *s = h->full; s; s = s->next)
+    for (struct slab *s = h->full; s; s = s->next) {
         atomic_fetch_and_explicit(&s->remote, ~REMOTE_NOTIFY, memory_order_relaxed);
+        wait_handoff(s);
+    }
+    /* A hand-off may outlive the full period that started it: the owner can
+     * have drained the block and moved the slab on before the freer cleared
+     * BUSY. */
+    for (unsigned cls = 0; cls < N_CLASSES; cls++) {
+        if (tls.current[cls] != &empty_slab)
+            wait_handoff(tls.current[cls]);
+        for (struct slab *s = h->partial[cls].head; s; s = s->next)
+            wait_handoff(s);
+    }
     pthread_mutex_unlock(&st.notify_lock);
     drain_delayed(h);
 
@@ -436,6 +495,8 @@ static void setup(void)
     setup_err = am__forksafe_register(&st.notify_lock);
     if (!setup_err)
         setup_err = am__forksafe_register(&am__slab_g.lock);
+    if (!setup_err)
+        setup_err = pthread_atfork(handoff_before_fork, handoff_after_fork, handoff_after_fork);
     for (unsigned c = 0; c < N_CLASSES; c++)
         snprintf(class_stat_names[c], sizeof class_stat_names[c], "live_bytes_%u", class_size(c));
 }
@@ -568,37 +629,44 @@ static void free_into_full(struct heap *h, struct slab *s, void *p)
 }
 
 /* A free by another thread. The block goes onto the slab's remote list; if
- * the owner is waiting for news of the slab (NOTIFY), the first freer takes
- * the bit off and gives the block to the owner heap's delayed list instead.
- * That hand-off runs under notify_lock, which a heap letting go of its slabs
- * also takes while it clears their NOTIFY bits: so the owner read here is
- * still alive and still the owner. */
+ * the owner is waiting for news of the slab (NOTIFY), the one freer whose
+ * CAS turns NOTIFY into BUSY gives the block to the owner heap's delayed
+ * list instead, then clears BUSY. Without a lock: the owner read under BUSY
+ * is still alive and still the owner, because a heap letting go of its
+ * slabs first waits for every BUSY bit on them to clear (heap_abandon). No
+ * freer waits for another here: while one hands off, the others push onto
+ * the list as usual (the owner's next collect finds them); a hand-off only
+ * waits while a fork is being prepared (handoff_before_fork). */
 static void remote_free(struct slab *s, void *p)
 {
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     for (;;) {
-        if (old & REMOTE_NOTIFY) {
-            pthread_mutex_lock(&st.notify_lock);
-            old = atomic_load_explicit(&s->remote, memory_order_relaxed);
-            while ((old & REMOTE_NOTIFY) && !atomic_compare_exchange_weak_explicit(
-                                                &s->remote, &old, old & ~REMOTE_NOTIFY,
-                                                memory_order_acq_rel, memory_order_relaxed)) {
+        if (old == REMOTE_NOTIFY) {
+            /* Counted, then the fork flag read (both sequentially consistent,
+             * against the store and read in handoff_before_fork). */
+            atomic_fetch_add(&handoffs_under_way, 1);
+            if (atomic_load(&fork_pending) ||
+                !atomic_compare_exchange_strong_explicit(
+                    &s->remote, &old, REMOTE_BUSY, memory_order_acquire, memory_order_relaxed)) {
+                atomic_fetch_sub(&handoffs_under_way, 1);
+                while (atomic_load(&fork_pending))
+                    sched_yield();
+                old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+                continue;
             }
-            if (old & REMOTE_NOTIFY) {
-                struct heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
-                void *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
-                do {
-                    *(void **)p = head;
-                } while (!atomic_compare_exchange_weak_explicit(
-                    &h->delayed, &head, p, memory_order_release, memory_order_relaxed));
-                pthread_mutex_unlock(&st.notify_lock);
-                return;
-            }
-            pthread_mutex_unlock(&st.notify_lock);
-            continue;
+            struct heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+            void *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+            do {
+                *(void **)p = head;
+            } while (!atomic_compare_exchange_weak_explicit(
+                &h->delayed, &head, p, memory_order_release, memory_order_relaxed));
+            atomic_fetch_and_explicit(&s->remote, ~REMOTE_BUSY, memory_order_release);
+            atomic_fetch_sub_explicit(&handoffs_under_way, 1, memory_order_release);
+            return;
         }
-        *(uintptr_t *)p = old;
-        if (atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)p,
+        *(uintptr_t *)p = old & ~REMOTE_FLAGS;
+        if (atomic_compare_exchange_weak_explicit(&s->remote, &old,
+                                                  (uintptr_t)p | (old & REMOTE_BUSY),
                                                   memory_order_release, memory_order_relaxed))
             return;
     }
@@ -640,18 +708,29 @@ __attribute__((noinline)) static void free_emptied(struct heap *h, struct slab *
     errno = saved;
 }
 
-__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
+__attribute__((noinline)) static void free_rare(struct segment *seg, struct slab *s, void *p,
+                                                struct heap *h, struct heap *owner)
 {
     int saved = errno;
-    struct heap *h = tls.heap;
-    struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (unlikely(seg->kind == SEG_KIND_LARGE))
+    if (seg->kind == SEG_KIND_LARGE)
         am__slab_large_free(seg);
     else if (owner == h)
         free_into_full(h, s, p);
-    else if (owner != NULL || h == &no_heap || !free_adopting(h, s, p))
+    else if (h == &no_heap || !free_adopting(h, s, p))
         remote_free(s, p);
     errno = saved;
+}
+
+/* A block of another thread's slab (the common case here: one CAS, no call
+ * that could touch errno), or one of the rare cases above. */
+__attribute__((noinline)) static void free_slow(struct segment *seg, struct slab *s, void *p)
+{
+    struct heap *h = tls.heap;
+    struct heap *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+    if (likely(seg->kind != SEG_KIND_LARGE && owner != h && owner != NULL))
+        remote_free(s, p);
+    else
+        free_rare(seg, s, p, h, owner);
 }
 
 static void slab_free(void *p)

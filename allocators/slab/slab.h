@@ -44,9 +44,15 @@ _Static_assert(UNITS_PER_SEG == 64, "one 64-bit mask per segment");
 #define DIRECT_MAX   1024
 #define DIRECT_SLOTS (DIRECT_MAX / 16 + 1)
 
-/* Low bit of slab.remote: the owner has put the slab on its full list and
- * wants to hear about the next block freed into it (see remote_free). */
+/* The low bits of slab.remote (blocks are 16-byte aligned, so the list's
+ * head leaves them free). NOTIFY: the owner has put the slab on its full
+ * list and wants to hear about the next block freed into it; the list is
+ * empty while it is set. BUSY: a freeing thread took NOTIFY off and is
+ * handing its block to the owner heap's delayed list (see remote_free);
+ * other frees push onto the list meanwhile, keeping the bit. */
 #define REMOTE_NOTIFY ((uintptr_t)1)
+#define REMOTE_BUSY   ((uintptr_t)2)
+#define REMOTE_FLAGS  (REMOTE_NOTIFY | REMOTE_BUSY)
 
 enum slab_state {
     SLAB_FREE,      /* unit not handed out by the segment manager */

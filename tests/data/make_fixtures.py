@@ -47,7 +47,10 @@ COLUMNS = [
     "peak_rss_bytes", "baseline_rss_bytes", "end_rss_bytes", "peak_live_bytes",
     "fragmentation", "os_bytes_peak", "user_s", "sys_s", "minor_faults", "run_user_s",
     "run_sys_s", "run_minor_faults", "harness_overhead_ns", "clock_overhead_ns", "wall_s",
-    "cpu",
+    "wait_s", "decode_s", "skipped", "frag_peak", "frag_mean", "os_frag_peak", "os_frag_mean",
+    "kind", "exit_status", "major_faults", "voluntary_switches", "involuntary_switches",
+    "throughput", "throughput_unit", "latency_p50_us", "latency_p99_us", "output_checksum",
+    "rss_samples", "sampler_cpu_s", "cpu",
 ]
 
 # Invented speed (million ops/s, one thread) and memory overhead per allocator.
@@ -87,7 +90,13 @@ def metrics(rng, allocator, workload, threads, locked):
         "minor_faults": rss // 4096, "run_user_s": round(seconds * threads * 0.95, 6),
         "run_sys_s": round(seconds * 0.02, 6), "run_minor_faults": live // 4096,
         "harness_overhead_ns": 1.5, "clock_overhead_ns": 9.0,
-        "wall_s": round(seconds + 0.02, 3), "cpu": rng.randint(0, 1),
+        "wall_s": round(seconds + 0.02, 3),
+        "frag_peak": round((rss - BASELINE_RSS) / live, 4),
+        "frag_mean": round((rss - BASELINE_RSS) / live * 1.05, 4),
+        "os_frag_peak": round((rss - BASELINE_RSS + 4096) / live, 4),
+        "os_frag_mean": round((rss - BASELINE_RSS + 4096) / live * 1.05, 4),
+        "kind": "workload", "throughput": round(ops / seconds, 1), "throughput_unit": "ops/s",
+        "cpu": rng.randint(0, 1),
     }
 
 
@@ -95,7 +104,7 @@ def failed(row, status, reason):
     for c in set(COLUMNS) | set(row):
         if c not in results_check.KEPT_WHEN_FAILED:
             row[c] = ""
-    row.update(status=status, reason=reason)
+    row.update(status=status, reason=reason, kind="workload")
     return row
 
 

@@ -19,11 +19,19 @@ import math
 import os
 import sys
 
-STATUSES = {"ok", "crash", "timeout", "oom", "corrupt", "error"}
+STATUSES = {"ok", "crash", "timeout", "oom", "corrupt", "error", "wrong", "skipped"}
+# Statuses that are not failures.
+NOT_FAILED = {"ok", "skipped"}
 KEY = ("allocator", "label", "workload", "threads", "rep")
 # Columns kept by a failed cell; all others must be empty.
 KEPT_WHEN_FAILED = {"allocator", "label", "workload", "threads", "rep", "status", "reason",
-                    "wall_s"}
+                    "wall_s", "kind"}
+# ... and a failed program cell (kind=program) also these.
+PROGRAM_KEPT_WHEN_FAILED = KEPT_WHEN_FAILED | {"exit_status", "output_checksum"}
+# Columns every ok program row must fill with a number.
+PROGRAM_OK_NUMBERS = ["seconds", "peak_rss_bytes", "user_s", "sys_s", "minor_faults",
+                      "major_faults", "voluntary_switches", "involuntary_switches",
+                      "throughput", "wall_s", "rss_samples", "sampler_cpu_s"]
 # Columns every ok row must fill with a number.
 OK_NUMBERS = ["complete", "ops", "seconds", "ops_per_sec", "ns_per_op", "malloc_samples",
               "free_samples", "realloc_samples", "peak_rss_bytes", "baseline_rss_bytes",
@@ -75,12 +83,20 @@ def expected_cells(meta, rows=()):
             reps[key] = max(reps.get(key, 0), min(int(r["rep"]), meta["max_reps"]))
     cells = []
     for w in meta["workloads"]:
-        for t in meta["threads"] if w["threaded"] else [1]:
+        threads = meta["threads"] if w["threaded"] else [1]
+        if w.get("fixed_threads"):
+            threads = [w["fixed_threads"]]  # a trace replay: the recording's threads
+        for t in threads:
             for a in meta["allocators"]:
                 for copy in copies:
                     key = (a["name"], copy, w["name"], str(t))
                     for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
                         cells.append(key + (str(rep),))
+    # Program cells: after the workloads' schedule, never --aa or --precision.
+    for rep in range(1, meta["reps"] + 1):
+        for p in meta.get("programs", []):
+            for a in meta["allocators"]:
+                cells.append((a["name"], "", p["name"], "", str(rep)))
     return cells
 
 
@@ -134,7 +150,7 @@ def problems(run_dir, interrupted=False):
         out.append(f"cells_total is {meta['cells_total']}, the plan has {len(expected)}")
     if meta["cells_done"] != len(rows):
         out.append(f"cells_done is {meta['cells_done']} but cells.csv has {len(rows)} rows")
-    failed = sum(1 for r in rows if r["status"] != "ok")
+    failed = sum(1 for r in rows if r["status"] not in NOT_FAILED)
     if meta["cells_failed"] != failed:
         out.append(f"cells_failed is {meta['cells_failed']} but {failed} rows failed")
     seen = {}
@@ -155,6 +171,27 @@ def problems(run_dir, interrupted=False):
         name = "/".join(r[k] for k in KEY)
         if r["status"] not in STATUSES:
             out.append(f"{name}: status '{r['status']}'")
+            continue
+        program = r.get("kind") == "program"
+        if r.get("kind") not in ("workload", "program"):
+            out.append(f"{name}: kind '{r.get('kind')}'")
+        if program and (r["label"] != r["allocator"] or r["threads"] != ""):
+            out.append(f"{name}: program row with label '{r['label']}', threads "
+                       f"'{r['threads']}'")
+        if program and r["status"] == "ok":
+            for column in PROGRAM_OK_NUMBERS:
+                if not is_number(r[column]):
+                    out.append(f"{name}: ok program row with {column}='{r[column]}'")
+            if not r["throughput_unit"] or r["reason"] or not r["exit_status"]:
+                out.append(f"{name}: ok program row without a unit or exit status, or "
+                           f"with a reason")
+            continue
+        if program:
+            if not r["reason"]:
+                out.append(f"{name}: {r['status']} row without a reason")
+            for column, value in r.items():
+                if column not in PROGRAM_KEPT_WHEN_FAILED and value != "":
+                    out.append(f"{name}: failed program row with {column}='{value}'")
             continue
         label = r["label"][:-2] if meta.get("aa") and copy_of(r) else r["label"]
         if label not in (r["allocator"], r["allocator"] + "+lock") or (
@@ -183,13 +220,15 @@ def problems(run_dir, interrupted=False):
         key = cell_key(s)
         if key not in seen:
             out.append(f"series point of a cell without a row: {key}")
-        for column in ("sample", "ops_done", "seconds", "rss_bytes", "live_bytes"):
+        program = s["threads"] == ""
+        for column in ("sample", "seconds", "rss_bytes") if program else (
+                "sample", "ops_done", "seconds", "rss_bytes", "live_bytes"):
             if not is_number(s[column]):
                 out.append(f"series {key}: {column}='{s[column]}'")
         points[key] = points.get(key, 0) + 1
     for r in rows:
         key = cell_key(r)
-        if r["status"] == "ok" and points.get(key, 0) < 2:
+        if r["status"] == "ok" and r.get("kind") != "program" and points.get(key, 0) < 2:
             out.append(f"{'/'.join(key)}: ok cell with {points.get(key, 0)} series points")
     return out
 

@@ -1,0 +1,81 @@
+/*
+ * trace_target.c: a program with a known allocation pattern, for the
+ * recorder's tests (test_record.py): sizes chosen so that each part can be
+ * counted in the trace's CSV. Main thread: 1000 malloc(1001) that a second
+ * thread frees; the second thread's own 500 calloc(3, 333); a realloc chain
+ * 7, 14, ... 1400; 10 posix_memalign(64, 777); a forked child's 5000
+ * malloc(2002) (not recorded unless asked). Then by mode: "exit" returns
+ * from main, "_exit" calls _exit, "crash" raises SIGSEGV, "exec" runs itself
+ * again as "after-exec", which does 300 malloc(3003).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HANDED 1000
+
+static void *handed[HANDED];
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HANDED; i++)
+        free(handed[i]);
+    for (int i = 0; i < 500; i++) {
+        char *p = calloc(3, 333);
+        p[0] = 1;
+        free(p);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "exit";
+    if (!strcmp(mode, "after-exec")) {
+        for (int i = 0; i < 300; i++)
+            free(malloc(3003));
+        return 0;
+    }
+    for (int i = 0; i < HANDED; i++) {
+        handed[i] = malloc(1001);
+        memset(handed[i], 1, 1001);
+    }
+    pthread_t t;
+    if (pthread_create(&t, NULL, worker, NULL) != 0)
+        return 3;
+    pthread_join(t, NULL);
+    char *chain = NULL;
+    for (int n = 7; n <= 1400; n += 7) {
+        chain = realloc(chain, (size_t)n);
+        chain[n - 1] = 1;
+    }
+    free(chain);
+    for (int i = 0; i < 10; i++) {
+        void *p;
+        if (posix_memalign(&p, 64, 777) != 0)
+            return 4;
+        free(p);
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < 5000; i++)
+            free(malloc(2002));
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    if (!strcmp(mode, "_exit"))
+        _exit(0);
+    if (!strcmp(mode, "crash"))
+        raise(SIGSEGV);
+    if (!strcmp(mode, "exec")) {
+        char *args[] = {argv[0], "after-exec", NULL};
+        execv("/proc/self/exe", args);
+        return 5;
+    }
+    return 0;
+}
