@@ -21,8 +21,8 @@
 // (250 ms from 64 MiB up). The flags, when given, hold for every size.
 // Only the aggregates are reported: mean, median, stddev, cv and the
 // quartiles q1 and q3, whose distance over the median is the spread that
-// bench/memcore_ratios.py prints next to each ratio (and from which it lists
-// the points to measure again). scripts/bench-memcore.sh runs it all.
+// `allocmark report --memcore` prints next to each ratio (and from which it
+// lists the points to measure again). scripts/bench-memcore.sh runs it all.
 #include <benchmark/benchmark.h>
 
 #include <gnu/libc-version.h>

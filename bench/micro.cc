@@ -15,7 +15,8 @@
  * Workloads with state, threads or peak memory (larson, prodcons, ...) are
  * the harness's cells, not microbenchmarks; their peak RSS is in cells.csv.
  * Children write DIR/micro-A.json (round 1) and DIR/micro-A.rN.json (round
- * N); `allocmark run` starts this program into each run's directory.
+ * N); `allocmark run` starts this program into each run's directory, and
+ * `allocmark report --micro` prints medians and ratios from them.
  */
 #include <benchmark/benchmark.h>
 

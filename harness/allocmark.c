@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         return am_check_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return am_run_main(argc, argv);
-    if (!strcmp(cmd, "plot") || !strcmp(cmd, "compare"))
+    if (!strcmp(cmd, "plot") || !strcmp(cmd, "report") || !strcmp(cmd, "compare"))
         return am_plot_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "record"))
         return am_record_main(argc - 1, argv + 1);
@@ -77,10 +77,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(
-        stderr,
-        "allocmark: unknown command '%s' (valid: list, check, run, plot, compare, record, trace, "
-        "help)\n",
-        cmd);
+    fprintf(stderr,
+            "allocmark: unknown command '%s' (valid: list, check, run, plot, report, compare,\n"
+            "record, trace, help)\n",
+            cmd);
     return AM_EXIT_USAGE;
 }

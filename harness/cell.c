@@ -11,6 +11,7 @@
 #include "cell.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,11 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
         r.harness_overhead_ns = per_op * 1e9 / hz;
     }
     r.clock_overhead_ns = (double)clock_ticks * 1e9 / hz;
+    /* The CPU the cell's main thread reports from, right after the measured
+     * phase (with --pin, one of the pinned CPUs). */
+    int cpu = sched_getcpu();
+    r.has_cpu = cpu >= 0;
+    r.cpu = cpu >= 0 ? (unsigned long long)cpu : 0;
     am_protocol_write_report(stdout, &r);
     for (unsigned i = 0; i < m->series_count; i++) {
         const struct am_series_point *pt = &m->series[i];

@@ -41,7 +41,13 @@ void am_check_usage(FILE *to)
         "    --hardening              the hardening matrix (alone, without -c)\n"
         "    --no-hardening           the conformance matrix alone\n"
         "    --hardening-csv FILE     also write the hardening matrix to FILE as CSV\n"
-        "    -v, --verbose            print each check's detail\n");
+        "    -v, --verbose            print each check's detail\n"
+        "        --format FORMAT      text (the default: the matrices, or one line per\n"
+        "                             check), csv or json: one record per allocator\n"
+        "                             (drop-ins as NAME (preload)) and check (allocator,\n"
+        "                             check, verdict, detail), what `allocmark report\n"
+        "                             --conformance` reads; the hardening matrix then\n"
+        "                             goes only to --hardening-csv FILE\n");
 }
 
 #define MAX_ALLOCATORS 64
@@ -72,6 +78,88 @@ struct column {
     char *about[MAX_CASES];     /* the allocator's message, or what broke */
     char hardening_fate[96];
 };
+
+enum format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON };
+
+/* A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
+static void put_csv(const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_json(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+/* The conformance matrix as records, one per allocator and check; a check
+ * the suite's process never reported is MISSING, with how the process
+ * ended. */
+static void print_records(enum format format, const struct column *cols, int n, const bool *sel,
+                          int failures, int argc, char **argv)
+{
+    if (format == FORMAT_CSV) {
+        printf("# allocmark check");
+        for (int i = 1; i < argc; i++)
+            printf(" %s", argv[i]);
+        printf("\nallocator,check,verdict,detail\n");
+    } else {
+        printf("{\"failures\": %d, \"results\": [", failures);
+    }
+    bool first = true;
+    for (int k = 0; k < n; k++) {
+        for (unsigned i = 0; i < am_conformance_count(); i++) {
+            if (sel && !sel[i])
+                continue;
+            enum am_verdict v = cols[k].verdict[i];
+            const char *verdict = v == AM_VERDICT_COUNT ? "MISSING" : am_verdict_name(v);
+            const char *detail = v == AM_VERDICT_COUNT ? cols[k].fate
+                                 : cols[k].detail[i]   ? cols[k].detail[i]
+                                                       : "";
+            if (format == FORMAT_CSV) {
+                put_csv(cols[k].allocator->name, false);
+                put_csv(am_conformance_name(i), false);
+                put_csv(verdict, false);
+                put_csv(detail, true);
+                continue;
+            }
+            printf("%s\n  {\"allocator\": ", first ? "" : ",");
+            put_json(cols[k].allocator->name);
+            printf(", \"check\": ");
+            put_json(am_conformance_name(i));
+            printf(", \"verdict\": ");
+            put_json(verdict);
+            printf(", \"detail\": ");
+            put_json(detail);
+            printf("}");
+            first = false;
+        }
+    }
+    if (format == FORMAT_JSON)
+        printf("\n]}\n");
+}
 
 /* sel[i] for each check matching one of the comma-separated shell patterns.
  * False, after saying why, when a pattern matches no check. */
@@ -314,7 +402,7 @@ static int write_hardening_csv(const char *path, const struct column *cols, int 
     return 0;
 }
 
-enum { OPT_HARDENING = 256, OPT_NO_HARDENING, OPT_HARDENING_CSV };
+enum { OPT_HARDENING = 256, OPT_NO_HARDENING, OPT_HARDENING_CSV, OPT_FORMAT };
 
 int am_check_main(int argc, char **argv)
 {
@@ -322,6 +410,7 @@ int am_check_main(int argc, char **argv)
     int n = -1;
     bool verbose = false, preload = true, hardening_flag = false, no_hardening = false;
     const char *patterns = NULL, *csv = NULL;
+    enum format format = FORMAT_TEXT;
     bool sel[MAX_CHECKS];
 #ifdef __SANITIZE_ADDRESS__
     /* AddressSanitizer must be the process's malloc: a drop-in cannot be. */
@@ -335,6 +424,7 @@ int am_check_main(int argc, char **argv)
         {"no-hardening", no_argument, NULL, OPT_NO_HARDENING},
         {"hardening-csv", required_argument, NULL, OPT_HARDENING_CSV},
         {"verbose", no_argument, NULL, 'v'},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -367,6 +457,17 @@ int am_check_main(int argc, char **argv)
         case OPT_HARDENING_CSV:
             csv = optarg;
             break;
+        case OPT_FORMAT:
+            if (!strcmp(optarg, "text") || !strcmp(optarg, "csv") || !strcmp(optarg, "json")) {
+                format = optarg[0] == 't'   ? FORMAT_TEXT
+                         : optarg[0] == 'c' ? FORMAT_CSV
+                                            : FORMAT_JSON;
+                break;
+            }
+            fprintf(stderr,
+                    "allocmark check: --format: unknown format '%s' (valid: text, csv, json)\n",
+                    optarg);
+            return AM_EXIT_USAGE;
         case 'h':
             am_check_usage(stdout);
             return 0;
@@ -417,6 +518,25 @@ int am_check_main(int argc, char **argv)
     if (conformance)
         failures += compare_dropins(cols, n, checks);
 
+    if (format != FORMAT_TEXT) {
+        /* Records on standard output, nothing else: the hardening matrix
+         * only to its CSV file. */
+        if (!conformance) {
+            fprintf(stderr,
+                    "allocmark check: --format %s is for the conformance matrix, which "
+                    "--hardening alone leaves out\n",
+                    format == FORMAT_CSV ? "csv" : "json");
+            return AM_EXIT_USAGE;
+        }
+        print_records(format, cols, n, patterns ? sel : NULL, failures, argc, argv);
+        if (csv && !SANITIZED) {
+            for (int k = 0; k < hn; k++)
+                run_hardening(&hcols[k], argv[0]);
+            if (write_hardening_csv(csv, hcols, hn) != 0)
+                return AM_EXIT_USAGE;
+        }
+        return failures ? 1 : 0;
+    }
     if (!conformance) {
         /* the hardening matrix alone */
     } else if (single || verbose) {

@@ -72,7 +72,8 @@
     X(latency_p99_us) \
     X(output_checksum) \
     X(rss_samples) \
-    X(sampler_cpu_s)
+    X(sampler_cpu_s) \
+    X(cpu)
 // clang-format on
 
 enum am_column {

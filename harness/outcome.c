@@ -104,6 +104,8 @@ static void report_columns(const struct am_cell_report *r, struct am_outcome *o)
         set_real(o, AM_COL_decode_s, r->decode_s);
         set_u64(o, AM_COL_skipped, r->skipped);
     }
+    if (r->has_cpu)
+        set_u64(o, AM_COL_cpu, r->cpu);
 }
 
 /* What the child's own words and its fate add up to. */

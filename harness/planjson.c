@@ -19,7 +19,14 @@ void am_plan_json(struct am_json *j, const void *ctx)
     am_json_double(j, "budget_s", plan->budget_s);
     am_json_double(j, "timeout_s", plan->timeout_s);
     am_json_int(j, "mem_limit_mib", (long long)plan->mem_limit_mib);
-    am_json_string(j, "order", "repetition, then workload, then threads, then allocator");
+    am_json_string(j, "order", am_order_name(plan->order));
+    am_json_int(j, "seed", (long long)plan->seed);
+    am_json_int(j, "warmup", plan->warmup);
+    am_json_bool(j, "aa", plan->aa);
+    if (plan->precision_pct > 0) {
+        am_json_double(j, "precision_pct", plan->precision_pct);
+        am_json_int(j, "max_reps", plan->max_reps);
+    }
     am_json_open(j, "clock", '{');
     am_json_string(j, "source", am_clock_source());
     am_json_double(j, "hz", plan->clock_hz);
@@ -84,4 +91,5 @@ void am_plan_json(struct am_json *j, const void *ctx)
                                        : am_progrun_profile_timeout(plan->profile));
     am_json_string(j, "program_order", "repetition, then program, then allocator with glibc first");
     am_probe_json(j, plan->references, plan->n_references);
+    am_environment_json(j, &plan->env, plan->pinned ? plan->pin_text : NULL);
 }

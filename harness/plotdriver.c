@@ -1,6 +1,7 @@
 /*
- * plotdriver.c: `allocmark plot [RUN_DIR]` and `allocmark compare RUN_A RUN_B` are
- * the Python driver's (plot/allocmark_plot.py): exec python3 on it. Its
+ * plotdriver.c: `allocmark plot [RUN_DIR]`, `allocmark report [RUN_DIR]` and
+ * `allocmark compare RUN_A RUN_B` are the Python driver's
+ * (plot/allocmark_plot.py): exec python3 on it. Its
  * directory is AM_PLOT_DIR from the environment, else the one meson compiled
  * in (the source tree's plot/).
  */
@@ -20,7 +21,12 @@
 void am_plot_usage(FILE *to)
 {
     fprintf(to, "  plot [RUN_DIR]           charts and report of a run (default: results/latest)\n"
-                "  compare RUN_A RUN_B      each cell's throughput ratio B/A against the spread\n");
+                "  report [RUN_DIR]         a run's table in the terminal: throughput against a\n"
+                "                           baseline; --micro, --memcore, --conformance: the\n"
+                "                           other tables (allocmark report --help)\n"
+                "  compare RUN_A RUN_B      each cell's throughput ratio B/A with its interval,\n"
+                "                           tested (Mann-Whitney, Holm); --aa RUN compares an\n"
+                "                           --aa run's two copies (allocmark compare --help)\n");
 }
 
 int am_plot_main(int argc, char **argv)

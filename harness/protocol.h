@@ -37,6 +37,8 @@
  *                              trace replays only: thread-seconds waiting for
  *                              other threads, seconds decoding (left out of
  *                              SECONDS), recorded calls not replayed
+ *   cpu INTEGER                the CPU the main thread was on right after the
+ *                              measured phase, when the kernel says
  *   series SAMPLE OPS SECONDS RSS LIVE [OS]
  *                              one time-series point (OS when known)
  *   end                        last: the report is whole
@@ -74,7 +76,7 @@ struct am_series_report {
 struct am_cell_report {
     bool has_label, has_status, has_complete, has_ops, has_seconds, has_rate, has_rss,
         has_peak_live, has_os_bytes_peak, has_usage, has_overhead, has_harness_overhead,
-        has_fragmentation, has_replay;
+        has_fragmentation, has_replay, has_cpu;
     bool has_latency[AM_OP_KINDS];
     bool ended; /* the `end` record came */
     char label[128];
@@ -95,6 +97,7 @@ struct am_cell_report {
     double frag_peak, frag_mean, os_frag_peak, os_frag_mean;
     double wait_s, decode_s;
     unsigned long long skipped;
+    unsigned long long cpu;
     /* The parser's: malloc'd, n_series points (am_cell_report_free). */
     struct am_series_report *series;
     unsigned n_series, series_cap;

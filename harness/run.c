@@ -8,6 +8,8 @@
 #include "run.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <math.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "progress.h"
 #include "protocol.h"
 #include "results.h"
+#include "schedule.h"
 #include "signals.h"
 #include "spawn.h"
 
@@ -62,14 +65,26 @@ static int write_cell(struct am_results *res, const struct am_outcome *o,
     return err ? err : am_results_row(res, &o->row);
 }
 
+/* Run one repetition of a cell and write its row, unless it is a warm-up
+ * (run, then discarded). second: the allocator's second copy (--aa).
+ * *ops_per_sec: its throughput when it succeeded, else NaN. */
 static enum cell_result run_cell(const struct am_plan *plan, const struct am_cell_key *cell,
-                                 const char *self, struct am_results *res,
-                                 struct am_progress *progress)
+                                 bool second, bool warmup, const char *self, struct am_results *res,
+                                 struct am_progress *progress, double *ops_per_sec)
 {
     const struct am_allocator *a = cell->allocator;
+    const char *copy = second ? "#2" : "";
     char desc[160];
-    snprintf(desc, sizeof desc, "%s %s t=%u rep %u/%u", a->name, cell->workload, cell->threads,
-             cell->rep, plan->reps);
+    *ops_per_sec = NAN;
+    if (warmup)
+        snprintf(desc, sizeof desc, "%s%s %s t=%u warm-up", a->name, copy, cell->workload,
+                 cell->threads);
+    else if (cell->rep <= plan->reps)
+        snprintf(desc, sizeof desc, "%s%s %s t=%u rep %u/%u", a->name, copy, cell->workload,
+                 cell->threads, cell->rep, plan->reps);
+    else
+        snprintf(desc, sizeof desc, "%s%s %s t=%u rep %u (for precision)", a->name, copy,
+                 cell->workload, cell->threads, cell->rep);
     am_progress_start(progress, desc);
 
     /* Whatever the cell's process says on stderr goes to cells.log, under a
@@ -97,7 +112,20 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
     opt.stderr_fd = res->log_fd;
     opt.cancel_fd = am_signals_cancel_fd();
     struct am_child child;
+    /* --pin: the child inherits the CPUs this process may run on while it
+     * starts it; the harness itself goes back to all of them after. */
+    cpu_set_t all;
+    bool pinned = plan->pinned && sched_getaffinity(0, sizeof all, &all) == 0 &&
+                  sched_setaffinity(0, sizeof plan->pin, &plan->pin) == 0;
+    /* --aa: the cell's process knows which copy it is (AM_AA_COPY), so that a
+     * test double can treat the two differently (delay-test). */
+    if (plan->aa)
+        setenv("AM_AA_COPY", second ? "2" : "1", 1);
     int err = am_spawn(a, argv, &opt, &child);
+    if (plan->aa)
+        unsetenv("AM_AA_COPY");
+    if (pinned)
+        sched_setaffinity(0, sizeof all, &all);
 
     char stderr_line[200];
     last_log_line(res->log_fd, after_heading, stderr_line, sizeof stderr_line);
@@ -114,6 +142,20 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
         free(child.output);
     static struct am_outcome o; /* large; one cell at a time */
     am_outcome_classify(cell, err, &child, &report, stderr_line, plan->timeout_s, &o);
+    char second_label[sizeof o.label + 4];
+    if (second) {
+        snprintf(second_label, sizeof second_label, "%s#2", o.row.v[AM_COL_label]);
+        o.row.v[AM_COL_label] = second_label;
+    }
+    if (o.status == AM_STATUS_OK && report.has_rate)
+        *ops_per_sec = report.ops_per_sec;
+    if (warmup) {
+        am_cell_report_free(&report);
+        am_progress_finish(progress, o.status == AM_STATUS_OK,
+                           o.status == AM_STATUS_OK ? "ok (warm-up, discarded)"
+                                                    : "failed (warm-up, discarded)");
+        return o.status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
+    }
     int werr = perr ? perr : write_cell(res, &o, &report);
     am_cell_report_free(&report);
     if (werr) {
@@ -211,6 +253,7 @@ int am_run_main(int argc, char **argv)
     am_clock_init(0);
     plan.clock_hz = am_clock_calibrate(0.1);
     plan.n_references = am_probe_references(self, plan.references, AM_PLAN_MAX_REFERENCES);
+    am_environment_probe(&plan.env);
     if (am_signals_interrupted())
         return AM_EXIT_INTERRUPTED; /* nothing written yet */
 
@@ -230,10 +273,32 @@ int am_run_main(int argc, char **argv)
     }
     if (why[0])
         fprintf(stderr, "allocmark run: warning: %s\n", why);
-    printf("allocmark run: %ld cells (%s profile, %u repetition%s) -> %s\n", plan.total,
-           info.profile, plan.reps, plan.reps == 1 ? "" : "s", res.dir);
+    printf("allocmark run: %ld cells (%s profile, %u repetition%s%s, %s order, seed %llu) -> "
+           "%s\n",
+           plan.total, info.profile, plan.reps, plan.reps == 1 ? "" : "s",
+           plan.precision_pct > 0 ? " or more for precision" : "", am_order_name(plan.order),
+           (unsigned long long)plan.seed, res.dir);
     fflush(stdout);
 
+    /* The workload cells in plan order (workload, thread count, allocator,
+     * copy); the schedule hands out their repetitions (schedule.h). */
+    static struct planned_cell {
+        struct am_cell_key key;
+        bool second;
+    } cells[2 * AM_PLAN_MAX_WORKLOADS * AM_PLAN_MAX_THREAD_COUNTS * AM_PLAN_MAX_ALLOCATORS];
+    unsigned n_cells = 0;
+    for (unsigned w = 0; w < plan.n_workloads; w++) {
+        const struct am_workload *wl = plan.workload[w];
+        for (unsigned t = 0; t < (wl->threaded ? plan.n_threads : 1); t++)
+            for (unsigned k = 0; k < plan.n_allocators; k++)
+                for (unsigned copy = 0; copy < (plan.aa ? 2u : 1u); copy++)
+                    cells[n_cells++] = (struct planned_cell){{plan.allocator[k], wl->name,
+                                                              wl->fixed_threads ? wl->fixed_threads
+                                                              : wl->threaded    ? plan.threads[t]
+                                                                                : 1,
+                                                              0},
+                                                             copy == 1};
+    }
     struct am_progrun progrun = {.profile = plan.profile,
                                  .reps = plan.reps,
                                  .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
@@ -249,34 +314,42 @@ int am_run_main(int argc, char **argv)
         am_results_close(&res);
         return AM_EXIT_FAILED;
     }
-    struct am_progress progress;
-    am_progress_init(&progress, stderr, plan.total);
-    long counts[5] = {0};
-    bool stop = false;
-    for (unsigned rep = 1; rep <= plan.reps && !stop; rep++) {
-        for (unsigned w = 0; w < plan.n_workloads && !stop; w++) {
-            const struct am_workload *wl = plan.workload[w];
-            unsigned n_threads = wl->threaded ? plan.n_threads : 1;
-            for (unsigned t = 0; t < n_threads && !stop; t++) {
-                for (unsigned k = 0; k < plan.n_allocators && !stop; k++) {
-                    if (am_signals_interrupted()) {
-                        stop = true;
-                        break;
-                    }
-                    struct am_cell_key cell = {plan.allocator[k], wl->name,
-                                               wl->fixed_threads ? wl->fixed_threads
-                                               : wl->threaded    ? plan.threads[t]
-                                                                 : 1,
-                                               rep};
-                    enum cell_result o = run_cell(&plan, &cell, self, &res, &progress);
-                    counts[o]++;
-                    stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
-                }
-            }
-        }
-        if (plan.programs.n && !stop)
-            stop = run_programs(&plan, &progrun, progstate, rep, &res, &progress, counts);
+    struct am_schedule schedule;
+    if (am_schedule_init(&schedule, n_cells, plan.order, plan.seed, plan.reps, plan.warmup,
+                         plan.precision_pct, plan.max_reps) != 0) {
+        fprintf(stderr, "allocmark run: out of memory for the schedule\n");
+        am_progrun_end(&progrun);
+        free(progstate);
+        am_results_close(&res);
+        return AM_EXIT_FAILED;
     }
+    /* Program cells: one per program, allocator and repetition, after the
+     * workload cells' schedule. */
+    long program_cells = (long)plan.programs.n * plan.n_allocators * plan.reps;
+    struct am_progress progress;
+    am_progress_init(&progress, stderr, (long)schedule.planned + program_cells);
+    long counts[5] = {0};
+    bool stop = false, warmup;
+    unsigned index, rep;
+    while (!stop && !am_signals_interrupted() &&
+           am_schedule_next(&schedule, &index, &warmup, &rep)) {
+        progress.total = (long)schedule.planned + program_cells;
+        struct am_cell_key cell = cells[index].key;
+        cell.rep = rep;
+        double ops;
+        enum cell_result o =
+            run_cell(&plan, &cell, cells[index].second, warmup, self, &res, &progress, &ops);
+        if (!warmup || o == CELL_CANCELLED || o == CELL_NOT_WRITTEN)
+            counts[o]++;
+        am_schedule_record(&schedule, index, warmup, ops);
+        stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
+    }
+    for (unsigned prep = 1; prep <= plan.reps && plan.programs.n && !stop; prep++)
+        stop = am_signals_interrupted() ||
+               run_programs(&plan, &progrun, progstate, prep, &res, &progress, counts);
+    /* The cells planned, as kept: --precision may have added some. */
+    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup + program_cells;
+    am_schedule_free(&schedule);
     am_progress_end(&progress);
     am_progrun_end(&progrun);
     free(progstate);
@@ -287,9 +360,11 @@ int am_run_main(int argc, char **argv)
     info.cells_done = counts[CELL_OK] + counts[CELL_FAILED] + counts[CELL_SKIPPED];
     info.cells_failed = counts[CELL_FAILED];
     info.finished = true;
+    info.cells_total = kept_total;
+    am_environment_finish(&plan.env);
     /* A signal after the last cell interrupted nothing. */
     info.interrupted =
-        counts[CELL_CANCELLED] || (am_signals_interrupted() && info.cells_done < plan.total);
+        counts[CELL_CANCELLED] || (am_signals_interrupted() && info.cells_done < kept_total);
     int merr = am_results_metadata(&res, &info);
     am_results_close(&res);
     if (merr)
@@ -299,7 +374,7 @@ int am_run_main(int argc, char **argv)
     long minutes = (long)elapsed / 60;
     printf("allocmark run: %s after %ld:%04.1f: %ld of %ld cells done, %ld failed, %ld skipped\n",
            info.interrupted ? "interrupted" : "finished", minutes, elapsed - 60.0 * (double)minutes,
-           info.cells_done, plan.total, info.cells_failed, counts[CELL_SKIPPED]);
+           info.cells_done, kept_total, info.cells_failed, counts[CELL_SKIPPED]);
     printf("results: %s\n", res.dir);
     if (info.interrupted)
         return AM_EXIT_INTERRUPTED;

@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arglist.h"
 #include "cli.h"
+#include "schedule.h"
 
 void am_run_usage(FILE *to)
 {
@@ -42,6 +44,27 @@ void am_run_usage(FILE *to)
             "        --micro, --no-micro  after the cells, run allocmark-micro (Google\n"
             "                             Benchmark) for the same allocators into the run\n"
             "                             directory (default: on, but for smoke)\n"
+            "        --order ORDER        interleaved (the default): repetition 1 of every\n"
+            "                             cell in a shuffled order, then repetition 2, ...;\n"
+            "                             sequential: each cell's repetitions back to back\n"
+            "        --seed N             the shuffle's seed (default: from the clock;\n"
+            "                             metadata.json records it)\n"
+            "        --warmup N           run N more repetitions of every cell first and\n"
+            "                             discard them (default 0)\n"
+            "        --precision PCT      add repetitions to a cell until the 95%% interval\n"
+            "                             of its median throughput is within +-PCT%% of the\n"
+            "                             median (at least 6 repetitions), or --max-reps\n"
+            "        --max-reps N         the cap for --precision (default %d)\n"
+            "        --pin CPUS           run every cell's process on these CPUs only\n"
+            "                             (e.g. 1 or 0-1 or 0,2); default: not pinned\n"
+            "        --aa                 run every allocator twice, the second copy\n"
+            "                             labelled NAME#2, interleaved like any other cell:\n"
+            "                             `allocmark compare --aa RUN` then measures the\n"
+            "                             noise floor (docs/statistics.md); each cell's\n"
+            "                             process has AM_AA_COPY=1 or 2\n"
+            "                             (--order, --warmup, --precision and --aa are for\n"
+            "                             workload cells; program cells run after them,\n"
+            "                             one repetition after another)\n"
             "        --paced              trace replays keep the recorded gaps between\n"
             "                             calls (default: as fast as possible)\n"
             "        --strict-order       trace replays keep the recorded order across\n"
@@ -72,7 +95,8 @@ void am_run_usage(FILE *to)
             am_profile_limits(AM_PROFILE_FULL)->budget_s,
             am_profile_limits(AM_PROFILE_SMOKE)->timeout_s,
             am_profile_limits(AM_PROFILE_QUICK)->timeout_s,
-            am_profile_limits(AM_PROFILE_FULL)->timeout_s, AM_PLAN_DEFAULT_MEM_LIMIT_MIB);
+            am_profile_limits(AM_PROFILE_FULL)->timeout_s, AM_PLAN_DEFAULT_MEM_LIMIT_MIB,
+            AM_PLAN_DEFAULT_MAX_REPS);
 }
 
 /* ---------------------------------------------------------------------------
@@ -149,6 +173,13 @@ enum {
     OPT_MEM_LIMIT,
     OPT_MICRO,
     OPT_NO_MICRO,
+    OPT_ORDER,
+    OPT_SEED,
+    OPT_WARMUP,
+    OPT_PRECISION,
+    OPT_MAX_REPS,
+    OPT_PIN,
+    OPT_AA,
     OPT_PACED,
     OPT_STRICT,
     OPT_PROGRAMS,
@@ -156,6 +187,33 @@ enum {
     OPT_CHECK,
     OPT_EXPECT
 };
+
+/* "0-1,3" into a CPU set; every CPU must be one this process may use. */
+static bool parse_cpus(const char *arg, cpu_set_t *set)
+{
+    cpu_set_t allowed;
+    CPU_ZERO(set);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return false;
+    char copy[256], *save = NULL;
+    if (snprintf(copy, sizeof copy, "%s", arg) >= (int)sizeof copy)
+        return false;
+    for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+        unsigned long lo, hi;
+        char *dash = strchr(word, '-');
+        if (dash)
+            *dash = '\0';
+        if (!parse_unsigned(word, 0, CPU_SETSIZE - 1, &lo) ||
+            !parse_unsigned(dash ? dash + 1 : word, lo, CPU_SETSIZE - 1, &hi))
+            return false;
+        for (unsigned long c = lo; c <= hi; c++) {
+            if (!CPU_ISSET(c, &allowed))
+                return false;
+            CPU_SET(c, set);
+        }
+    }
+    return CPU_COUNT(set) > 0;
+}
 
 enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
 {
@@ -172,6 +230,13 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
         {"micro", no_argument, NULL, OPT_MICRO},
         {"no-micro", no_argument, NULL, OPT_NO_MICRO},
+        {"order", required_argument, NULL, OPT_ORDER},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {"max-reps", required_argument, NULL, OPT_MAX_REPS},
+        {"pin", required_argument, NULL, OPT_PIN},
+        {"aa", no_argument, NULL, OPT_AA},
         {"paced", no_argument, NULL, OPT_PACED},
         {"strict-order", no_argument, NULL, OPT_STRICT},
         {"program", required_argument, NULL, 'P'},
@@ -188,6 +253,7 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     plan->mem_limit_mib = AM_PLAN_DEFAULT_MEM_LIMIT_MIB;
     const char *reps = NULL;
     double budget = 0, timeout = 0;
+    bool seed_given = false;
     int micro = -1; /* -1: the profile decides */
     unsigned long v;
     int c, n;
@@ -291,6 +357,72 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
         case OPT_NO_MICRO:
             micro = c == OPT_MICRO ? 1 : 0;
             break;
+        case OPT_ORDER:
+            plan->order = am_order_parse(optarg);
+            if (plan->order == AM_ORDER_COUNT) {
+                fprintf(stderr,
+                        "allocmark run: --order: unknown order '%s' (valid: interleaved, "
+                        "sequential)\n",
+                        optarg);
+                return AM_PLAN_BAD;
+            }
+            break;
+        case OPT_SEED:
+            if (!parse_unsigned(optarg, 0, (unsigned long)INT64_MAX, &v)) {
+                fprintf(stderr, "allocmark run: --seed: '%s' is not a whole number >= 0\n", optarg);
+                return AM_PLAN_BAD;
+            }
+            plan->seed = v;
+            seed_given = true;
+            break;
+        case OPT_WARMUP:
+            if (!parse_unsigned(optarg, 0, AM_PLAN_MAX_WARMUP, &v)) {
+                fprintf(stderr,
+                        "allocmark run: --warmup: '%s' is not a number of repetitions (0 to "
+                        "%d)\n",
+                        optarg, AM_PLAN_MAX_WARMUP);
+                return AM_PLAN_BAD;
+            }
+            plan->warmup = (unsigned)v;
+            break;
+        case OPT_PRECISION: {
+            char *end;
+            errno = 0;
+            double pct = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(pct) || pct <= 0 || pct > 100) {
+                fprintf(stderr,
+                        "allocmark run: --precision: '%s' is not a percentage (above 0, at "
+                        "most 100)\n",
+                        optarg);
+                return AM_PLAN_BAD;
+            }
+            plan->precision_pct = pct;
+            break;
+        }
+        case OPT_MAX_REPS:
+            if (!parse_unsigned(optarg, 1, AM_PLAN_MAX_REPS, &v)) {
+                fprintf(stderr,
+                        "allocmark run: --max-reps: '%s' is not a number of repetitions (1 to "
+                        "%d)\n",
+                        optarg, AM_PLAN_MAX_REPS);
+                return AM_PLAN_BAD;
+            }
+            plan->max_reps = (unsigned)v;
+            break;
+        case OPT_AA:
+            plan->aa = true;
+            break;
+        case OPT_PIN:
+            if (!parse_cpus(optarg, &plan->pin)) {
+                fprintf(stderr,
+                        "allocmark run: --pin: '%s' is not a list of CPUs this process may "
+                        "use (e.g. 1, 0-1, 0,2)\n",
+                        optarg);
+                return AM_PLAN_BAD;
+            }
+            plan->pinned = true;
+            snprintf(plan->pin_text, sizeof plan->pin_text, "%s", optarg);
+            break;
         case OPT_PACED:
         case OPT_STRICT:
             /* For the replay workload (workloads/trace.c), in every cell's
@@ -355,6 +487,22 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     plan->timeout_s = timeout > 0 ? timeout : p->timeout_s;
     plan->timeout_given = timeout > 0;
     plan->micro = micro < 0 ? p->micro_min_time_s > 0 : micro == 1;
+    if (plan->max_reps && !plan->precision_pct) {
+        fprintf(stderr, "allocmark run: --max-reps is the cap of --precision: give both\n");
+        return AM_PLAN_BAD;
+    }
+    if (plan->precision_pct && !plan->max_reps)
+        plan->max_reps =
+            AM_PLAN_DEFAULT_MAX_REPS > plan->reps ? AM_PLAN_DEFAULT_MAX_REPS : plan->reps;
+    if (plan->max_reps && plan->max_reps < plan->reps) {
+        fprintf(stderr, "allocmark run: --max-reps %u is below the %u repetitions planned (-r)\n",
+                plan->max_reps, plan->reps);
+        return AM_PLAN_BAD;
+    }
+    if (!plan->max_reps)
+        plan->max_reps = plan->reps;
+    if (!seed_given)
+        plan->seed = am_schedule_random_seed();
     if (plan->n_allocators == 0)
         plan->n_allocators = am_arglist_default_allocators(plan->allocator, AM_PLAN_MAX_ALLOCATORS);
     if (plan->n_workloads == 0 && !programs_named) {
@@ -372,7 +520,7 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     plan->total = 0;
     for (unsigned w = 0; w < plan->n_workloads; w++)
         plan->total += (long)(plan->workload[w]->threaded ? plan->n_threads : 1);
-    plan->total += (long)plan->programs.n;
-    plan->total *= (long)plan->n_allocators * plan->reps;
+    plan->total *= (long)plan->n_allocators * plan->reps * (plan->aa ? 2 : 1);
+    plan->total += (long)plan->programs.n * plan->n_allocators * plan->reps;
     return AM_PLAN_OK;
 }

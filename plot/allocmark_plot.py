@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""allocmark's plots, report and comparison, reading only raw results.
+"""allocmark's plots, reports, tables and comparison, reading only raw results.
 
     allocmark_plot.py plot [RUN_DIR]          charts and report of a run
                                               (default: results/latest)
+    allocmark_plot.py report [RUN_DIR]        its table in the terminal
+    allocmark_plot.py report --micro [RUN_DIR]      allocmark-micro's table
+    allocmark_plot.py report --memcore [RUN_DIR|FILE...]  memcore-bench's ratios
+    allocmark_plot.py report --conformance [RUN_DIR]   the conformance matrix
     allocmark_plot.py compare RUN_A RUN_B     cell by cell, B against A
 
-`allocmark plot` and `allocmark compare` run this script. Python 3 standard
-library only; gnuplot (pngcairo and svg terminals) draws the charts.
+`allocmark plot`, `allocmark report` and `allocmark compare` run this script;
+every one reads run directories through results.py. gnuplot (pngcairo and
+svg terminals) draws the charts.
 
 Exit status: 0 done; 1 some chart could not be drawn (the report says which);
 2 bad arguments or a run directory that does not exist or has no cells.csv.
@@ -21,10 +26,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-import charts  # noqa: E402  (after the path is set)
+from interpreter import ensure_numpy_scipy  # noqa: E402  (after the path is set)
+
+ensure_numpy_scipy()
+
+import charts  # noqa: E402
 import compare  # noqa: E402
 import report  # noqa: E402
-from results import Run, RunError  # noqa: E402
+import stats  # noqa: E402
+import tables  # noqa: E402
+from results import Run, RunError, read_benchmark_json  # noqa: E402
 
 DEFAULT_RUN = os.path.join("results", "latest")
 
@@ -40,7 +51,8 @@ def clean(run):
 def cmd_plot(args):
     run = Run(args.run_dir)
     clean(run)
-    wanted = charts.all_charts(run)
+    baseline = run.baseline_of(args.baseline)
+    wanted = charts.all_charts(run, baseline)
     failed = charts.draw(wanted, run, HERE, gnuplot=os.environ.get("GNUPLOT", "gnuplot"))
     drawn = [c for c in wanted if c not in failed]
     skipped = list(run.notes)
@@ -50,7 +62,10 @@ def cmd_plot(args):
         if c.error:
             sys.stderr.write("allocmark plot: %s: %s\n" % (c.name, c.error))
     skipped += ["chart %s could not be drawn: %s" % (c.name, c.error) for c in failed]
-    md = report.write(run, drawn, skipped)
+    if baseline is None:
+        skipped.append("no cells of the baseline %s: absolute throughput instead of ratios"
+                       % args.baseline)
+    md = report.write(run, drawn, skipped, baseline)
     # Name the run's own directory, not results/latest, which moves on.
     real = os.path.realpath(md)
     shown = os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
@@ -60,21 +75,99 @@ def cmd_plot(args):
     return 1 if failed else 0
 
 
+def cmd_report(args):
+    if args.memcore:
+        sources = []
+        for given in args.run_dir or [DEFAULT_RUN]:
+            path = given
+            if os.path.isdir(path):
+                path = os.path.join(path, "memcore.json")
+                if not os.path.exists(path):
+                    raise RunError("%s: no memcore.json in the run directory" % given)
+            elif not os.path.exists(path):
+                raise RunError("%s: no such run directory or memcore-bench JSON file" % path)
+            context, entries = read_benchmark_json(path)
+            sources.append((path, context, entries))
+        return tables.memcore_table(sources, sys.stdout)
+    if len(args.run_dir) > 1:
+        raise RunError("report: one run directory at a time (several only with --memcore, "
+                       "got %d)" % len(args.run_dir))
+    run = Run(args.run_dir[0] if args.run_dir else DEFAULT_RUN)
+    if args.micro:
+        return tables.micro_table(run, sys.stdout, args.subject)
+    if args.conformance:
+        return tables.conformance_table(run, sys.stdout)
+    return tables.run_table(run, sys.stdout, args.baseline)
+
+
+REPORT_HELP = """Print a table of a finished run in the terminal; writes nothing.
+Without an option: each cell's median ops/s, the baseline allocator's in
+millions, the others relative to it."""
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="allocmark", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("plot", help="charts and report of a run")
     p.add_argument("run_dir", nargs="?", default=DEFAULT_RUN,
                    help="run directory (default: %s)" % DEFAULT_RUN)
-    c = sub.add_parser("compare", help="compare two runs cell by cell")
+    p.add_argument("--baseline", default="glibc", metavar="NAME",
+                   help="the allocator every ratio is relative to (default: glibc); "
+                        "plotting again with another redraws the charts and the report")
+    r = sub.add_parser("report", help="a table of a run in the terminal",
+                       description=REPORT_HELP)
+    r.add_argument("run_dir", nargs="*", metavar="RUN_DIR",
+                   help="run directory (default: %s); with --memcore also "
+                        "memcore-bench JSON files, several allowed (a full run, then "
+                        "reruns of some points: later files win)" % DEFAULT_RUN)
+    which = r.add_mutually_exclusive_group()
+    which.add_argument("--micro", action="store_true",
+                       help="allocmark-micro's benchmarks (micro-*.json): median throughput "
+                            "per allocator and the subject's ratio to each other allocator")
+    which.add_argument("--memcore", action="store_true",
+                       help="memcore-bench's bandwidth (memcore.json): each contender "
+                            "relative to glibc, per operation, alignment and size")
+    which.add_argument("--conformance", action="store_true",
+                       help="the conformance matrix (conformance.csv)")
+    r.add_argument("--baseline", default="glibc", metavar="NAME",
+                   help="the allocator the others are relative to (default: glibc)")
+    r.add_argument("--subject", default="slab", metavar="NAME",
+                   help="with --micro: the allocator whose ratios are shown (default: slab)")
+    c = sub.add_parser("compare", help="compare two runs cell by cell",
+                       description=compare.__doc__.split("\n\n")[0])
     c.add_argument("run_a")
-    c.add_argument("run_b")
+    c.add_argument("run_b", nargs="?",
+                   help="the run to compare with RUN_A (not with --aa)")
+    c.add_argument("--aa", action="store_true",
+                   help="RUN_A is a run of `allocmark run --aa`: compare each allocator's "
+                        "second copy (NAME#2) with its first, the noise floor of this machine")
+    c.add_argument("--correction", choices=sorted(stats.CORRECTIONS), default="holm",
+                   help="how the p-values are corrected for the number of cells: holm "
+                        "(family-wise error, the default) or bh (Benjamini-Hochberg, false "
+                        "discovery rate)")
+    c.add_argument("--alpha", type=float, default=0.05,
+                   help="a cell differs when its corrected p-value is below this "
+                        "(default 0.05)")
+    c.add_argument("--fail-if-slower", type=float, metavar="PCT",
+                   help="exit 1 when a cell is called slower and its ratio B/A is more "
+                        "than PCT %% below 1")
     args = parser.parse_args(argv)
     try:
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "compare":
-            return compare.main(args.run_a, args.run_b, sys.stdout)
+            if not 0 < args.alpha < 1:
+                parser.error("--alpha: %g is not between 0 and 1" % args.alpha)
+            if args.fail_if_slower is not None and not 0 <= args.fail_if_slower < 100:
+                parser.error("--fail-if-slower: %g is not a percentage from 0 to 100"
+                             % args.fail_if_slower)
+            if (args.run_b is None) != args.aa:
+                parser.error("compare takes RUN_A RUN_B, or --aa and one run")
+            return compare.main(args.run_a, args.run_b, sys.stdout,
+                                correction=args.correction, alpha=args.alpha,
+                                fail_if_slower=args.fail_if_slower, aa=args.aa)
     except RunError as e:
         sys.stderr.write("allocmark %s: %s\n" % (args.command, e))
         return 2

@@ -1,6 +1,7 @@
 # bars.gp: grouped bars (groups along x, one bar per series in each group),
-# with min-max whiskers across repetitions. Used for throughput against
-# glibc, peak memory and latency percentiles.
+# each with a whisker (the median's or the ratio's 95 % confidence interval)
+# and, where there are few, its repetitions as dots. Used for throughput
+# against the baseline allocator, peak memory and latency percentiles.
 #
 #   gnuplot -e "datafile='d.dat'; out='plots/x'; keys='glibc jemalloc'; \
 #               slots='0 1'; ngroups=3; title='...'; ylabel='...'" bars.gp
@@ -11,17 +12,20 @@
 #              index 1..S     one block per series, first line a header whose
 #                             second field is the legend title; rows:
 #                             x, value, low, high, marker
-#              index S+1      * failure notes: x, y, "text" (when haslabels=1)
+#              index S+1      * the repetitions: x, value (when dots=1)
+#              index S+1+dots * failure notes: x, y, "text" (when haslabels=1)
 #              A missing value is NaN or ?: the bar is absent, never 0.
-#   keys       series keys, space-separated: allocator names pick the colour
-#   slots      each series' fallback colour slot, space-separated
+#   keys       series keys, space-separated ("workload": black)
+#   slots      each series' colour slot (its place in the allocator list),
+#              space-separated
 #   ngroups    number of groups
 #   out, title, footer, width, height   see style.gp
 #   ylabel     the y axis label, with its unit
 #   xlabel *   the x axis label
 #   logy *, ymin *   log y axis, lower end of y: see style.gp
 #   barwidth * width of one bar in x units (default 0.8 / S)
-#   haslabels * 1 when index S+1 holds failure notes
+#   dots *     1 when index S+1 holds the repetitions, drawn as small circles
+#   haslabels * 1 when index S+1+dots holds failure notes
 #   markers *  legend title for the marker column (points over the bars);
 #              empty or unset: no markers
 #   refline *  y value of a dashed reference line (e.g. 1 for "glibc = 1")
@@ -36,6 +40,7 @@ if (!exists("barwidth")) barwidth = 0.8 / S
 if (!exists("haslabels")) haslabels = 0
 if (!exists("markers")) markers = ""
 if (!exists("xrot")) xrot = 0
+if (!exists("dots")) dots = 0
 
 set xrange [-0.55 : ngroups - 0.45]
 set boxwidth barwidth absolute
@@ -53,8 +58,10 @@ if (exists("refline")) {
 
 MARKERS = (markers ne "") ? \
     ", for [i=1:S] datafile index i using 1:5 with points pt 13 ps 1.4 lc rgb '#000000' title (i == 1 ? markers : '')" : ""
+DOTS = dots ? \
+    ", datafile index S+1 using 1:2 with points pt 6 ps 0.5 lc rgb '#000000' title 'repetitions'" : ""
 LABELS = haslabels ? \
-    ", datafile index S+1 using 1:2:3 with labels rotate by 90 left offset 0,0.6 font ',10' tc rgb '#b00000' notitle" : ""
+    sprintf(", datafile index %d using 1:2:3 with labels rotate by 90 left offset 0,0.6 font ',10' tc rgb '#b00000' notitle", S + 1 + dots) : ""
 
 do for [fmt in "png svg"] {
     eval termcmd(fmt)
@@ -64,6 +71,6 @@ do for [fmt in "png svg"] {
              lc rgb acolor(word(keys, i), int(word(slots, i))) title columnheader(2), \
          for [i=1:S] datafile index i using 1:2:3:4 with yerrorbars \
              lc rgb "#202020" pt 7 ps 0.25 notitle \
-         @MARKERS @LABELS
+         @MARKERS @DOTS @LABELS
     set output
 }

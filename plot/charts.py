@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections import OrderedDict
 
+import stats
 from results import bench_points, number, split_bench_name
 
 MISSING = "NaN"
@@ -33,8 +34,7 @@ LATENCY = [
 # slow ones.
 TIME_AXES = [
     ("ops_done", "progress (thousand operations done)", 1e-3),
-    ("seconds", "time (s)", 1.0), ("t_s", "time (s)", 1.0), ("time_s", "time (s)", 1.0),
-    ("sample", "sample", 1.0),
+    ("seconds", "time (s)", 1.0), ("sample", "sample", 1.0),
 ]
 
 
@@ -120,22 +120,43 @@ def y_axis(chart, series, values, logy):
     return chart.vars["ymin"] * 1.05
 
 
+# Individual repetitions are drawn as dots where a point has at most this many.
+MAX_DOTS = 10
+
+
+def add_dots(chart, rows):
+    """The individual repetitions of every series as one data block of "x,
+    value" rows, drawn as dots (dots=1 tells the script), when there are
+    any. Its header is a comment, so that readers of the series blocks
+    (whose first line is "x<TAB>title") do not take it for one."""
+    if rows:
+        chart.blocks.append(["# x\trepetition"] + rows)
+        chart.vars["dots"] = 1
+
+
 def bar_chart(chart, groups, series, failures, logy=False):
-    """Grouped bars. series: [(key, slot, title, [(value, low, high, marker)
-    or None per group])]; failures: [(group, series index, text)]."""
+    """Grouped bars. series: [(key, slot, title, [(value, low, high, marker[,
+    dots]) or None per group])]: low and high the whisker (the interval),
+    dots the individual repetitions (drawn when there are at most MAX_DOTS);
+    failures: [(group, series index, text)]."""
     count = max(len(series), 1)
     width = 0.8 / count
     xs = lambda g, s: g + (s - (count - 1) / 2.0) * width
     chart.blocks.append(["# x\tgroup"] + ["%d\t%s" % (g, quoted(name)) for g, name in enumerate(groups)])
-    positive = []
+    positive, dots = [], []
     for s, (_, _, title, points) in enumerate(series):
         rows = ["x\t%s\tlow\thigh\tmarker" % quoted(title)]
         for g, point in enumerate(points):
-            value, low, high, marker = point if point else (None, None, None, None)
+            value, low, high, marker = point[:4] if point else (None, None, None, None)
             rows.append("%.4f\t%s\t%s\t%s\t%s" % (xs(g, s), field(value), field(low),
                                                  field(high), field(marker)))
             positive += [v for v in (value, low, high) if v is not None and v > 0]
+            extra = point[4] if point and len(point) > 4 and point[4] else []
+            if len(extra) <= MAX_DOTS:
+                dots += ["%.4f\t%s" % (xs(g, s), field(v)) for v in extra]
+                positive += [v for v in extra if v is not None and v > 0]
         chart.blocks.append(rows)
+    add_dots(chart, dots)
     label_y = y_axis(chart, series, positive, logy)
     if failures:
         chart.blocks.append(["# x\ty\ttext"] + ["%.4f\t%g\t%s" % (xs(g, s), label_y, quoted(text))
@@ -150,15 +171,23 @@ def bar_chart(chart, groups, series, failures, logy=False):
 
 
 def line_chart(chart, series, failures, logy=False):
-    """Lines against x. series: [(key, slot, title, [(x, value, low, high)])];
-    failures: [(x, text)], notes at the bottom of the chart at that x."""
-    positive = []
+    """Lines against x. series: [(key, slot, title, [(x, value, low, high[,
+    dots])])]: low and high the error bar (the interval), dots the individual
+    repetitions (drawn when there are at most MAX_DOTS); failures: [(x,
+    text)], notes at the bottom of the chart at that x."""
+    positive, dots = [], []
     for _, _, title, points in series:
         rows = ["x\t%s\tlow\thigh" % quoted(title)]
-        for x, value, low, high in points:
+        for point in points:
+            x, value, low, high = point[:4]
             rows.append("%s\t%s\t%s\t%s" % (field(x), field(value), field(low), field(high)))
             positive += [v for v in (value, low, high) if v is not None and v > 0]
+            extra = point[4] if len(point) > 4 and point[4] else []
+            if len(extra) <= MAX_DOTS:
+                dots += ["%s\t%s" % (field(x), field(v)) for v in extra]
+                positive += [v for v in extra if v is not None and v > 0]
         chart.blocks.append(rows)
+    add_dots(chart, dots)
     label_y = y_axis(chart, series, positive, logy)
     if failures:
         merged = {}
@@ -209,35 +238,53 @@ def workload_bars(run, threads, point_of):
     return workloads, series, failures
 
 
-def throughput_chart(run, threads):
-    has_glibc = any(c.allocator == "glibc" and c.threads == threads for c in run.cells.values())
+def interval_point(estimate, values, scale=1.0, marker=None):
+    """(value, low, high, marker, dots) of a bar: the median and its interval
+    divided by scale, the repetitions as dots."""
+    f = lambda v: None if v is None else v / scale  # noqa: E731
+    return (f(estimate.value), f(estimate.low), f(estimate.high), marker,
+            [v / scale for v in values])
+
+
+def throughput_chart(run, threads, baseline):
+    has_base = baseline is not None and any(
+        c.allocator == baseline and c.threads == threads for c in run.cells.values())
 
     def relative(cell):
-        ops = cell.spread("ops_per_sec")
-        base = 1.0
-        if has_glibc:
-            glibc = run.cell("glibc", cell.workload, threads)
-            base = glibc.spread("ops_per_sec").median if glibc else None
-        if ops and base:
-            return (ops.median / base, ops.min / base, ops.max / base, None), None
-        return None, "no glibc baseline" if not base and cell.allocator != "glibc" else None
+        if not has_base:
+            est = cell.estimate("ops_per_sec")
+            return (interval_point(est, cell.values("ops_per_sec")) if est else None), None
+        base = run.cell(baseline, cell.workload, threads)
+        if base is None or base.failed:
+            return None, ("no %s baseline" % baseline) if cell.allocator != baseline else None
+        ratio = run.ratio(cell, base)
+        if not ratio:
+            return None, None
+        base_median = base.estimate("ops_per_sec").value
+        return (ratio.value, ratio.low, ratio.high, None,
+                [v / base_median for v in cell.values("ops_per_sec")]), None
 
     workloads, series, failures = workload_bars(run, threads, relative)
     plural = "thread" if threads == 1 else "threads"
-    if has_glibc:
-        title = "Throughput relative to glibc, %d %s (higher is better)" % (threads, plural)
-        ylabel = "throughput / glibc's throughput (glibc = 1)"
+    if has_base:
+        title = "Throughput relative to %s, %d %s (higher is better)" % (baseline, threads,
+                                                                          plural)
+        ylabel = "throughput / %s's throughput (%s = 1)" % (baseline, baseline)
     else:
         title = "Throughput, %d %s (higher is better)" % (threads, plural)
         ylabel = "throughput (ops/s)"
     chart = Chart("throughput-t%d" % threads, title, "bars.gp", "throughput",
-                  caption="Median over repetitions; whiskers span the fastest and slowest "
-                          "repetition. Absolute ops/s are in the workload tables.")
+                  caption="Bars: median throughput%s; whiskers: the %s 95 %% confidence "
+                          "interval; circles: the repetitions%s. Absolute ops/s are in the "
+                          "workload tables." % (
+                              " relative to %s's median" % baseline if has_base else "",
+                              "ratio's (bootstrap)" if has_base else "median's",
+                              ", each divided by %s's median" % baseline if has_base else ""))
     chart.vars.update(ylabel=ylabel, xlabel="workload")
-    if has_glibc:
+    if has_base:
         chart.vars["refline"] = 1
     # Ratios spanning more than 20x read better on a log axis (2x faster and
-    # 2x slower stand as far from glibc's line).
+    # 2x slower stand as far from the baseline's line).
     values = [p[0] for _, _, _, points in series for p in points if p and p[0]]
     wide = bool(values) and max(values) / min(values) > 20
     if wide:
@@ -251,19 +298,20 @@ def memory_chart(run, threads):
     divisor, unit = scale_for(rss_all, "B", binary=True)
 
     def peak(cell):
-        rss, live = cell.spread("peak_rss_bytes"), cell.spread("peak_live_bytes")
+        rss, live = cell.estimate("peak_rss_bytes"), cell.estimate("peak_live_bytes")
         if not rss:
             return None, None
-        return (rss.median / divisor, rss.min / divisor, rss.max / divisor,
-                live.median / divisor if live else None), None
+        return interval_point(rss, cell.values("peak_rss_bytes"), divisor,
+                              live.value / divisor if live else None), None
 
     workloads, series, failures = workload_bars(run, threads, peak)
     plural = "thread" if threads == 1 else "threads"
     chart = Chart("memory-t%d" % threads,
                   "Peak memory per workload, %d %s (lower is better)" % (threads, plural),
                   "bars.gp", "memory",
-                  caption="Bars: peak resident set size (median, whiskers min-max over "
-                          "repetitions). Diamonds: peak live bytes, what the workload held.")
+                  caption="Bars: peak resident set size, the median over repetitions; "
+                          "whiskers: its 95 % confidence interval; circles: the repetitions. "
+                          "Diamonds: peak live bytes, what the workload held.")
     chart.vars.update(ylabel="peak RSS (%s)" % unit, xlabel="workload",
                       markers="peak live bytes")
     return bar_chart(chart, workloads, series, failures)
@@ -281,8 +329,8 @@ def latency_chart(run, workload, threads):
         cell = run.cell(a, workload, threads)
         points = []
         for column, _ in columns:
-            spread = cell.spread(column)
-            points.append((spread.median, spread.min, spread.max, None) if spread else None)
+            est = cell.estimate(column)
+            points.append(interval_point(est, []) if est else None)
         # A failed cell has no bars; the legend says why (one note per bar
         # would crowd the chart).
         title = "%s (%s)" % (cell.label, failed_note(cell)) if cell.failed else cell.label
@@ -291,7 +339,8 @@ def latency_chart(run, workload, threads):
     chart = Chart(slug("latency-%s-t%d" % (workload, threads)),
                   "Latency percentiles: %s, %d %s (lower is better)" % (workload, threads, plural),
                   "bars.gp", "workload", workload=workload,
-                  caption="Median over repetitions of each percentile; whiskers min-max.")
+                  caption="Median over repetitions of each percentile; whiskers: its 95 % "
+                          "confidence interval.")
     chart.vars.update(ylabel="latency (ns, log scale)", xlabel="call and percentile")
     return bar_chart(chart, [name for _, name in columns], series, failures, logy=True)
 
@@ -313,12 +362,13 @@ def scaling_chart(run, workload):
             if cell is None:
                 continue
             cells.append(cell)
-            ops = cell.spread("ops_per_sec")
+            ops = cell.estimate("ops_per_sec")
             if cell.failed or not ops:
                 points.append((t, None, None, None))
                 notes.append((t, "%s %s" % (a, failed_note(cell))))
             else:
-                points.append((t, ops.median / divisor, ops.min / divisor, ops.max / divisor))
+                points.append((t,) + interval_point(ops, cell.values("ops_per_sec"), divisor)[:3]
+                              + (interval_point(ops, cell.values("ops_per_sec"), divisor)[4],))
         title = legend_title(run, a, cells)
         if notes and len(notes) == len(points):
             # Failed at every thread count: the legend says so once.
@@ -328,7 +378,8 @@ def scaling_chart(run, workload):
         series.append((a, run.slot(a), title, points))
     chart = Chart(slug("scaling-%s" % workload), "Thread scaling: %s (higher is better)" % workload,
                   "lines.gp", "workload", workload=workload,
-                  caption="Median throughput against threads; bars min-max over repetitions.")
+                  caption="Median throughput against threads; error bars: its 95 % confidence "
+                          "interval; circles: the repetitions.")
     chart.vars.update(xlabel="threads", ylabel="throughput (%s)" % unit, logx=1,
                       xticks=" ".join(str(t) for t in threads),
                       xmin=threads[0] / 1.25, xmax=threads[-1] * 1.25)
@@ -413,10 +464,9 @@ def bandwidth_charts(run):
     of its op and condition: aligned buffers in bandwidth-<op>, the others in
     bandwidth-<op>-<condition>."""
     charts_of = OrderedDict()  # (op, condition) -> {contender: [points]}
-    contenders, sources = [], []
-    for path, entries in run.memcore:
-        sources.append(os.path.relpath(path, os.path.realpath(run.path)))
-        for name, error, fields in bench_points(entries):
+    contenders = []
+    if run.memcore:
+        for name, error, fields in bench_points(run.memcore):
             words, numbers = split_bench_name(name)
             op = next((o for o in ("memcpy", "memset") if o in name.lower()), None)
             if op is None or not numbers:
@@ -432,32 +482,45 @@ def bandwidth_charts(run):
             if contender not in contenders:
                 contenders.append(contender)
             size = numbers[0]
-            bw = fields["bytes_per_second"]
+            bw = bench_estimate(fields["bytes_per_second"])
             if not bw and fields["time_ns"]:
-                t = fields["time_ns"]
-                bw.median = size / t.median * 1e9
-                bw.min = size / t.max * 1e9 if t.max else None
-                bw.max = size / t.min * 1e9 if t.min else None
+                bw = bench_estimate(fields["time_ns"]).scaled("inverse").scaled(size * 1e9)
             point = (size, None, None, None) if error or not bw else \
-                (size, bw.median / 1e9, bw.min / 1e9 if bw.min else None,
-                 bw.max / 1e9 if bw.max else None)
+                (size,) + interval_point(bw, [], 1e9)[:3]
             charts_of.setdefault((op, condition), OrderedDict()).setdefault(
                 contender, []).append(point)
     charts = []
     for (op, condition), per_contender in charts_of.items():
-        series = [(c, contenders.index(c), c, sorted(points))
+        series = [(c, contenders.index(c), c, sorted(points, key=lambda p: p[0]))
                   for c, points in per_contender.items()]
         name = slug("bandwidth-%s-%s" % (op, condition)) if condition else "bandwidth-" + op
         chart = Chart(name, "%s bandwidth against size%s (higher is better)"
                       % (op, ", " + condition if condition else ""), "lines.gp", "bandwidth",
                       caption="Every contender's %s: glibc's, memcore's variants and the "
-                              "baselines; median over repetitions (bars: fastest and slowest, "
-                              "where the JSON has each repetition). From %s."
-                              % (op, ", ".join(sources)))
+                              "baselines; median over repetitions (error bars: its 95 %% confidence "
+                              "interval, where the JSON has each repetition; memcore-bench "
+                              "writes only aggregates, so there are none). From memcore.json."
+                              % op)
         chart.vars.update(xlabel="size (bytes, log scale)", ylabel="bandwidth (GB/s)")
         size_axis(chart, [p[0] for _, _, _, points in series for p in points])
         charts.append(line_chart(chart, series, []))
     return charts
+
+
+MICRO_CAPTION = ("allocmark-micro: median time per operation over the repetitions; "
+                 "error bars: its 95 % confidence interval; circles: the repetitions.")
+
+
+def bench_estimate(spread):
+    """A Google Benchmark field's median with its interval, from the
+    repetitions when the JSON has them (the 'median' aggregate otherwise, with
+    no interval)."""
+    if spread.values:
+        est = stats.median_ci(spread.values)
+        if spread.median is not None and spread.median != est.value:
+            est.value = spread.median  # the file's own median aggregate
+        return est
+    return stats.Estimate(spread.median, None, None, None, 0) if spread else stats.NONE
 
 
 def micro_charts(run):
@@ -472,15 +535,12 @@ def micro_charts(run):
             family = "/".join(w for w in words if w != allocator) or name
             ips = fields["items_per_second"]
             if ips:
-                value = (1e9 / ips.median, 1e9 / ips.max if ips.max else None,
-                         1e9 / ips.min if ips.min else None)
-            elif fields["time_ns"]:
-                t = fields["time_ns"]
-                value = (t.median, t.min, t.max)
+                est = bench_estimate(ips).scaled("inverse").scaled(1e9)
+                reps = [1e9 / v for v in ips.values if v]
             else:
-                value = (None, None, None)
-            if error:
-                value = (None, None, None)
+                est, reps = bench_estimate(fields["time_ns"]), fields["time_ns"].values
+            value = (est.value, est.low, est.high, reps) if est and not error else \
+                (None, None, None, [])
             if numbers:
                 families.setdefault(family, {}).setdefault(allocator, []).append(
                     (numbers[0],) + value)
@@ -490,11 +550,11 @@ def micro_charts(run):
     allocators = sorted(run.micro, key=run.slot)
     slot = run.slot
     for family, per_allocator in families.items():
-        series = [(a, slot(a), a, sorted(per_allocator[a]))
+        series = [(a, slot(a), a, sorted(per_allocator[a], key=lambda p: p[0]))
                   for a in allocators if a in per_allocator]
         failures = [(p[0], "%s failed" % a) for a, _, _, pts in series for p in pts if p[1] is None]
         chart = Chart(slug("micro-%s" % family), "Microbenchmark %s (lower is better)" % family,
-                      "lines.gp", "micro", caption="allocmark-micro, median over repetitions.")
+                      "lines.gp", "micro", caption=MICRO_CAPTION)
         chart.vars.update(xlabel="argument (bytes, log scale)",
                           ylabel="time per operation (ns, log scale)")
         size_axis(chart, [p[0] for _, _, _, points in series for p in points])
@@ -505,57 +565,25 @@ def micro_charts(run):
         for s, a in enumerate(allocators):
             points = []
             for g, family in enumerate(groups):
-                median, low, high = flat[family].get(a, (None, None, None))
-                points.append((median, low, high, None) if median is not None else None)
+                median, low, high, reps = flat[family].get(a, (None, None, None, []))
+                points.append((median, low, high, None, reps) if median is not None else None)
                 if a in flat[family] and median is None:
                     failures.append((g, s, "failed"))
             series.append((a, slot(a), a, points))
         chart = Chart("micro", "Microbenchmarks (lower is better)", "bars.gp", "micro",
-                      caption="allocmark-micro, median over repetitions.")
+                      caption=MICRO_CAPTION)
         chart.vars.update(ylabel="time per operation (ns, log scale)", xlabel="benchmark")
         charts.append(bar_chart(chart, groups, series, failures, logy=True))
     return charts
 
 
-def micro_rss_chart(run):
-    """allocmark-micro --rss (rss.json): peak RSS of its fixed workloads."""
-    runs = run.micro_rss
-    if not runs:
-        return None
-    workloads = list(OrderedDict.fromkeys(str(r.get("workload")) for r in runs))
-    allocators = sorted(OrderedDict.fromkeys(str(r.get("allocator")) for r in runs),
-                        key=run.slot)
-    kib = lambda r, k: number(r.get(k))
-    divisor, unit = scale_for([(kib(r, "peak_rss_kib") or 0) * 1024 for r in runs], "B",
-                              binary=True)
-    divisor /= 1024.0  # the values are KiB
-    series = []
-    for a in allocators:
-        points = []
-        for w in workloads:
-            r = next((r for r in runs if r.get("workload") == w and r.get("allocator") == a), None)
-            peak = kib(r, "peak_rss_kib") if r else None
-            base = kib(r, "baseline_kib") if r else None
-            points.append((peak / divisor, None, None,
-                           base / divisor if base is not None and base >= 0 else None)
-                          if peak is not None else None)
-        series.append((a, run.slot(a), a, points))
-    chart = Chart("micro-rss", "Microbenchmark workloads: peak RSS (lower is better)",
-                  "bars.gp", "micro",
-                  caption="allocmark-micro --rss (rss.json): peak resident set size of each "
-                          "fixed workload; diamonds: RSS before the workload started. A "
-                          "missing bar: the allocator did not run it (or failed).")
-    chart.vars.update(ylabel="peak RSS (%s)" % unit, xlabel="workload",
-                      markers="baseline RSS")
-    return bar_chart(chart, workloads, series, [])
-
-
-def all_charts(run):
-    """Every chart the run's data allows, in report order."""
+def all_charts(run, baseline):
+    """Every chart the run's data allows, in report order; throughput is
+    relative to baseline (an allocator of the run, or None)."""
     charts = []
     threads = run.ordered("threads")
     if run.has_metric("ops_per_sec"):
-        charts += [throughput_chart(run, t) for t in threads]
+        charts += [throughput_chart(run, t, baseline) for t in threads]
     if run.has_metric("peak_rss_bytes"):
         charts += [memory_chart(run, t) for t in threads]
     for w in run.ordered("workload"):
@@ -566,7 +594,6 @@ def all_charts(run):
     charts += programs.program_charts(run)
     charts += bandwidth_charts(run)
     charts += micro_charts(run)
-    charts.append(micro_rss_chart(run))
     return [c for c in charts if c is not None]
 
 

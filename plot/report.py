@@ -4,7 +4,10 @@ images) so that the two say the same thing."""
 
 import html
 import os
+import statistics
 
+import stats
+import tables
 from results import METRICS
 import programs
 
@@ -12,42 +15,9 @@ import programs
 ABSOLUTE = "ops_per_sec"
 
 
-def si(value, unit=""):
-    """12345678 -> '12.3 M' + unit."""
-    if value is None:
-        return "-"
-    for divisor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= divisor:
-            return "%.3g %s%s" % (value / divisor, prefix, unit)
-    return "%.3g %s" % (value, unit) if unit else "%.3g" % value
-
-
-def mib(value):
-    return "-" if value is None else "%.1f" % (value / 2**20)
-
-
-def plain(value):
-    """3 significant digits, without an exponent: 0.0123, 45.6, 13500."""
-    if value is None:
-        return "-"
-    text = "%.3g" % value
-    return "%d" % float(text) if "e+" in text else text
-
-
-def ratio(value, base):
-    """value / base with two decimals, or two significant digits below 0.1
-    (so that a small ratio never reads 0.00)."""
-    if value is None or not base:
-        return "-"
-    r = value / base
-    return "%.2f" % r if r >= 0.095 else "%.2g" % r
-
-
 class Bad(str):
     """Table text that reports a failure or a wrong output: red in HTML,
     bold in Markdown."""
-
-
 class Report:
     """An ordered list of blocks, rendered as Markdown or HTML."""
 
@@ -150,49 +120,54 @@ def flatten(data, prefix=""):
 
 
 def machine_rows(run):
-    """The machine and the build in a few lines, from either shape of
-    metadata.json the contract allows."""
-    memory = run.meta("machine.memory_bytes", "memory_bytes", "memory")
+    """The machine and the build in a few lines, from metadata.json."""
+    memory = run.meta("machine.memory_bytes")
     if memory.isdigit():
         memory = "%.1f GiB" % (int(memory) / 2**30)
-    commit = run.meta("git.commit", "git_commit", "commit")
-    if commit and run.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1"):
+    commit = run.meta("git.commit")
+    if commit and run.meta("git.dirty") == "true":
         commit += " (with uncommitted changes)"
-    compiler = " ".join(v for v in (
-        run.meta("build.compiler", "compiler.id"),
-        run.meta("build.compiler_version", "compiler.version"),
-        run.meta("build.c_args", "compiler.flags")) if v)
+    compiler = " ".join(v for v in (run.meta("build.compiler"), run.meta("build.c_args")) if v)
     rows = [
-        ("host", run.meta("machine.hostname", "hostname")),
-        ("CPU", run.meta("machine.cpu_model", "cpu.model", "cpu_model")),
-        ("CPUs online", run.meta("machine.nproc", "nproc")),
+        ("host", run.meta("machine.hostname")),
+        ("CPU", run.meta("machine.cpu_model")),
+        ("CPUs online", run.meta("machine.nproc")),
         ("memory", memory),
-        ("kernel", run.meta("machine.kernel", "kernel")),
-        ("C library", run.meta("libraries.glibc.version", "libraries.glibc", "glibc")),
+        ("kernel", run.meta("machine.kernel")),
+        ("C library", run.meta("libraries.glibc.version")),
         ("compiler", compiler),
         ("allocmark", commit),
         ("profile", run.meta("profile")),
-        ("started", run.meta("started", "date")),
-        ("finished", run.meta("finished", "end_time")),
+        ("started", run.meta("started")),
+        ("finished", run.meta("finished")),
     ]
     return [[k, v] for k, v in rows if v]
 
 
-def spread_text(spread):
-    """'19.4 M - 20.5 M (5.4%)': the range over repetitions."""
-    if spread.n < 2:
-        return "1 rep"
-    return "%s - %s (%.1f%%)" % (si(spread.min), si(spread.max), 100 * spread.relative())
+def ci_si(estimate, unit=""):
+    """'19.4 M [19.1 M, 20.5 M]': an SI-scaled median and its interval."""
+    if not estimate:
+        return "-"
+    top = max(abs(v) for v in (estimate.value, estimate.low, estimate.high) if v is not None)
+    for divisor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if top >= divisor or divisor == 1.0:
+            return stats.fmt(estimate, scale=divisor) + (" " + prefix + unit).rstrip()
+    return "-"
 
 
-def workload_table(run, workload):
-    header = ["allocator", "threads", "reps ok", "ops/s (median)", "spread (min - max)",
-              "vs glibc", "ns/op", "malloc p50 / p99 ns", "free p50 / p99 ns",
-              "peak RSS MiB", "peak live MiB", "fragmentation"]
+def ci_mib(estimate):
+    return stats.fmt(estimate, scale=2**20) if estimate else "-"
+
+
+def workload_table(run, workload, baseline):
+    """One row per allocator and thread count: every median with its 95 %
+    interval, and the throughput's ratio to the baseline with the ratio's."""
+    header = ["allocator", "threads", "reps ok", "ops/s median [95% CI]",
+              "vs %s [95%% CI]" % baseline, "ns/op", "malloc p50 ns", "malloc p99 ns",
+              "free p50 ns", "free p99 ns", "peak RSS MiB", "peak live MiB", "fragmentation"]
     rows = []
     for threads in run.ordered("threads"):
-        glibc = run.cell("glibc", workload, threads)
-        base = glibc.spread(ABSOLUTE).median if glibc else None
+        base = run.cell(baseline, workload, threads)
         for allocator in run.ordered("allocator"):
             cell = run.cell(allocator, workload, threads)
             if cell is None:
@@ -200,32 +175,33 @@ def workload_table(run, workload):
             ok = "%d/%d" % (len(cell.ok_reps), len(cell.reps))
             if cell.failures:
                 ok += " (%s)" % cell.failure_text()
+            if run.hit_cap(cell):
+                ok += " ^"
             if cell.failed:
                 rows.append([cell.label, threads, ok] + ["failed: " + cell.failure_text()]
                             + ["-"] * (len(header) - 4))
                 continue
-            ops = cell.spread(ABSOLUTE)
-            med = lambda m: cell.spread(m).median
+            est = cell.estimate
             rows.append([
-                cell.label, threads, ok, si(ops.median), spread_text(ops),
-                ratio(ops.median, base) if ops else "-",
-                plain(med("ns_per_op")),
-                "%s / %s" % (plain(med("malloc_p50_ns")), plain(med("malloc_p99_ns"))),
-                "%s / %s" % (plain(med("free_p50_ns")), plain(med("free_p99_ns"))),
-                mib(med("peak_rss_bytes")), mib(med("peak_live_bytes")),
-                plain(med("fragmentation")),
+                cell.label, threads, ok, ci_si(est(ABSOLUTE)),
+                stats.fmt(run.ratio(cell, base)) if base else "-",
+                stats.fmt(est("ns_per_op")),
+                stats.fmt(est("malloc_p50_ns")), stats.fmt(est("malloc_p99_ns")),
+                stats.fmt(est("free_p50_ns")), stats.fmt(est("free_p99_ns")),
+                ci_mib(est("peak_rss_bytes")), ci_mib(est("peak_live_bytes")),
+                stats.fmt(est("fragmentation")),
             ])
     return header, rows
 
 
-def summary_table(run, threads):
-    """Workloads down, allocators across: median throughput against glibc."""
+def summary_table(run, threads, baseline):
+    """Workloads down, allocators across: median throughput as a ratio to the
+    baseline's, with the ratio's 95 % interval."""
     allocators = [a for a in run.ordered("allocator")
                   if any(c.allocator == a and c.threads == threads for c in run.cells.values())]
     rows = []
     for workload in run.ordered("workload"):
-        glibc = run.cell("glibc", workload, threads)
-        base = glibc.spread(ABSOLUTE).median if glibc else None
+        base = run.cell(baseline, workload, threads) if baseline else None
         row = [workload]
         for allocator in allocators:
             cell = run.cell(allocator, workload, threads)
@@ -233,12 +209,53 @@ def summary_table(run, threads):
                 row.append("")
             elif cell.failed:
                 row.append("failed: " + cell.failure_text())
+            elif base is not None and not base.failed:
+                row.append(stats.fmt(run.ratio(cell, base)) + ("^" if run.hit_cap(cell) else ""))
             else:
-                median = cell.spread(ABSOLUTE).median
-                row.append(ratio(median, base) if base and median else si(median))
+                row.append(ci_si(cell.estimate(ABSOLUTE), "ops/s"))
         if any(row[1:]):
             rows.append(row)
     return ["workload"] + allocators, rows
+
+
+def noise_floor(run):
+    """Per workload and thread count: the half-width of the ops/s interval
+    relative to the median, the median and the largest over the allocators
+    (the cells that succeeded with at least two repetitions)."""
+    rows = []
+    for workload in run.ordered("workload"):
+        for threads in run.ordered("threads"):
+            halves = [c.estimate(ABSOLUTE).half_width() for c in run.cells.values()
+                      if c.workload == workload and c.threads == threads and not c.failed]
+            halves = [h for h in halves if h is not None]
+            if halves:
+                halves.sort()
+                rows.append([workload, threads, len(halves),
+                             "%.1f %%" % (100 * statistics.median(halves)),
+                             "%.1f %%" % (100 * halves[-1])])
+    return rows
+
+
+FRAGMENTATION = ["frag_peak", "frag_mean", "os_frag_peak", "os_frag_mean"]
+
+
+def fragmentation_rows(run):
+    """One row per cell that reports fragmentation: its medians."""
+    rows = []
+    for workload in run.ordered("workload"):
+        for threads in run.ordered("threads"):
+            for allocator in run.ordered("allocator"):
+                cell = run.cell(allocator, workload, threads)
+                if cell is None:
+                    continue
+                med = []
+                for column in FRAGMENTATION:
+                    values = [float(r[column]) for r in cell.ok_reps if r.get(column)]
+                    med.append(statistics.median(values) if values else None)
+                if any(m is not None for m in med):
+                    rows.append([workload, threads, cell.label]
+                                + ["-" if m is None else "%.2f" % m for m in med])
+    return rows
 
 
 def failed_reps(run):
@@ -252,12 +269,16 @@ def failed_reps(run):
     return rows
 
 
-def build(run, charts, skipped):
+def build(run, charts, skipped, baseline):
     """The report's blocks. charts: those drawn; skipped: notes on what the
-    run did not hold or what could not be drawn."""
+    run did not hold or what could not be drawn; baseline: the allocator
+    that ratios are relative to (None: the run does not have the one asked)."""
     rep = Report()
     rep.heading(1, "allocmark report: %s" % run.name)
     rep.para(run.footer())
+    warnings = tables.environment_warnings(run)
+    if warnings:
+        rep.bullets(["Warning: " + w for w in warnings])
 
     rep.heading(2, "Machine")
     rep.table(["machine", "value"], machine_rows(run))
@@ -267,8 +288,7 @@ def build(run, charts, skipped):
         rep.para("Everything metadata.json records is at the end of this report.")
 
     rep.heading(2, "Command")
-    rep.pre(run.command or run.meta("command", "command_line", "argv")
-            or "(not recorded)")
+    rep.pre(run.command or run.meta("command") or "(not recorded)")
     cells = list(run.cells.values())
     failed = [c for c in cells if c.failed]
     partial = [c for c in cells if c.failures and not c.failed]
@@ -287,12 +307,37 @@ def build(run, charts, skipped):
     if run.meta("interrupted").lower() in ("true", "1", "yes"):
         rep.para("The run was interrupted: cells after the interruption are absent.")
 
+    rep.heading(2, "How to read the numbers")
+    rep.para("Every median comes with its 95 % confidence interval in brackets, "
+             "`1.42 [1.35, 1.50]`, and every chart draws that interval as its whisker. "
+             "A median's interval lies between two of its repetitions (an order-statistic "
+             "interval, which assumes nothing about the distribution); a ratio's comes "
+             "from a bootstrap that resamples both cells' repetitions. Two cells whose "
+             "intervals overlap may still differ, and two whose ratio interval excludes "
+             "1 are likely to: `allocmark compare` tests it.")
+    rep.bullets(tables.method_lines(run) + [tables.interval_note(run)])
+    if baseline:
+        rep.para("Ratios are relative to %s (`allocmark plot --baseline NAME` redraws "
+                 "against another allocator)." % baseline)
+    floor = noise_floor(run)
+    if floor:
+        rep.heading(3, "Noise floor of this run")
+        rep.para("Half the width of each cell's ops/s interval, relative to its median: "
+                 "the median over the allocators, and the widest. A difference between "
+                 "two allocators much smaller than this cannot be told from noise in this "
+                 "run. The machine's typical values are in docs/statistics.md.")
+        rep.table(["workload", "threads", "cells", "median half-width", "widest"], floor)
+
     rep.heading(2, "Conformance")
     if run.conformance:
-        rep.pre(run.conformance)
+        conf = run.conformance
+        rep.para("`%s`: %d checks failed." % (conf.command or "allocmark check",
+                                               conf.failures()))
+        rep.table(*conf.matrix())
+        rep.bullets(conf.notes())
     else:
-        rep.para("Not recorded: the run directory has no conformance.txt "
-                 "(scripts/run.sh saves `allocmark check` there).")
+        rep.para("Not recorded: the run directory has no conformance.csv "
+                 "(scripts/run.sh saves `allocmark check --format csv` there).")
 
     by_section = lambda section, workload=None: [
         c for c in charts if c.section == section and c.workload == workload]
@@ -300,10 +345,12 @@ def build(run, charts, skipped):
 
     rep.heading(2, "Throughput")
     for threads in run.ordered("threads"):
-        header, rows = summary_table(run, threads)
+        header, rows = summary_table(run, threads, baseline)
         if rows:
-            rep.para("Median throughput relative to glibc (glibc = 1, higher is better), "
-                     "%d thread%s:" % (threads, "" if threads == 1 else "s"))
+            rep.para(("Median throughput relative to %s (%s = 1, higher is better) with the "
+                      "ratio's 95 %% interval, " % (baseline, baseline) if baseline else
+                      "Median throughput with its 95 % interval (no baseline in this run), ")
+                     + "%d thread%s:" % (threads, "" if threads == 1 else "s"))
             rep.table(header, rows)
     for c in by_section("throughput"):
         figure(c)
@@ -315,13 +362,23 @@ def build(run, charts, skipped):
 
     for workload in run.ordered("workload"):
         rep.heading(2, "Workload: %s" % workload)
-        rep.para("Medians over the repetitions that succeeded; the spread is the "
-                 "slowest and fastest repetition, and their distance relative to the "
-                 "median.")
-        header, rows = workload_table(run, workload)
+        rep.para("Medians over the repetitions that succeeded, each with its 95 % "
+                 "confidence interval in brackets ([-]: one repetition, no interval).")
+        header, rows = workload_table(run, workload, baseline)
         rep.table(header, rows)
         for c in by_section("workload", workload):
             figure(c)
+
+    rows = fragmentation_rows(run)
+    if rows:
+        rep.heading(2, "Fragmentation against the ideal")
+        rep.para("Medians over the repetitions that succeeded; 1.0 would hold exactly the "
+                 "live bytes. frag_peak: peak RSS above the baseline / peak live bytes; "
+                 "frag_mean: the same as time-weighted means; os_frag_*: with the "
+                 "allocator's own OS bytes instead of RSS, where it reports them. In a trace "
+                 "replay the live bytes are the recorded program's. `python3 "
+                 "plot/fragmentation.py RUN_DIR` draws them, and RSS over live bytes in time.")
+        rep.table(["workload", "threads", "allocator"] + FRAGMENTATION, rows)
 
     for section, heading in (("bandwidth", "memcpy and memset"),
                              ("micro", "Microbenchmarks (allocmark-micro)")):
@@ -350,16 +407,16 @@ def build(run, charts, skipped):
         rep.para("What the cells' processes wrote to stderr is in cells.log.")
 
     extra = [c for c in run.columns if c not in METRICS and c not in (
-        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete")
-        and not (run.programs and c in programs.COLUMNS)]
+        "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
+        "cpu") and c not in FRAGMENTATION and not (run.programs and c in programs.COLUMNS)]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep
 
 
-def write(run, charts, skipped):
+def write(run, charts, skipped, baseline):
     """Write report.md and report.html; return the path of report.md."""
-    rep = build(run, charts, skipped)
+    rep = build(run, charts, skipped, baseline)
     md = os.path.join(run.path, "report.md")
     with open(md, "w", encoding="utf-8") as f:
         f.write(rep.markdown())

@@ -14,6 +14,8 @@ import re
 import statistics
 from collections import Counter, OrderedDict
 
+import stats
+
 # The statuses of a cell; every one but "ok" is a failure.
 OK = "ok"
 
@@ -93,6 +95,7 @@ class Cell:
         self.threads = threads
         self.labels = []
         self.reps = []  # the rows of cells.csv, as dicts
+        self._estimates = {}
 
     @property
     def label(self):
@@ -120,6 +123,17 @@ class Cell:
     def spread(self, metric):
         return Spread(number(r.get(metric)) for r in self.ok_reps)
 
+    def values(self, metric):
+        """The metric over the repetitions that succeeded, in run order."""
+        return [v for v in (number(r.get(metric)) for r in self.ok_reps) if v is not None]
+
+    def estimate(self, metric):
+        """The median over the ok repetitions with its confidence interval
+        (stats.median_ci), computed once."""
+        if metric not in self._estimates:
+            self._estimates[metric] = stats.median_ci(self.values(metric))
+        return self._estimates[metric]
+
 
 def status_of(row):
     """A row's status; a file without the column counts every row as ok."""
@@ -133,7 +147,9 @@ def int_or(text, default):
 
 class Run:
     """A run directory: metadata, cells by (allocator, workload, threads),
-    the time series and any Google Benchmark JSON found beside them."""
+    the time series, the conformance matrix and the Google Benchmark JSON
+    that scripts/run.sh and `allocmark run` put there (results/README.md).
+    Only files inside the directory are read."""
 
     def __init__(self, path):
         if not os.path.isdir(path):
@@ -141,14 +157,16 @@ class Run:
         self.path = path
         self.name = os.path.basename(os.path.realpath(path))
         self.notes = []  # what was absent or could not be read
+        self._ratios = {}
         self.metadata = self._read_metadata()
         self.command = ""
         self.columns = []
         self.cells = OrderedDict()
         self._read_cells()
         self.timeseries = self._read_timeseries()
-        self.conformance = self._read_text("conformance.txt")
-        self.micro, self.memcore = self._read_benchmarks()
+        self.conformance = self._read_conformance()
+        self.micro = self._read_micro()
+        self.memcore = self._read_memcore()
 
     # -- reading -----------------------------------------------------------
 
@@ -182,7 +200,7 @@ class Run:
         self.command = comments[0] if comments else ""
         self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
         for row in rows:
-            allocator = row.get("allocator", "")
+            allocator = row_allocator(row)
             workload = row.get("workload", "")
             if not allocator or not workload:
                 continue
@@ -215,110 +233,159 @@ class Run:
             self.notes.append("timeseries.csv holds no samples: no memory-over-time charts")
         return rows
 
-    def _read_benchmarks(self):
-        """Google Benchmark JSON: micro-<allocator>.json (allocmark-micro) and
-        any file whose benchmarks name memcpy or memset (the memcore
-        benchmark), in the run directory, its memcore/ folder or the
-        results/memcore/ folder beside it."""
-        micro, memcore = OrderedDict(), []
-        here = os.path.realpath(self.path)
-        candidates = sorted(glob.glob(os.path.join(here, "*.json")))
-        candidates += sorted(glob.glob(os.path.join(here, "memcore", "*.json")))
-        # results/memcore/ holds the memcore benchmark's runs of every day:
-        # only the newest counts, and only when the run has none of its own.
-        shared = sorted(glob.glob(os.path.join(os.path.dirname(here), "memcore", "*.json")),
-                        key=os.path.getmtime)
-        for path in candidates + shared[::-1]:
-            if path in shared and memcore:
-                break
-            base = os.path.basename(path)
-            if base == "metadata.json":
+    def _read_conformance(self):
+        """conformance.csv (`allocmark check --format csv`) as a Conformance,
+        or None when the run has none."""
+        path = self._file("conformance.csv")
+        if not os.path.exists(path):
+            self.notes.append("no conformance.csv: no conformance matrix "
+                              "(scripts/run.sh saves `allocmark check --format csv` there)")
+            return None
+        rows, comments, _ = read_commented_csv(path)
+        return Conformance(rows, comments[0] if comments else "")
+
+    def _read_json(self, path):
+        """A Google Benchmark JSON file's benchmark entries, or None with a
+        note when it cannot be read."""
+        try:
+            return read_benchmark_json(path)[1]
+        except RunError as e:
+            self.notes.append(str(e))
+            return None
+
+    def _read_micro(self):
+        """micro-<allocator>.json, written by allocmark-micro during
+        `allocmark run`: {allocator: entries}, the allocator from the name."""
+        micro = OrderedDict()
+        for path in sorted(glob.glob(os.path.join(self.path, "micro-*.json"))):
+            match = MICRO_FILE.match(os.path.basename(path))
+            if not match:
                 continue
-            try:
-                with open(path, encoding="utf-8") as f:
-                    data = json.load(f)
-            except (OSError, ValueError) as e:
-                self.notes.append("%s does not parse (%s)" % (base, e))
-                continue
-            if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-                continue
-            entries = [b for b in data["benchmarks"] if isinstance(b, dict)]
-            if base.startswith("micro-"):
-                # micro-A.json, and micro-A.rN.json for round N: one allocator's
-                # repetitions, all rounds together.
-                context = data.get("context") if isinstance(data.get("context"), dict) else {}
-                allocator = context.get("allocator") or re.sub(
-                    r"(\.r\d+)?\.json$", "", base[len("micro-"):])
-                micro.setdefault(str(allocator), []).extend(entries)
-            elif any(is_memcore_name(bench_name(b)) for b in entries):
-                memcore.append((path, entries))
+            entries = self._read_json(path)
+            if entries is not None:
+                micro[match.group(1)] = entries
         if not micro:
             self.notes.append("no micro-<allocator>.json (allocmark-micro): "
                               "no microbenchmark charts")
-        self.micro_rss = []
-        text = self._read_text("rss.json")
+        return micro
+
+    def _read_memcore(self):
+        """memcore.json, written by memcore-bench in scripts/run.sh: the
+        memcpy and memset entries, or [] without one."""
+        path = self._file("memcore.json")
+        self.memcore_context = {}
+        if not os.path.exists(path):
+            self.notes.append("no memcore.json (memcore-bench): no bandwidth charts")
+            return []
         try:
-            data = json.loads(text) if text else {}
-        except ValueError as e:
-            self.notes.append("rss.json does not parse (%s)" % e)
-            data = {}
-        if isinstance(data, dict) and isinstance(data.get("runs"), list):
-            self.micro_rss = [r for r in data["runs"] if isinstance(r, dict)]
-        if not memcore:
-            self.notes.append("no memcpy/memset benchmark JSON: no bandwidth charts")
-        return micro, memcore
+            self.memcore_context, entries = read_benchmark_json(path)
+        except RunError as e:
+            self.notes.append(str(e))
+            return []
+        return [e for e in entries if is_memcore_name(bench_name(e))]
 
     # -- questions ---------------------------------------------------------
 
     def ordered(self, field):
-        """Distinct values of allocator, workload or threads, in the order
-        the harness wrote them (threads ascending)."""
+        """Distinct values of allocator, workload or threads: allocators and
+        workloads in the order of the plan (metadata.json), then any other in
+        the order of cells.csv; threads ascending."""
         values = list(OrderedDict.fromkeys(getattr(c, field) for c in self.cells.values()))
-        return sorted(values) if field == "threads" else values
+        if field == "threads":
+            return sorted(values)
+        plan = []
+        for x in self.metadata.get(field + "s") or []:
+            if isinstance(x, dict):
+                # --aa: the second copy right after the first.
+                plan += [x.get("name"), "%s%s" % (x.get("name"), SECOND_COPY)]
+        return [v for v in plan if v in values] + [v for v in values if v not in plan]
+
+    def split_aa(self):
+        """An --aa run as two runs: the first copies of the allocators and
+        the second (NAME#2, renamed NAME), for compare."""
+        first, second = RunView(self, "first copies"), RunView(self, "second copies")
+        for (allocator, workload, threads), cell in self.cells.items():
+            if allocator.endswith(SECOND_COPY):
+                second.cells[(allocator[:-len(SECOND_COPY)], workload, threads)] = cell
+            else:
+                first.cells[(allocator, workload, threads)] = cell
+        return first, second
 
     def cell(self, allocator, workload, threads):
         return self.cells.get((allocator, workload, threads))
+
+    def ratio(self, cell, base, metric="ops_per_sec"):
+        """cell's median over base's, with the ratio's confidence interval
+        (stats.ratio_ci), computed once per pair; stats.NONE when either
+        has no value."""
+        if cell is None or base is None or cell.failed or base.failed:
+            return stats.NONE
+        key = (cell.allocator, cell.workload, cell.threads, base.allocator, metric)
+        if key not in self._ratios:
+            self._ratios[key] = stats.ratio_ci(base.values(metric), cell.values(metric))
+        return self._ratios[key]
+
+    def baseline_of(self, wanted):
+        """The baseline allocator: `wanted` when the run has it, else None."""
+        return wanted if wanted in self.ordered("allocator") else None
+
+    def plan(self):
+        """How the cells were run, from metadata.json: reps, warm-up
+        repetitions discarded, order, seed, precision target and cap."""
+        get = lambda k: self.metadata.get(k)  # noqa: E731
+        return {"reps": get("reps"), "warmup": get("warmup") or 0,
+                "order": get("order"), "seed": get("seed"),
+                "precision_pct": get("precision_pct"), "max_reps": get("max_reps")}
+
+    def hit_cap(self, cell, metric="ops_per_sec"):
+        """True when the run asked for a precision (--precision) and this
+        cell reached --max-reps without its interval getting that narrow."""
+        plan = self.plan()
+        if not plan["precision_pct"] or not plan["max_reps"]:
+            return False
+        est = cell.estimate(metric)
+        half = est.half_width()
+        return len(cell.reps) >= plan["max_reps"] and (
+            half is None or half * 100 > plan["precision_pct"])
 
     def has_metric(self, metric):
         return any(number(r.get(metric)) is not None
                    for c in self.cells.values() for r in c.reps)
 
     def slot(self, allocator):
-        """The allocator's place in this run: its fallback colour slot."""
+        """The allocator's place in the run's allocator list: its colour."""
         allocators = self.ordered("allocator")
+        extra = sorted(self.micro) if hasattr(self, "micro") else []
+        allocators += [a for a in extra if a not in allocators]
         return allocators.index(allocator) if allocator in allocators else len(allocators)
 
-    def meta(self, *paths, default=""):
-        """The first metadata value found under one of the dotted paths."""
-        for path in paths:
-            value = self.metadata
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            if value not in (None, "", [], {}):
-                if isinstance(value, list):
-                    return " ".join(str(v) for v in value)
-                return str(value)
-        return default
+    def meta(self, path, default=""):
+        """The metadata value at a dotted path ("machine.kernel"), as text."""
+        value = self.metadata
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value in (None, "", [], {}):
+            return default
+        if isinstance(value, list):
+            return " ".join(str(v) for v in value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
 
     def footer(self):
         """Machine and date, for the charts' footers."""
-        parts = [
-            self.meta("machine.hostname", "hostname", "host.name"),
-            self.meta("machine.cpu_model", "cpu.model", "cpu_model", "machine.cpu"),
-        ]
-        nproc = self.meta("machine.nproc", "nproc", "cpu.nproc")
+        parts = [self.meta("machine.hostname"), self.meta("machine.cpu_model")]
+        nproc = self.meta("machine.nproc")
         if nproc:
             parts.append("%s CPUs" % nproc)
-        kernel = self.meta("machine.kernel", "kernel", "os.kernel")
+        kernel = self.meta("machine.kernel")
         if kernel:
             # "Linux 6.1.0-18-amd64 #1 SMP ... x86_64": the name and release.
-            words = kernel.split()
-            parts.append(" ".join(words[:2]) if words[0].lower() == "linux"
-                         else "Linux " + words[0])
-        parts.append(self.meta("started", "date", "start_time", default=self.name))
-        commit = self.meta("git.commit", "git_commit", "commit")
+            parts.append(" ".join(kernel.split()[:2]))
+        parts.append(self.meta("started", default=self.name))
+        commit = self.meta("git.commit")
         if commit:
-            dirty = self.meta("git.dirty", "git_dirty", "dirty").lower() in ("true", "1", "yes")
+            dirty = self.meta("git.dirty") == "true"
             parts.append("allocmark " + commit[:10] + ("+dirty" if dirty else ""))
         return " | ".join(p for p in parts if p)
 
@@ -331,8 +398,8 @@ class Run:
             return {}
         threads = min(int_or(r.get("threads"), 1) for r in rows)
         out = OrderedDict()
-        for allocator in OrderedDict.fromkeys(r.get("allocator", "") for r in rows):
-            mine = [r for r in rows if r.get("allocator") == allocator
+        for allocator in OrderedDict.fromkeys(row_allocator(r) for r in rows):
+            mine = [r for r in rows if row_allocator(r) == allocator
                     and int_or(r.get("threads"), 1) == threads]
             reps = sorted({int_or(r.get("rep"), 0) for r in mine})
             cell = self.cell(allocator, workload, threads)
@@ -342,6 +409,79 @@ class Run:
             chosen.sort(key=lambda r: number(r.get("sample")) or 0)
             out[allocator] = (threads, rep, chosen)
         return out
+
+
+# `allocmark run --aa` labels an allocator's second copy NAME#2 (NAME+lock#2
+# behind the lock); the reader treats it as an allocator of its own.
+SECOND_COPY = "#2"
+
+
+def row_allocator(row):
+    """The allocator a row of cells.csv or timeseries.csv belongs to:
+    its name, with #2 for the second copy of an --aa run."""
+    allocator = row.get("allocator", "")
+    return allocator + SECOND_COPY if (row.get("label") or "").endswith(SECOND_COPY) \
+        else allocator
+
+
+class RunView:
+    """Part of a run's cells, with the run's footer: one side of compare --aa."""
+
+    def __init__(self, run, what):
+        self.run, self.what = run, what
+        self.cells = OrderedDict()
+
+    def footer(self):
+        return "%s: %s" % (self.what, self.run.footer())
+
+
+# micro-<allocator>.json; allocator names are [a-z0-9-].
+MICRO_FILE = re.compile(r"^micro-([A-Za-z0-9_+-]+)\.json$")
+
+
+class Conformance:
+    """conformance.csv: one row per (allocator, check) with its verdict and
+    detail, in the order `allocmark check` ran them."""
+
+    FAILURES = ("FAIL", "UNEXPECTED-PASS", "CRASH", "MISSING")
+
+    def __init__(self, rows, command):
+        self.command = command
+        self.rows = [r for r in rows if r.get("allocator") and r.get("check")]
+        self.allocators = list(OrderedDict.fromkeys(r["allocator"] for r in self.rows))
+        self.checks = list(OrderedDict.fromkeys(r["check"] for r in self.rows))
+        self.verdict = {(r["allocator"], r["check"]): r.get("verdict", "") for r in self.rows}
+        self.detail = {(r["allocator"], r["check"]): r.get("detail", "") for r in self.rows}
+
+    def failures(self):
+        return sum(1 for v in self.verdict.values() if v in self.FAILURES)
+
+    def matrix(self):
+        """Checks down, allocators across: (header, rows)."""
+        return (["check"] + self.allocators,
+                [[c] + [self.verdict.get((a, c), "") for a in self.allocators]
+                 for c in self.checks])
+
+    def notes(self):
+        """'allocator / check: verdict: detail' for every verdict but pass
+        that has a detail."""
+        return ["%s / %s: %s: %s" % (r["allocator"], r["check"], r.get("verdict", ""),
+                                     r.get("detail", ""))
+                for r in self.rows if r.get("verdict") != "pass" and r.get("detail")]
+
+
+def read_benchmark_json(path):
+    """A Google Benchmark JSON file (--benchmark_out_format=json) as
+    (context, entries); RunError naming the file when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RunError("%s: cannot be read as JSON (%s)" % (path, e))
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise RunError("%s: not Google Benchmark JSON (no \"benchmarks\" list)" % path)
+    context = data.get("context") if isinstance(data.get("context"), dict) else {}
+    return context, [b for b in data["benchmarks"] if isinstance(b, dict)]
 
 
 def bench_name(entry):

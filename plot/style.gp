@@ -17,22 +17,15 @@ if (!exists("title")) title = ""
 if (!exists("logy")) logy = 0
 if (!exists("ymin")) ymin = logy ? -1 : 0
 
-# One colour per allocator, the same in every chart. Names not listed here
-# take the fallback palette, indexed by the slot the driver gives them (their
-# place in the run's allocator list, so stable across one run's charts).
-# "workload" is for series that belong to the workload, not to an allocator
-# (the live bytes it holds).
-array fallback[10] = ["#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f", \
-                      "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#f7b6d2"]
-acolor(name, slot) = \
-    name eq "glibc"     ? "#3b3b3b" : \
-    name eq "jemalloc"  ? "#1f77b4" : \
-    name eq "mimalloc"  ? "#2ca02c" : \
-    name eq "tcmalloc"  ? "#d62728" : \
-    name eq "mmap-only" ? "#9467bd" : \
-    name eq "bump-brk"  ? "#8c564b" : \
-    name eq "workload"  ? "#000000" : \
-    fallback[1 + (slot % |fallback|)]
+# Colours are picked in order from one palette: a series' slot is its
+# allocator's place in the run's allocator list (the driver passes it), so an
+# allocator keeps its colour in every chart of a run and adding an allocator
+# touches no file here. The key "workload" is for series that belong to the
+# workload, not to an allocator (the live bytes it holds): black.
+array palette[16] = ["#3b3b3b", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", \
+                     "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f", "#aec7e8", \
+                     "#ffbb78", "#98df8a", "#c5b0d5", "#f7b6d2"]
+acolor(name, slot) = name eq "workload" ? "#000000" : palette[1 + (slot % |palette|)]
 
 # The terminal for one output format; charts loop over "png svg".
 termcmd(fmt) = fmt eq "png" \

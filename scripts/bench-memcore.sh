@@ -5,7 +5,7 @@
 # console output next to it as .txt), then prints the ratio tables.
 # About 8 minutes on a quiet machine (far longer under load); needs 2 GiB of
 # free memory. Several JSON files (a run, then reruns of the points it
-# lists) go to bench/memcore_ratios.py together, later files winning.
+# lists) go to `allocmark report --memcore` together, later files winning.
 #
 #   bash scripts/bench-memcore.sh [memcore-bench flags, e.g. --max-size=1048576]
 set -euo pipefail
@@ -19,4 +19,4 @@ out=results/memcore/$(date -u +%Y%m%dT%H%M%SZ)
 "$build/bench/memcore-bench" --benchmark_enable_random_interleaving=true \
   --benchmark_out="$out.json" --benchmark_out_format=json "$@" >"$out.txt"
 echo "wrote $out.json"
-python3 bench/memcore_ratios.py "$out.json"
+"$build/harness/allocmark" report --memcore "$out.json"

@@ -22,7 +22,7 @@ case $run in
 esac
 run_dir=results/$(readlink results/latest)
 echo
-python3 scripts/report.py "$run_dir"
+"$build/harness/allocmark" report "$run_dir"
 echo
 # memcpy/memset bandwidth of every memcore variant against glibc and the
 # baselines, at one size per cache level and two in DRAM (about 90 s; the full
@@ -32,11 +32,14 @@ echo "memcore-bench -> $run_dir/memcore.json"
   --benchmark_repetitions=3 --benchmark_out="$run_dir/memcore.json" \
   --benchmark_out_format=json >"$run_dir/memcore.log" 2>&1 || echo "memcore-bench failed: see $run_dir/memcore.log"
 echo
-# The conformance matrix, shown here and kept in the run for its report.
-# The hardening matrix follows it there, and is kept as CSV too.
-"$build/harness/allocmark" check --hardening-csv "$run_dir/hardening.csv" \
-  | tee "$run_dir/conformance.txt"
-check=${PIPESTATUS[0]}
+# The conformance matrix, kept in the run as CSV for its report, and shown
+# here from that file; the hardening matrix goes to hardening.csv beside it
+# (--format csv keeps standard output for the records alone).
+"$build/harness/allocmark" check --format csv --hardening-csv "$run_dir/hardening.csv" \
+  >"$run_dir/conformance.csv"
+check=$?
+"$build/harness/allocmark" report --conformance "$run_dir"
+echo "hardening matrix: $run_dir/hardening.csv"
 echo
 "$build/harness/allocmark" plot "$run_dir"
 plot=$?

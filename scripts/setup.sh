@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 git clang-format
-          sqlite3 perl lua5.4 xz-utils zstd
+packages=(meson ninja-build nasm gcc g++ pkg-config cmake python3 python3-numpy python3-scipy
+          git clang-format sqlite3 perl lua5.4 xz-utils zstd
           libbenchmark-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libmimalloc2.0
           libgoogle-perftools-dev libtcmalloc-minimal4 gnuplot-nox clang
           # the program suite (programs/*.program): the real programs run as cells

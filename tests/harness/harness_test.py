@@ -13,6 +13,8 @@ Usage: harness_test.py ALLOCMARK TEST [ALLOCATORS]
                  group gone, finished rows kept, metadata says interrupted
   badinput       every malformed option: exit 2, a message naming the flag,
                  existing results untouched
+  schedule       interleaved passes from a seed, sequential order, warm-ups,
+                 --precision up to --max-reps, --pin
 Ends with "N passed, N failed" like the C tests; exit 1 on any failure.
 """
 import os
@@ -75,6 +77,70 @@ def test_smoke(allocmark, root, names):
                   f"label {r['label']} at {r['threads']} threads")
 
 
+def test_schedule(allocmark, root):
+    """The order of the cells: interleaved passes (every cell once per pass),
+    the same order for the same seed and another for another seed; sequential
+    repetitions back to back; warm-ups run and not written; --precision adds
+    repetitions up to --max-reps; --pin keeps every cell on the CPU named."""
+    base = ["run", "--profile", "smoke", "-a", "bump-brk,bitmap", "-w", "churn,phases",
+            "-t", "1,2", "--no-micro"]
+
+    def order_of(label, *extra):
+        out = os.path.join(root, label)
+        p = run(allocmark, base + ["-o", out] + list(extra))
+        check(p.returncode == 0, f"{label}: exit {p.returncode}: {p.stderr[-300:]}")
+        run_dir = latest(out)
+        for problem in results_check.problems(run_dir):
+            check(False, f"{label}: {problem}")
+        meta, rows, _ = results_check.load(run_dir)
+        return meta, rows, [(r["allocator"], r["workload"], r["threads"], r["rep"]) for r in rows]
+
+    meta, rows, first = order_of("seed7", "-r", "3", "--warmup", "1", "--seed", "7")
+    check(meta["order"] == "interleaved" and meta["seed"] == 7 and meta["warmup"] == 1,
+          f"metadata records order, seed and warm-up: {meta['order']} {meta['seed']}")
+    check(len(rows) == 6 * 3, f"warm-ups are not written: {len(rows)} rows, 18 planned")
+    cells = 6
+    for i, key in enumerate(first):
+        check(key[3] == str(i // cells + 1), f"row {i} is of pass {i // cells + 1}: {key}")
+    _, _, again = order_of("seed7-again", "-r", "3", "--warmup", "1", "--seed", "7")
+    check(again == first, "the same seed gives the same order")
+    _, _, other = order_of("seed8", "-r", "3", "--warmup", "1", "--seed", "8")
+    check(other != first and sorted(other) == sorted(first), "another seed, another order")
+    _, _, seq = order_of("sequential", "-r", "2", "--order", "sequential")
+    check(all(seq[i][:3] == seq[i + 1][:3] for i in range(0, len(seq), 2)),
+          "sequential: each cell's repetitions back to back")
+    meta, rows, _ = order_of("precision", "-r", "2", "--precision", "0.01", "--max-reps", "6")
+    per_cell = {}
+    for r in rows:
+        key = (r["allocator"], r["workload"], r["threads"])
+        per_cell[key] = per_cell.get(key, 0) + 1
+    check(all(n == 6 for n in per_cell.values()),
+          f"an unreachable precision runs every cell to --max-reps: {per_cell}")
+    check(meta["cells_total"] == len(rows) and meta["precision_pct"] == 0.01,
+          "cells_total counts the repetitions added")
+    # --aa: every allocator twice, the second labelled NAME#2 and told so
+    # (AM_AA_COPY): delay-test slows only that copy, by 2 us a call.
+    out = os.path.join(root, "aa")
+    p = run(allocmark, ["run", "--profile", "smoke", "--aa", "-a", "delay-test", "-w",
+                        "churn,larson", "-t", "1", "-r", "1", "--no-micro", "-o", out],
+            env={"AM_DELAY_TEST_NS": "2000", "AM_DELAY_TEST_COPY": "2"})
+    check(p.returncode == 0, f"--aa run: exit {p.returncode}: {p.stderr[-300:]}")
+    run_dir = latest(out)
+    for problem in results_check.problems(run_dir):
+        check(False, f"aa: {problem}")
+    meta, rows, _ = results_check.load(run_dir)
+    rate = {(r["label"], r["workload"]): float(r["ops_per_sec"]) for r in rows
+            if r["status"] == "ok"}
+    check(meta["aa"] and len(rows) == 4, f"--aa: 2 copies x 2 workloads: {len(rows)} rows")
+    for w in ("churn", "larson"):
+        a, b = rate.get(("delay-test", w)), rate.get(("delay-test#2", w))
+        check(a and b and b < a / 2, f"{w}: the delayed second copy is slower: {a} {b}")
+    meta, rows, _ = order_of("pin", "-r", "1", "--pin", "0")
+    check(meta["environment"]["pinned"] == "0", "metadata says the cells were pinned")
+    check(all(r["cpu"] == "0" for r in rows if r["status"] == "ok"),
+          f"--pin 0: every cell on CPU 0: {[r['cpu'] for r in rows]}")
+
+
 def test_plot(allocmark, root):
     """A real smoke run, with the microbenchmarks and a crashing test double
     among the allocators, then `allocmark plot` on it, checked by
@@ -92,6 +158,22 @@ def test_plot(allocmark, root):
         check(os.path.exists(path) and os.path.getsize(path) > 0, f"{path} written")
     checker = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "plots", "check_plots.py")
+    # The conformance matrix as scripts/run.sh keeps it, then every table of
+    # `allocmark report` on the real files.
+    # (Exit 1 is a failed check, which a loaded machine can cause: a hang
+    # past the check's time limit. The format is what is tested here.)
+    c = run(allocmark, ["check", "-a", "glibc,bump-brk", "--format", "csv"], timeout=240)
+    lines = c.stdout.splitlines()
+    check(c.returncode in (0, 1) and lines[:2] == ["# allocmark check -a glibc,bump-brk --format "
+                                                   "csv", "allocator,check,verdict,detail"]
+          and all(line.count(",") >= 3 for line in lines[2:]) and len(lines) > 10,
+          f"check --format csv: {c.returncode} {lines[:3]}")
+    with open(os.path.join(run_dir, "conformance.csv"), "w") as f:
+        f.write(c.stdout)
+    for mode in ([], ["--micro"], ["--conformance"]):
+        r = run(allocmark, ["report"] + mode + [run_dir])
+        check(r.returncode in ((0, 1) if mode == ["--conformance"] else (0,)) and r.stdout,
+              f"report {mode} on the smoke run: {r.stderr}")
     q = subprocess.run([sys.executable, checker, "--allocmark", allocmark, run_dir],
                        capture_output=True, text=True, timeout=240)
     check(q.returncode == 0, f"check_plots on the smoke run:\n{q.stdout}{q.stderr}")
@@ -172,8 +254,11 @@ def alive(pid):
 
 
 def test_sigint(allocmark, root):
+    # Sequential, one repetition: mmap-only's cell, then hang-test's (the
+    # default order is shuffled).
     proc = subprocess.Popen([allocmark, "run", "-a", "mmap-only,hang-test", "-w", "churn", "-t",
-                             "1", "-r", "3", "--timeout", "60", "-p", "smoke", "-o", root],
+                             "1", "-r", "1", "--order", "sequential", "--timeout", "60", "-p",
+                             "smoke", "-o", root],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait until mmap-only's row is written and hang-test's cell is running.
     deadline = time.time() + 30
@@ -229,6 +314,15 @@ BAD = [
     (["--mem-limit", "lots"], "--mem-limit"),
     (["-l", "a b"], "-l/--label"),
     (["-o", ""], "-o/--output"),
+    (["--order", "random"], "interleaved, sequential"),
+    (["--seed", "-1"], "--seed"),
+    (["--warmup", "x"], "--warmup"),
+    (["--precision", "0"], "--precision"),
+    (["--precision", "101"], "--precision"),
+    (["--max-reps", "10"], "--max-reps is the cap of --precision"),
+    (["--precision", "5", "--max-reps", "2", "-r", "3"], "--max-reps 2"),
+    (["--pin", "99999"], "--pin"),
+    (["--pin", "1-0"], "--pin"),
     (["--bogus"], "--bogus"),
     (["-t"], "-t"),
     (["extra"], "extra"),
@@ -282,7 +376,7 @@ def main():
     allocmark, test = os.path.abspath(sys.argv[1]), sys.argv[2]
     tests = {"smoke": lambda a, r: test_smoke(a, r, sys.argv[3] if len(sys.argv) > 3 else None),
              "isolation": test_isolation, "sigint": test_sigint, "badinput": test_badinput,
-             "plot": test_plot}
+             "plot": test_plot, "schedule": test_schedule}
     if test not in tests:
         print(f"unknown test {test}; valid: {', '.join(tests)}", file=sys.stderr)
         sys.exit(2)

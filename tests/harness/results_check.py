@@ -22,7 +22,7 @@ import sys
 STATUSES = {"ok", "crash", "timeout", "oom", "corrupt", "error", "wrong", "skipped"}
 # Statuses that are not failures.
 NOT_FAILED = {"ok", "skipped"}
-KEY = ("allocator", "workload", "threads", "rep")
+KEY = ("allocator", "label", "workload", "threads", "rep")
 # Columns kept by a failed cell; all others must be empty.
 KEPT_WHEN_FAILED = {"allocator", "label", "workload", "threads", "rep", "status", "reason",
                     "wall_s", "kind"}
@@ -71,20 +71,43 @@ def is_number(text):
         return False
 
 
-def expected_cells(meta):
+def expected_cells(meta, rows=()):
+    """The (allocator, workload, threads, rep) the plan calls for, in plan
+    order. With --precision a cell may have more repetitions, up to
+    max_reps: those its rows show count as planned."""
+    copies = ["", "#2"] if meta.get("aa") else [""]
+    reps = {}
+    if meta.get("precision_pct"):
+        for r in rows:
+            key = (r["allocator"], copy_of(r), r["workload"], r["threads"])
+            reps[key] = max(reps.get(key, 0), min(int(r["rep"]), meta["max_reps"]))
     cells = []
+    for w in meta["workloads"]:
+        threads = meta["threads"] if w["threaded"] else [1]
+        if w.get("fixed_threads"):
+            threads = [w["fixed_threads"]]  # a trace replay: the recording's threads
+        for t in threads:
+            for a in meta["allocators"]:
+                for copy in copies:
+                    key = (a["name"], copy, w["name"], str(t))
+                    for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
+                        cells.append(key + (str(rep),))
+    # Program cells: after the workloads' schedule, never --aa or --precision.
     for rep in range(1, meta["reps"] + 1):
-        for w in meta["workloads"]:
-            threads = meta["threads"] if w["threaded"] else [1]
-            if w.get("fixed_threads"):
-                threads = [w["fixed_threads"]]  # a trace replay: the recording's threads
-            for t in threads:
-                for a in meta["allocators"]:
-                    cells.append((a["name"], w["name"], str(t), str(rep)))
         for p in meta.get("programs", []):
             for a in meta["allocators"]:
-                cells.append((a["name"], p["name"], "", str(rep)))
+                cells.append((a["name"], "", p["name"], "", str(rep)))
     return cells
+
+
+def copy_of(row):
+    """'#2' for the second copy of an allocator in an --aa run, else ''."""
+    return "#2" if row["label"].endswith("#2") else ""
+
+
+def cell_key(row):
+    """A row's place in the plan: allocator, copy, workload, threads, rep."""
+    return (row["allocator"], copy_of(row), row["workload"], row["threads"], row["rep"])
 
 
 def problems(run_dir, interrupted=False):
@@ -98,11 +121,19 @@ def problems(run_dir, interrupted=False):
 
     for key in ("command", "argv", "started", "finished", "state", "git", "build", "machine",
                 "libraries", "profile", "reps", "threads", "allocators", "workloads",
-                "cells_total", "cells_done", "cells_failed"):
+                "cells_total", "cells_done", "cells_failed", "order", "seed", "warmup",
+                "environment"):
         if key not in meta:
             out.append(f"metadata.json has no '{key}'")
     if out:
         return out
+    if meta["order"] not in ("interleaved", "sequential"):
+        out.append(f"metadata order is {meta['order']!r}")
+    env = meta["environment"]
+    for key in ("governor", "boost", "smt_control", "smt_active", "thp_enabled", "thp_defrag",
+                "aslr", "loadavg_start", "loadavg_end", "pinned"):
+        if key not in env:
+            out.append(f"metadata environment has no '{key}'")
     want_state = "interrupted" if interrupted else "complete"
     if meta["state"] != want_state or meta["interrupted"] != interrupted:
         out.append(f"metadata says state={meta['state']} interrupted={meta['interrupted']}")
@@ -114,7 +145,7 @@ def problems(run_dir, interrupted=False):
         if column not in header:
             out.append(f"cells.csv has no column '{column}'")
 
-    expected = expected_cells(meta)
+    expected = expected_cells(meta, rows)
     if meta["cells_total"] != len(expected):
         out.append(f"cells_total is {meta['cells_total']}, the plan has {len(expected)}")
     if meta["cells_done"] != len(rows):
@@ -124,7 +155,7 @@ def problems(run_dir, interrupted=False):
         out.append(f"cells_failed is {meta['cells_failed']} but {failed} rows failed")
     seen = {}
     for r in rows:
-        key = tuple(r[k] for k in KEY)
+        key = cell_key(r)
         seen[key] = seen.get(key, 0) + 1
     for key, n in seen.items():
         if n > 1:
@@ -162,8 +193,9 @@ def problems(run_dir, interrupted=False):
                 if column not in PROGRAM_KEPT_WHEN_FAILED and value != "":
                     out.append(f"{name}: failed program row with {column}='{value}'")
             continue
-        if r["label"] not in (r["allocator"], r["allocator"] + "+lock") or (
-                r["label"].endswith("+lock") and r["threads"] == "1"):
+        label = r["label"][:-2] if meta.get("aa") and copy_of(r) else r["label"]
+        if label not in (r["allocator"], r["allocator"] + "+lock") or (
+                label.endswith("+lock") and r["threads"] == "1"):
             out.append(f"{name}: label '{r['label']}'")
         if r["status"] == "ok":
             for column in OK_NUMBERS:
@@ -185,7 +217,7 @@ def problems(run_dir, interrupted=False):
 
     points = {}
     for s in series:
-        key = tuple(s[k] for k in KEY)
+        key = cell_key(s)
         if key not in seen:
             out.append(f"series point of a cell without a row: {key}")
         program = s["threads"] == ""
@@ -195,7 +227,7 @@ def problems(run_dir, interrupted=False):
                 out.append(f"series {key}: {column}='{s[column]}'")
         points[key] = points.get(key, 0) + 1
     for r in rows:
-        key = tuple(r[k] for k in KEY)
+        key = cell_key(r)
         if r["status"] == "ok" and r.get("kind") != "program" and points.get(key, 0) < 2:
             out.append(f"{'/'.join(key)}: ok cell with {points.get(key, 0)} series points")
     return out

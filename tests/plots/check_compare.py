@@ -3,12 +3,14 @@
 
     check_compare.py ALLOCMARK RUN_DIR
 
-RUN_DIR must hold at least two repetitions of glibc on its first workload
-and one cell whose repetitions all failed (tests/data/run-failed does). The
-check compares the run with itself (everything within noise), then with a
-copy where glibc's first cell is 1.5 times faster (that cell: faster), and
-asks both commands about a directory that does not exist (exit 2, the path
-named).
+RUN_DIR must hold three repetitions of glibc on its first workload and one
+cell whose repetitions all failed (tests/data/run-failed does). The check
+compares the run with itself (no detectable difference anywhere, ratios of
+exactly 1), then with a copy where glibc's first cell is 1.5 times faster
+(ratio 1.50, yet with three repetitions a side no test can call it: compare
+must say so rather than claim a difference), and asks both commands about a
+directory that does not exist (exit 2, the path named). The statistics
+themselves are checked in check_stats.py.
 """
 
 import csv
@@ -66,8 +68,11 @@ def main():
         table = verdicts(same.stdout)
         check(table, "compare prints a table")
         for key, line in table.items():
-            check(line.endswith("within noise") or "failed in A" in line,
-                  "a run against itself: %s is within noise or failed: %s" % (key, line))
+            check(line.endswith("no detectable difference") or "failed in A" in line,
+                  "a run against itself: %s is no detectable difference or failed: %s"
+                  % (key, line))
+            check("failed in A" in line or " 1.00 [" in line,
+                  "a run against itself: ratio 1.00: %s" % line)
         check(any("failed in A" in line for line in table.values()),
               "a cell that failed is reported as failed, not as a ratio")
 
@@ -76,8 +81,10 @@ def main():
         proc = run(allocmark, "compare", source, other)
         check(proc.returncode == 0, "compare exits 0")
         line = verdicts(proc.stdout).get(key, "")
-        check(line.endswith("faster") and " 1.500 " in line,
-              "glibc made 1.5 times faster is 'faster' with ratio 1.500: %r" % line)
+        check(line.endswith("no detectable difference") and " 1.50 [" in line,
+              "glibc made 1.5 times faster: ratio 1.50, not callable with 3 reps: %r" % line)
+        check("no cell can be called different" in proc.stdout,
+              "compare says why with 3 repetitions a side")
 
         missing = os.path.join(tmp, "no-such-run")
         for command in (("plot", missing), ("compare", missing, source)):

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Checks `allocmark report` and its tables on the hand-made runs.
+
+    check_tables.py ALLOCMARK DATA_DIR
+
+DATA_DIR is tests/data: run-failed (with conformance.csv) and run-threads
+(with micro-*.json and memcore.json). The expected numbers are worked out here
+from the raw files, not through plot/results.py, so a reader that misreads
+a file disagrees with them. Also: every mode has --help, a run directory
+that does not exist or lacks the file a mode reads exits 2 naming it, and the
+fixtures themselves pass tests/harness/results_check.py (the check every real
+run of the test suite passes).
+"""
+
+import csv
+import json
+import os
+import re
+import statistics
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
+from checks import Checks, run  # noqa: E402
+import results_check  # noqa: E402
+
+check = Checks()
+
+
+def rows_of(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def median_ops(rows, allocator, workload, threads):
+    values = [float(r["ops_per_sec"]) for r in rows if r["allocator"] == allocator
+              and r["workload"] == workload and r["threads"] == str(threads)
+              and r["status"] == "ok"]
+    return statistics.median(values) if values else None
+
+
+def interval(text):
+    """'20.3 [19.9, 20.6]+lock' -> (20.3, 19.9, 20.6), or None."""
+    m = re.match(r"^([0-9.]+) \[([0-9.]+), ([0-9.]+)\]", text)
+    return tuple(float(x) for x in m.groups()) if m else None
+
+
+def near(shown, exact):
+    """shown is exact at three significant digits."""
+    return shown is not None and abs(shown - exact) <= 0.0051 * abs(exact)
+
+
+def table_cells(output):
+    """{(workload, threads): [cells]} from a Markdown table."""
+    out = {}
+    for line in output.splitlines():
+        if line.startswith("| ") and not line.startswith("| workload") and "---" not in line:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            out[(cells[0], cells[1])] = cells[2:]
+    return out
+
+
+def main():
+    allocmark, data = sys.argv[1], sys.argv[2]
+    failed_run, threads_run = (os.path.join(data, n) for n in ("run-failed", "run-threads"))
+
+    for run_dir in (failed_run, threads_run):
+        problems = results_check.problems(run_dir)
+        check(not problems, "%s follows the results contract: %s" % (run_dir, problems[:5]))
+
+    # The throughput table: glibc in Mops/s, the others relative to it.
+    rows = rows_of(os.path.join(threads_run, "cells.csv"))
+    p = run(allocmark, "report", threads_run)
+    check(p.returncode == 0, "report exits 0")
+    table = table_cells(p.stdout)
+    for workload in ("churn", "prodcons"):
+        for threads in (1, 2, 4):
+            cells = table.get((workload, str(threads)))
+            if not check(cells, "report has a row for %s/%d" % (workload, threads)):
+                continue
+            # Two repetitions: the median's interval is their range.
+            reps = [float(r["ops_per_sec"]) / 1e6 for r in rows if r["allocator"] == "glibc"
+                    and r["workload"] == workload and r["threads"] == str(threads)]
+            shown = interval(cells[0])
+            check(shown and near(shown[0], statistics.median(reps)) and near(shown[1], min(reps))
+                  and near(shown[2], max(reps)),
+                  "%s/%d glibc: median %.4g [%.4g, %.4g] Mops/s, not %r" % (
+                      workload, threads, statistics.median(reps), min(reps), max(reps),
+                      cells[0]))
+            base = median_ops(rows, "glibc", workload, threads)
+            bump = median_ops(rows, "bump-brk", workload, threads)
+            shown = interval(cells[2])
+            check(shown and near(shown[0], bump / base) and shown[1] <= shown[0] <= shown[2],
+                  "%s/%d bump-brk: ratio %.4g inside its interval, not %r"
+                  % (workload, threads, bump / base, cells[2]))
+            check(cells[2].endswith("+lock") == (threads > 1), "+lock marks the locked cells")
+    check(table.get(("prodcons", "4"), ["", ""])[1] == "timeout",
+          "a cell whose repetitions all timed out says timeout")
+    p = run(allocmark, "report", "--baseline", "jemalloc", threads_run)
+    table = table_cells(p.stdout)
+    base = median_ops(rows, "jemalloc", "churn", 1)
+    shown = interval(table.get(("churn", "1"), [""])[0])
+    check(p.returncode == 0 and shown and near(shown[0], base / 1e6),
+          "--baseline jemalloc puts jemalloc first, in Mops/s")
+
+    # The environment: run-failed started on a busy machine with a powersave
+    # governor (its metadata says so); run-threads on a quiet one.
+    p = run(allocmark, "report", failed_run)
+    check("warning: the load average was 3.50 on 2 CPUs" in p.stdout
+          and "governor powersave" in p.stdout, "report warns about load and governor")
+    check("order: interleaved" in p.stdout and "seed 12345" in p.stdout,
+          "report says the order and the seed")
+    p = run(allocmark, "report", threads_run)
+    check("warning" not in p.stdout, "no warning for a quiet machine")
+
+    # --micro: bump-brk against glibc, from the iterations of each file.
+    p = run(allocmark, "report", "--micro", "--subject", "bump-brk", threads_run)
+    check(p.returncode == 0, "report --micro exits 0")
+    per = {}
+    for a in ("glibc", "bump-brk"):
+        with open(os.path.join(threads_run, "micro-%s.json" % a), encoding="utf-8") as f:
+            entries = json.load(f)["benchmarks"]
+        per[a] = statistics.median(e["items_per_second"] for e in entries
+                                   if e["run_name"] == "pair/%s/256" % a)
+    line = next((x for x in p.stdout.splitlines() if x.startswith("pair/*/256")), "")
+    found = [tuple(map(float, m)) for m in re.findall(r"([0-9.]+) \[([0-9.]+), ([0-9.]+)\]",
+                                                       line)]
+    # glibc, jemalloc, bump-brk, bump-brk/glibc, bump-brk/jemalloc
+    check(len(found) == 5 and near(found[3][0], per["bump-brk"] / per["glibc"])
+          and near(found[0][0], per["glibc"] / 1e6),
+          "pair/*/256 bump-brk/glibc is %.3g: %r" % (per["bump-brk"] / per["glibc"], line))
+    line = next((x for x in p.stdout.splitlines() if x.startswith("xthread/*/16")), "")
+    check(line and len(re.findall(r"\[", line)) == 2 and line.split().count("-") == 3,
+          "a failed benchmark has no value: %r" % line)
+
+    # --memcore, from the run directory and from the file itself.
+    for where in (threads_run, os.path.join(threads_run, "memcore.json")):
+        p = run(allocmark, "report", "--memcore", where)
+        check(p.returncode == 0 and "## memcpy, aligned" in p.stdout
+              and "## memset, dst+1" in p.stdout, "report --memcore %s" % where)
+    with open(os.path.join(threads_run, "memcore.json"), encoding="utf-8") as f:
+        entries = json.load(f)["benchmarks"]
+    rate = {e["run_name"].split("/")[1]: e["bytes_per_second"] for e in entries
+            if e.get("aggregate_name") == "median"
+            and re.match(r"memcpy/[^/]+/aligned/4096/", e["run_name"])}
+    line = next((x for x in p.stdout.splitlines() if x.startswith("4 KiB")), "")
+    check(line.split()[2:4] == ["%.1f" % (rate["glibc"] / 1e9), "%.1f" % (rate["dispatch"] / 1e9)],
+          "memcpy aligned 4 KiB: glibc and dispatch GB/s from the median aggregates: %r" % line)
+
+    # --conformance: the matrix, built from conformance.csv.
+    p = run(allocmark, "report", "--conformance", failed_run)
+    check(p.returncode == 0 and re.search(r"realloc_zero_frees\s+pass\s+pass\s+expected", p.stdout)
+          and "0 checks failed" in p.stdout, "report --conformance prints the matrix")
+    p = run(allocmark, "report", "--conformance", threads_run)
+    check(p.returncode == 1 and "no conformance.csv" in p.stdout,
+          "report --conformance says when the run has none")
+
+    # Help and bad input.
+    p = run(allocmark, "report", "--help")
+    check(p.returncode == 0 and all(o in p.stdout for o in ("--micro", "--memcore",
+                                                            "--conformance", "--baseline")),
+          "report --help names every mode")
+    missing = os.path.join(data, "no-such-run")
+    for mode in ([], ["--micro"], ["--memcore"], ["--conformance"]):
+        p = run(allocmark, "report", *(mode + [missing]))
+        check(p.returncode == 2 and missing in p.stderr,
+              "report %s on a missing run exits 2 naming it" % " ".join(mode))
+    p = run(allocmark, "report", "--memcore", failed_run)
+    check(p.returncode == 2 and "memcore.json" in p.stderr,
+          "report --memcore on a run without memcore.json exits 2 naming the file")
+    p = run(allocmark, "report", "--micro", "--memcore", threads_run)
+    check(p.returncode == 2, "two modes at once are refused")
+    return check.result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
