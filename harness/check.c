@@ -412,10 +412,10 @@ int am_check_main(int argc, char **argv)
     const char *patterns = NULL, *csv = NULL;
     enum format format = FORMAT_TEXT;
     bool sel[MAX_CHECKS];
-#ifdef __SANITIZE_ADDRESS__
-    /* AddressSanitizer must be the process's malloc: a drop-in cannot be. */
-    preload = false;
-#endif
+    /* A sanitizer's runtime (ASan's, TSan's) must be the process's malloc: a
+     * drop-in cannot be. */
+    if (SANITIZED)
+        preload = false;
     static const struct option options[] = {
         {"allocators", required_argument, NULL, 'a'},
         {"checks", required_argument, NULL, 'c'},
