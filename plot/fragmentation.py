@@ -21,21 +21,17 @@ library only) beside the report's plot/ scripts, which it does not change.
 Exit status 0, or 2 for a run directory without cells.csv.
 """
 import argparse
-import csv
 import os
 import re
 import statistics
 import subprocess
 import sys
 
+import results
+
 COLUMNS = ["frag_peak", "frag_mean", "os_frag_peak", "os_frag_mean"]
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
-
-
-def rows_of(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
 def slug(text):
@@ -116,13 +112,14 @@ def main():
     ap.add_argument("--workloads", default="", help="comma-separated (default: all)")
     ap.add_argument("--no-chart", action="store_true")
     args = ap.parse_args()
-    cells_path = os.path.join(args.run, "cells.csv")
-    if not os.path.exists(cells_path):
-        print(f"fragmentation: {cells_path} does not exist", file=sys.stderr)
+    # The run directory through the one reader (plot/results.py).
+    try:
+        run = results.Run(args.run)
+    except results.RunError as e:
+        print(f"fragmentation: {e}", file=sys.stderr)
         return 2
-    cells = [r for r in rows_of(cells_path) if r["status"] == "ok"]
-    ts_path = os.path.join(args.run, "timeseries.csv")
-    ts = rows_of(ts_path) if os.path.exists(ts_path) else []
+    cells = [r for cell in run.cells.values() for r in cell.reps if r.get("status") == "ok"]
+    ts = run.timeseries
     wanted = [w for w in args.workloads.split(",") if w]
     workloads = []
     for r in cells:
