@@ -47,7 +47,10 @@ int am_plot_main(int argc, char **argv)
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args)
         return 1;
-    args[0] = "python3";
+    /* Debian's python3 where there is one: apt's python3-numpy and
+     * python3-scipy are installed for it, while a python3 earlier in PATH
+     * (pyenv's, a virtualenv's) may lack them. */
+    args[0] = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     args[1] = script;
     for (int i = 0; i < argc; i++)
         args[i + 2] = argv[i];
