@@ -8,7 +8,7 @@ import statistics
 
 import stats
 import tables
-from results import METRICS
+from results import HARDENING_NOTE, METRICS
 import programs
 
 # The metric that the tables rank by.
@@ -338,6 +338,15 @@ def build(run, charts, skipped, baseline):
     else:
         rep.para("Not recorded: the run directory has no conformance.csv "
                  "(scripts/run.sh saves `allocmark check --format csv` there).")
+
+    rep.heading(2, "Hardening matrix")
+    if run.hardening:
+        rep.para("`allocmark check --hardening-csv`: what each allocator did with each "
+                 "misuse. " + HARDENING_NOTE)
+        rep.table(*run.hardening.matrix())
+    else:
+        rep.para("Not recorded: the run directory has no hardening.csv "
+                 "(scripts/run.sh saves `allocmark check --hardening-csv` there).")
 
     by_section = lambda section, workload=None: [
         c for c in charts if c.section == section and c.workload == workload]

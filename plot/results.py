@@ -165,6 +165,7 @@ class Run:
         self._read_cells()
         self.timeseries = self._read_timeseries()
         self.conformance = self._read_conformance()
+        self.hardening = self._read_hardening()
         self.micro = self._read_micro()
         self.memcore = self._read_memcore()
 
@@ -243,6 +244,17 @@ class Run:
             return None
         rows, comments, _ = read_commented_csv(path)
         return Conformance(rows, comments[0] if comments else "")
+
+    def _read_hardening(self):
+        """hardening.csv (`allocmark check --hardening-csv FILE`) as a
+        Hardening, or None when the run has none."""
+        path = self._file("hardening.csv")
+        if not os.path.exists(path):
+            self.notes.append("no hardening.csv: no hardening matrix "
+                              "(scripts/run.sh saves `allocmark check --hardening-csv` there)")
+            return None
+        rows, _, _ = read_commented_csv(path)
+        return Hardening(rows)
 
     def _read_json(self, path):
         """A Google Benchmark JSON file's benchmark entries, or None with a
@@ -468,6 +480,39 @@ class Conformance:
         return ["%s / %s: %s: %s" % (r["allocator"], r["check"], r.get("verdict", ""),
                                      r.get("detail", ""))
                 for r in self.rows if r.get("verdict") != "pass" and r.get("detail")]
+
+
+class Hardening:
+    """hardening.csv: one row per (allocator, case) with its outcome, the
+    signal of a crash and a detail; allocators and cases in file order.
+    Informational: no outcome is a failure."""
+
+    def __init__(self, rows):
+        self.rows = [r for r in rows if r.get("allocator") and r.get("case")]
+        self.allocators = list(OrderedDict.fromkeys(r["allocator"] for r in self.rows))
+        self.cases = list(OrderedDict.fromkeys(r["case"] for r in self.rows))
+        self.outcome = {(r["allocator"], r["case"]): r.get("outcome", "") for r in self.rows}
+        self.signal = {(r["allocator"], r["case"]): r.get("signal", "") for r in self.rows}
+        self.detail = {(r["allocator"], r["case"]): r.get("detail", "") for r in self.rows}
+
+    def cell(self, allocator, case):
+        """The outcome, or the signal's name for a crash that names one."""
+        outcome = self.outcome.get((allocator, case), "")
+        signal = self.signal.get((allocator, case), "")
+        return signal if outcome == "crash" and signal else outcome
+
+    def matrix(self):
+        """Cases down, allocators across: (header, rows)."""
+        return (["case"] + self.allocators,
+                [[c] + [self.cell(a, c) for a in self.allocators] for c in self.cases])
+
+
+HARDENING_NOTE = ("Informational, no outcome is a failure: detected = stopped with a "
+                  "message, abort = SIGABRT without a message, warned = a message and "
+                  "carried on, silent = carried on and nothing broke, corrupted = a block "
+                  "handed out twice, blocks overlapping or contents changed afterwards, "
+                  "SIGxxx = killed by that signal (crash), hang = still running after 10 s, "
+                  "error = the case could not be set up, missing = no answer.")
 
 
 def read_benchmark_json(path):

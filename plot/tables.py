@@ -460,10 +460,17 @@ def conformance_table(run, out):
     if conf is None:
         out.write("no conformance.csv in %s (scripts/run.sh writes it with "
                   "`allocmark check --format csv`)\n" % run.path)
-        return 1
-    header, rows = conf.matrix()
-    aligned(out, header, rows, left=len(header))
-    for note in conf.notes():
-        out.write(note + "\n")
-    out.write("%d checks failed\n" % conf.failures())
-    return 1 if conf.failures() else 0
+        status = 1
+    else:
+        header, rows = conf.matrix()
+        aligned(out, header, rows, left=len(header))
+        for note in conf.notes():
+            out.write(note + "\n")
+        out.write("%d checks failed\n" % conf.failures())
+        status = 1 if conf.failures() else 0
+    if run.hardening is not None:
+        # Informational: the hardening matrix never changes the exit status.
+        out.write("\nhardening matrix (hardening.csv)\n")
+        header, rows = run.hardening.matrix()
+        aligned(out, header, rows, left=len(header))
+    return status

@@ -21,7 +21,8 @@ run-failed   six allocators, two workloads (churn, checkerboard), one thread
 run-threads  three allocators (bump-brk behind the lock adapter when
              threaded), two workloads at 1, 2 and 4 threads, two repetitions;
              one cell that timed out in both repetitions; allocmark-micro's
-             JSON (a failed benchmark) and memcore-bench's; no conformance.
+             JSON (a failed benchmark) and memcore-bench's; a hardening matrix
+             (hardening.csv); no conformance.
 """
 
 import csv
@@ -325,6 +326,26 @@ def run_threads(rng):
                                             bytes_per_second=round(bps, 1)))
     bench_file(os.path.join(path, "memcore.json"), entries, glibc="2.36",
                memcore="avx2 (fixture)")
+    # `allocmark check --hardening-csv`: one row per (allocator, case), RFC
+    # 4180 quoting (a detail with a comma and quotes); no random numbers, so
+    # the files above do not change.
+    hardening = {
+        "glibc": [("double_free", "detected", "", "free(): double free detected in tcache 2"),
+                  ("free_stack", "detected", "", "free(): invalid pointer"),
+                  ("overflow_1", "silent", "", "")],
+        "jemalloc": [("double_free", "corrupted", "", "the same block, twice"),
+                     ("free_stack", "crash", "SIGSEGV", ""),
+                     ("overflow_1", "silent", "", "")],
+        "bump-brk": [("double_free", "silent", "", ""),
+                     ("free_stack", "abort", "", ""),
+                     ("overflow_1", "crash", "SIGBUS", 'at "0x1000", then killed')],
+    }
+    with open(os.path.join(path, "hardening.csv"), "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["allocator", "case", "outcome", "signal", "detail"])
+        for allocator in allocators:
+            for row in hardening[allocator]:
+                writer.writerow([allocator] + list(row))
 
 
 def main():

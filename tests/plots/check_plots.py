@@ -13,6 +13,10 @@ plots it, and checks:
     cells.csv, and every image they show exists;
   - each cell whose repetitions all failed is missing from the throughput
     data (NaN, never 0), noted "failed: <status>" there and in the report;
+  - when the run has hardening.csv, report.md has a "Hardening matrix"
+    section right after the conformance one, a row per case with each
+    allocator's outcome (the signal's name for a crash), and report.html
+    names every outcome;
   - with --strict, gnuplot printed nothing (no warnings);
   - with --shuffle, a copy of cells.csv with its columns in another order and
     an extra column gives the same data files.
@@ -154,6 +158,35 @@ def check_failed_cells(run, rows, report):
                   "report.md names the failure '%s' of %s/%s" % (status, allocator, workload))
 
 
+def check_hardening(run, md, html):
+    """report.md's "Hardening matrix" section against hardening.csv."""
+    path = os.path.join(run, "hardening.csv")
+    if not os.path.exists(path):
+        check("## Hardening matrix" in md and "no hardening.csv" in md,
+              "report.md says the run has no hardening matrix")
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    allocators = list(dict.fromkeys(r["allocator"] for r in rows))
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    cell = {(r["allocator"], r["case"]): (r["signal"] if r["outcome"] == "crash" and r["signal"]
+                                          else r["outcome"]) for r in rows}
+    conformance = md.find("## Conformance")
+    hardening = md.find("## Hardening matrix")
+    following = md.find("\n## ", hardening + 1)
+    check(0 <= conformance < hardening and md.find("\n## ", conformance + 1) == hardening - 1,
+          "report.md has a Hardening matrix section right after Conformance")
+    section = md[hardening:following if following > 0 else len(md)]
+    check("informational" in section.lower(), "the hardening section says it is informational")
+    check("| case | " + " | ".join(allocators) + " |" in section,
+          "the hardening matrix has the allocators across in file order")
+    for case in cases:
+        line = "| %s | %s |" % (case, " | ".join(cell[(a, case)] for a in allocators))
+        check(line in section, "the hardening matrix has the row %s" % line)
+    for outcome in set(cell.values()):
+        check(outcome in html, "report.html names the hardening outcome %s" % outcome)
+
+
 def run_plot(args, run_dir):
     command = ([args.allocmark, "plot", run_dir] if args.allocmark
                else [sys.executable, DRIVER, "plot", run_dir])
@@ -211,7 +244,7 @@ def main():
                 check_png(path)
             elif name.endswith(".svg"):
                 check_svg(path)
-        report = ""
+        report, html = "", ""
         for name in ("report.md", "report.html"):
             path = os.path.join(copy, name)
             if not check(os.path.exists(path), "%s exists" % name):
@@ -219,11 +252,13 @@ def main():
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             report = text if name == "report.md" else report
+            html = text if name == "report.html" else html
             for who in {r["allocator"] for r in rows} | {r.get("label", "") for r in rows}:
                 check(who in text, "%s names %s" % (name, who))
             for image in re.findall(r'(?:\]\(|src=")(plots/[^)"]+)', text):
                 check(os.path.exists(os.path.join(copy, image)), "%s shows %s" % (name, image))
         check_failed_cells(copy, rows, report)
+        check_hardening(copy, report, html)
         if args.shuffle:
             other = os.path.join(tmp, "shuffled")
             shuffled_copy(os.path.realpath(args.run_dir), other)

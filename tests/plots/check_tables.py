@@ -155,6 +155,17 @@ def main():
     p = run(allocmark, "report", "--conformance", threads_run)
     check(p.returncode == 1 and "no conformance.csv" in p.stdout,
           "report --conformance says when the run has none")
+    # ... and the hardening matrix after it when the run has hardening.csv
+    # (run-threads has one, run-failed none).
+    lines = p.stdout.splitlines()
+    check("hardening matrix (hardening.csv)" in p.stdout
+          and any(l.split() == ["case", "glibc", "jemalloc", "bump-brk"] for l in lines)
+          and any(l.split() == ["free_stack", "detected", "SIGSEGV", "abort"] for l in lines)
+          and any(l.split() == ["overflow_1", "silent", "silent", "SIGBUS"] for l in lines),
+          "report --conformance prints the hardening matrix after the conformance one")
+    p = run(allocmark, "report", "--conformance", failed_run)
+    check("hardening" not in p.stdout, "report --conformance prints no hardening matrix "
+          "when the run has none")
 
     # Help and bad input.
     p = run(allocmark, "report", "--help")
