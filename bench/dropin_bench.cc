@@ -4,7 +4,7 @@
  * a reference preloaded (libmimalloc, libjemalloc) or one of allocmark's
  * drop-ins (LD_PRELOAD=allocators/<name>/libam-<name>.so). The loop is
  * allocmark-micro's pair/A/SIZE (malloc, write the first and last byte,
- * free), so that bench/dropin_compare.py can set the drop-in beside the same
+ * free), so that scripts/bench-dropin.py can set the drop-in beside the same
  * backend through the harness's front end.
  *
  *   dropin-bench [--benchmark_...]     benchmarks pair/SIZE

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""dropin_compare.py: ns per malloc/free pair, a backend through the harness
+"""bench-dropin.py: ns per malloc/free pair, a backend through the harness
 against the same backend as an LD_PRELOAD drop-in, with mimalloc, jemalloc
 and glibc called the same way, all in one run.
 
-    python3 bench/dropin_compare.py [--build=build] [--backends=slab,firstfit]
+    python3 scripts/bench-dropin.py [--build=build] [--backends=slab,firstfit]
                                     [--rounds=5] [--min-time=0.2] [--json=FILE]
 
 Per round, in an order that rotates: allocmark-micro's pair/B/SIZE for each
@@ -51,7 +51,7 @@ def run(argv, env_preload=None):
         env["LD_PRELOAD"] = env_preload
     r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        sys.exit("dropin_compare: %s failed (exit %d): %s" % (" ".join(argv), r.returncode,
+        sys.exit("bench-dropin: %s failed (exit %d): %s" % (" ".join(argv), r.returncode,
                                                             r.stderr[-500:]))
 
 
@@ -70,7 +70,7 @@ def main():
     for b in backends:
         lib = os.path.join(o.build, "allocators", b, "libam-%s.so" % b)
         if not os.path.exists(lib):
-            sys.exit("dropin_compare: no drop-in %s (valid backends: those under %s/allocators "
+            sys.exit("bench-dropin: no drop-in %s (valid backends: those under %s/allocators "
                      "with a libam-NAME.so)" % (lib, o.build))
     columns = []  # (label, kind, arg)
     for b in backends:
