@@ -13,7 +13,10 @@ cut` keeps live bytes, bad traces exit 2 with the byte offset, and the
 replay on glibc, jemalloc and slab is faithful: every cell ok (a
 one-thread replay fails its cell when live bytes diverge from the
 recording's at any event; so does a replay in --strict-order) with as many
-operations as the trace has events.
+operations as the trace has events, and the calls it issued by function
+(cells.csv's `calls`) are the recording's operation mix: on glibc exactly
+trace info's counts, every aligned call (posix_memalign, aligned_alloc,
+memalign, valloc, pvalloc) replayed as itself.
 """
 import csv
 import io
@@ -40,6 +43,34 @@ def rows_of(allocmark, trace):
     p = run([allocmark, "trace", "convert", trace, "-o", "-"])
     check(p.returncode == 0, f"convert {os.path.basename(trace)} (stderr: {p.stderr.strip()})")
     return list(csv.DictReader(io.StringIO(p.stdout)))
+
+
+def replayed_mix(rows):
+    """The calls a faithful replay issues, by function: every event but the
+    calls that failed when recorded (a realloc(p, 0) that freed p is
+    replayed; docs/trace-format.md, "How a replay calls the allocator")."""
+    mix = {}
+    for r in rows:
+        freed_by_realloc0 = r["op"] == "realloc" and r["ref"] != "" and r["size"] == "0"
+        if r["result"] == "null" and not freed_by_realloc0:
+            continue
+        mix[r["op"]] = mix.get(r["op"], 0) + 1
+    return mix
+
+
+def info_mix(allocmark, trace):
+    """`trace info`'s events by operation."""
+    p = run([allocmark, "trace", "info", trace])
+    mix = {}
+    for line in p.stdout.splitlines():
+        words = line.split()
+        if len(words) >= 3 and line.startswith("  ") and words[1].isdigit() and words[2].endswith("%"):
+            mix[words[0]] = int(words[1])
+    return mix
+
+
+def calls_of(cell):
+    return {k: int(v) for k, v in (w.split("=") for w in cell["calls"].split())}
 
 
 def count(rows, op, size=None):
@@ -76,6 +107,11 @@ def main():
         check(chain == list(range(7, 1401, 7)), f"{mode}: the realloc chain, in order")
         check(sum(1 for r in rows if r["op"] == "posix_memalign" and r["align"] == "64"
                   and r["size"] == "777") == 10, f"{mode}: 10 posix_memalign(64, 777)")
+        for op, size, n in [("aligned_alloc", 640, 10), ("memalign", 555, 10), ("memalign", 556, 5),
+                            ("valloc", 5000, 5), ("pvalloc", 3000, 5)]:
+            check(count(rows, op, size) == n, f"{mode}: {n} {op}({size})")
+        check(sum(1 for r in rows if r["op"] == "realloc" and r["size"] == "0"
+                  and r["result"] == "null" and r["ref"]) == 5, f"{mode}: 5 realloc(p, 0) that freed")
         check(count(rows, "malloc", 2002) == 0, f"{mode}: the forked child is not recorded")
         live = [int(r["live_bytes"]) for r in rows]
         check(min(live) >= 0, f"{mode}: live bytes never negative")
@@ -140,7 +176,27 @@ def main():
         with open(cells) as f:
             cr = list(csv.DictReader(l for l in f if not l.startswith("#")))
         trows = rows_of(allocmark, traces[mode])
+        # The operation mix: the calls the replay issued, by function, are
+        # the recording's (trace info's counts less the calls that failed
+        # when recorded); on glibc exactly, each aligned call as itself; on
+        # an allocator whose realloc(p, 0) returns a block, that block's free
+        # comes on top.
+        mix, want = info_mix(allocmark, traces[mode]), replayed_mix(trows)
+        check(mix == {op: sum(1 for r in trows if r["op"] == op) for op in mix} and len(mix) == 9,
+              f"replay {mode}: trace info counts the CSV's operations, all nine ({mix})")
+        realloc0 = sum(1 for r in trows if r["op"] == "realloc" and r["size"] == "0" and r["ref"])
         for c in cr:
+            got = calls_of(c) if c["calls"] else {}
+            if c["allocator"] == "glibc":
+                check(got == want, f"replay {mode} on glibc: the recording's operation mix "
+                      f"(issued {got}, recorded {want})")
+            else:
+                extra = got.get("free", 0) - want.get("free", 0)
+                same = {k: v for k, v in got.items() if k != "free"} == \
+                    {k: v for k, v in want.items() if k != "free"}
+                check(same and 0 <= extra <= realloc0,
+                      f"replay {mode} on {c['allocator']}: the recording's operation mix, "
+                      f"{extra} frees of realloc(p, 0)'s blocks on top (issued {got})")
             check(c["status"] == "ok", f"replay {mode} on {c['allocator']}: {c['status']} {c['reason']}")
             check(int(c["ops"]) + int(c["skipped"] or 0) == len(trows),
                   f"replay {mode} on {c['allocator']}: {c['ops']} operations for {len(trows)} events")

@@ -3,11 +3,14 @@
  * recorder's tests (test_record.py): sizes chosen so that each part can be
  * counted in the trace's CSV. Main thread: 1000 malloc(1001) that a second
  * thread frees; the second thread's own 500 calloc(3, 333); a realloc chain
- * 7, 14, ... 1400; 10 posix_memalign(64, 777); a forked child's 5000
+ * 7, 14, ... 1400; 10 posix_memalign(64, 777); 10 aligned_alloc(64, 640),
+ * 10 memalign(128, 555), 5 each of memalign(48, 556), valloc(5000),
+ * pvalloc(3000) and realloc(malloc(99), 0); a forked child's 5000
  * malloc(2002) (not recorded unless asked). Then by mode: "exit" returns
  * from main, "_exit" calls _exit, "crash" raises SIGSEGV, "exec" runs itself
  * again as "after-exec", which does 300 malloc(3003).
  */
+#include <malloc.h> /* memalign, pvalloc */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +63,19 @@ int main(int argc, char **argv)
         if (posix_memalign(&p, 64, 777) != 0)
             return 4;
         free(p);
+    }
+    /* The rest of the aligned family, each replayed as itself on glibc. */
+    for (int i = 0; i < 10; i++) {
+        free(aligned_alloc(64, 640));
+        free(memalign(128, 555));
+    }
+    for (int i = 0; i < 5; i++) {
+        free(memalign(48, 556)); /* not a power of two: glibc takes 64 */
+        free(valloc(5000));
+        free(pvalloc(3000));
+        /* glibc's realloc(p, 0) frees p and returns NULL. */
+        if (realloc(malloc(99), 0) != NULL)
+            return 6;
     }
     pid_t child = fork();
     if (child == 0) {
