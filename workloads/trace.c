@@ -25,6 +25,12 @@
  * Otherwise threads keep their own order and the order of each block's
  * operations, so live bytes at a moment may differ from the recording's.
  *
+ * Each event is replayed as the call that was recorded (memalign, valloc and
+ * pvalloc through the front end's functions of those names), and the calls
+ * issued are counted by function into the cell's `calls`; the exceptions
+ * (calls that failed when recorded, realloc(NULL, 0)) are listed in
+ * docs/trace-format.md, "How a replay calls the allocator".
+ *
  * Layering: a workload; depends on workloads/workload.h (and through it
  * harness/measure.h) and the trace library (trace/trace.h).
  */
