@@ -4,8 +4,9 @@
  *
  * Every edge case of malloc, calloc, realloc, posix_memalign and free lives
  * here once (see frontend.h for the choices made), so backends stay small and
- * assert their preconditions. The hot path for a backend that needs no lock is
- * one size comparison and one indirect call, a tail call when the backend
+ * assert their preconditions; so do glibc's older aligned calls (memalign,
+ * valloc, pvalloc), which a trace replay makes as they were recorded. The hot path for a backend
+ * that needs no lock is one size comparison and one indirect call, a tail call when the backend
  * keeps errno itself (AM_CAP_OWN_ERRNO), as close as it gets to what a
  * reference pays for its call through the PLT.
  */
