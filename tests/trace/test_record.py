@@ -127,13 +127,18 @@ def main():
     # readable trace. A thread writes its buffer before a call that comes
     # more than 10 ms after the buffer's first record, so the 2000 calls
     # made before "ready" are in it (the program goes on calling until the
-    # kill, half a second later); before that bound, a program this slow
-    # lost everything.
+    # kill); before that bound, a program this slow lost everything.
     out = os.path.join(work, "target-killed.amtrace")
     p = subprocess.Popen([allocmark, "record", "-o", out, "--", target, "slow"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready = p.stdout.readline().strip()
-    time.sleep(0.5)
+    # Killed once the spool holds about the 4000 records before "ready" (7
+    # bytes each, give or take), or after 5 s when it never does (a loaded
+    # machine does not make it flaky; a recorder that never writes fails).
+    spool, deadline = out + ".spool", time.monotonic() + 5
+    while time.monotonic() < deadline and \
+            (not os.path.exists(spool) or os.path.getsize(spool) < 28000):
+        time.sleep(0.05)
     with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
         children = f.read().split()
     check(ready == "ready" and len(children) == 1, f"SIGKILL: the target runs ({ready}, {children})")
