@@ -519,15 +519,28 @@ static struct slab *refill(struct heap *h, unsigned cls)
 {
     struct slab *s = tls.current[cls];
     /* Blocks freed by other threads first: they are resident already. */
-    if (s != &empty_slab && (slab_collect(s) || slab_carve(s)))
+    if (s != &empty_slab && slab_collect(s))
         return s;
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
         drain_delayed(h);
         if (s->free)
             return s;
     }
-    if (s != &empty_slab && !slab_retire_full(h, s))
-        return s;
+    if (s != &empty_slab) {
+        /* Free blocks of a partial slab before fresh pages of this one:
+         * they are resident, carving faults pages in. A slab with pages
+         * left to carve waits in the partial queue for its turn. */
+        if (s->bump < s->end) {
+            if (!h->partial[cls].head) {
+                slab_carve(s);
+                return s;
+            }
+            s->state = SLAB_PARTIAL;
+            queue_push(&h->partial[cls], s);
+        } else if (!slab_retire_full(h, s)) {
+            return s;
+        }
+    }
 
     if ((s = h->partial[cls].head)) {
         queue_remove(&h->partial[cls], s);
