@@ -61,7 +61,8 @@
 #define ALIAS_ATTRS(f)
 #endif
 
-extern const struct am_allocator AM_PRELOAD_BACKEND;
+/* Hidden: the library's own copy, reached without the GOT. */
+extern const struct am_allocator AM_PRELOAD_BACKEND __attribute__((visibility("hidden")));
 
 /* The front end's registry, for this library: its one backend. */
 const struct am_allocator *const am_registry[] = {&AM_PRELOAD_BACKEND};
@@ -71,10 +72,14 @@ const size_t am_registry_count = 1;
  * Opening the heap
  * ------------------------------------------------------------------------ */
 
-enum { CLOSED, OPENING, OPEN };
+/* OPEN: the heap may be used through the front end. DIRECT: also, the front
+ * end would call the backend's malloc, free and realloc straight through
+ * (thread-safe, keeps errno itself, has realloc), so the fast paths below
+ * call the vtable themselves and skip the front end's checks. */
+enum { CLOSED, OPENING, OPEN, DIRECT };
 
 static struct am_heap heap;
-/* OPEN once the heap may be used; read with acquire on every call. */
+/* OPEN or DIRECT once the heap may be used; read with acquire on every call. */
 static _Atomic int state = CLOSED;
 /* Set while this thread runs the backend's init. */
 static __thread int opening_here __attribute__((tls_model("initial-exec")));
@@ -113,7 +118,7 @@ static void allocate_while_opening(void)
 __attribute__((noinline, cold)) static bool open_heap(void)
 {
     int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (s == OPEN)
+    if (s >= OPEN)
         return true;
     if (opening_here)
         return false;
@@ -131,17 +136,29 @@ __attribute__((noinline, cold)) static bool open_heap(void)
             say("cannot open the backend: ", strerror(err), "");
             abort();
         }
-        atomic_store_explicit(&state, OPEN, memory_order_release);
+        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc;
+        atomic_store_explicit(&state, direct ? DIRECT : OPEN, memory_order_release);
         return true;
     }
-    while (atomic_load_explicit(&state, memory_order_acquire) != OPEN)
+    while (atomic_load_explicit(&state, memory_order_acquire) < OPEN)
         sched_yield();
     return true;
 }
 
 static inline bool is_open(void)
 {
-    return likely(atomic_load_explicit(&state, memory_order_acquire) == OPEN) || open_heap();
+    return likely(atomic_load_explicit(&state, memory_order_acquire) >= OPEN) || open_heap();
+}
+
+static inline bool is_direct(void)
+{
+    return likely(atomic_load_explicit(&state, memory_order_acquire) == DIRECT);
+}
+
+/* 1 <= n <= the backend's max_request (n - 1 wraps for 0), as am_malloc's. */
+static inline bool direct_size(size_t n)
+{
+    return likely(n - 1 < AM_PRELOAD_BACKEND.max_request);
 }
 
 /* ---------------------------------------------------------------------------
@@ -195,7 +212,9 @@ __attribute__((noinline, cold)) static void *malloc_slow(size_t n)
 
 EXPORT void *malloc(size_t n)
 {
-    if (unlikely(atomic_load_explicit(&state, memory_order_acquire) != OPEN))
+    if (is_direct() && direct_size(n))
+        return AM_PRELOAD_BACKEND.malloc(n);
+    if (unlikely(atomic_load_explicit(&state, memory_order_acquire) < OPEN))
         return malloc_slow(n);
     return am_malloc(&heap, n);
 }
@@ -205,6 +224,10 @@ EXPORT void free(void *p)
     /* Bootstrap blocks are never reused; nothing else is in the arena. */
     if (unlikely(in_boot_arena(p)))
         return;
+    if (is_direct() && likely(p != NULL)) {
+        AM_PRELOAD_BACKEND.free(p);
+        return;
+    }
     am_free(&heap, p);
 }
 
@@ -220,8 +243,20 @@ EXPORT void *calloc(size_t nmemb, size_t size)
     return boot_alloc(16, n ? n : 1);
 }
 
+/* The front end's realloc for a DIRECT backend, less its checks: p is not
+ * NULL and n is in range. */
+static inline void *realloc_direct(void *p, size_t n)
+{
+    void *q = AM_PRELOAD_BACKEND.realloc(p, n);
+    if (unlikely(!q))
+        errno = ENOMEM;
+    return q;
+}
+
 EXPORT void *realloc(void *p, size_t n)
 {
+    if (is_direct() && direct_size(n) && likely(!in_boot_arena(p)))
+        return p ? realloc_direct(p, n) : AM_PRELOAD_BACKEND.malloc(n);
     if (likely(!in_boot_arena(p))) {
         if (is_open())
             return am_realloc(&heap, p, n);
