@@ -593,7 +593,8 @@ __attribute__((noinline, cold)) static void *out_of_memory(void)
 
 __attribute__((noinline)) static void *large_malloc(size_t n)
 {
-    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN);
+    bool fresh;
+    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN, &fresh);
     return p ? p : out_of_memory();
 }
 
@@ -808,7 +809,28 @@ static void *slab_aligned(size_t align, size_t n)
             if (class_size(cls) % align == 0)
                 return slab_malloc(class_size(cls));
     }
-    return am__slab_large_alloc(n, align);
+    bool fresh;
+    return am__slab_large_alloc(n, align, &fresh);
+}
+
+/* calloc: a large block fresh from mmap is zero already; writing zeros over
+ * it would only fault in every page (a program's big calloc'd table may
+ * never touch most of them). Everything else is cleared. */
+static void *slab_calloc(size_t n)
+{
+    if (n > MAX_CLASS_SIZE) {
+        bool fresh;
+        void *p = am__slab_large_alloc(n, AM_MIN_ALIGN, &fresh);
+        if (!p)
+            return out_of_memory();
+        if (!fresh)
+            am_memset(p, 0, n);
+        return p;
+    }
+    void *p = slab_malloc(n);
+    if (p)
+        am_memset(p, 0, n);
+    return p;
 }
 
 static int slab_init(void)
@@ -979,6 +1001,7 @@ const struct am_allocator am_slab_allocator = {
     .malloc = slab_malloc,
     .free = slab_free,
     .realloc = slab_realloc,
+    .calloc = slab_calloc,
     .aligned = slab_aligned,
     .usable_size = slab_usable_size,
     .stats = slab_stats,
