@@ -222,9 +222,9 @@ EXPORT void *malloc(size_t n)
 EXPORT void free(void *p)
 {
     /* Bootstrap blocks are never reused; nothing else is in the arena. */
-    if (unlikely(in_boot_arena(p)))
+    if (unlikely(in_boot_arena(p)) || p == NULL)
         return;
-    if (is_direct() && likely(p != NULL)) {
+    if (is_direct()) {
         AM_PRELOAD_BACKEND.free(p);
         return;
     }
@@ -243,20 +243,8 @@ EXPORT void *calloc(size_t nmemb, size_t size)
     return boot_alloc(16, n ? n : 1);
 }
 
-/* The front end's realloc for a DIRECT backend, less its checks: p is not
- * NULL and n is in range. */
-static inline void *realloc_direct(void *p, size_t n)
+__attribute__((noinline)) static void *realloc_slow(void *p, size_t n)
 {
-    void *q = AM_PRELOAD_BACKEND.realloc(p, n);
-    if (unlikely(!q))
-        errno = ENOMEM;
-    return q;
-}
-
-EXPORT void *realloc(void *p, size_t n)
-{
-    if (is_direct() && direct_size(n) && likely(!in_boot_arena(p)))
-        return p ? realloc_direct(p, n) : AM_PRELOAD_BACKEND.malloc(n);
     if (likely(!in_boot_arena(p))) {
         if (is_open())
             return am_realloc(&heap, p, n);
@@ -272,6 +260,14 @@ EXPORT void *realloc(void *p, size_t n)
         memcpy(q, p, old < n ? old : n);
     }
     return q;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    /* DIRECT: the backend's realloc sets ENOMEM itself (AM_CAP_OWN_ERRNO). */
+    if (is_direct() && direct_size(n) && likely(!in_boot_arena(p)))
+        return p ? AM_PRELOAD_BACKEND.realloc(p, n) : AM_PRELOAD_BACKEND.malloc(n);
+    return realloc_slow(p, n);
 }
 
 EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
