@@ -73,9 +73,10 @@ const size_t am_registry_count = 1;
  * ------------------------------------------------------------------------ */
 
 /* OPEN: the heap may be used through the front end. DIRECT: also, the front
- * end would call the backend's malloc, free and realloc straight through
- * (thread-safe, keeps errno itself, has realloc), so the fast paths below
- * call the vtable themselves and skip the front end's checks. */
+ * end would call the backend's malloc and free straight through (thread-safe,
+ * keeps errno itself) and the backend has realloc and usable_size, so the fast
+ * paths below call the vtable themselves (malloc, free, realloc, calloc when
+ * the backend has it, malloc_usable_size) and skip the front end's checks. */
 enum { CLOSED, OPENING, OPEN, DIRECT };
 
 static struct am_heap heap;
@@ -136,7 +137,7 @@ __attribute__((noinline, cold)) static bool open_heap(void)
             say("cannot open the backend: ", strerror(err), "");
             abort();
         }
-        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc;
+        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc && AM_PRELOAD_BACKEND.usable_size;
         atomic_store_explicit(&state, direct ? DIRECT : OPEN, memory_order_release);
         return true;
     }
@@ -233,9 +234,13 @@ EXPORT void free(void *p)
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
+    size_t n;
+    /* DIRECT: the backend's calloc, if any, sets ENOMEM itself. */
+    if (is_direct() && AM_PRELOAD_BACKEND.calloc && !__builtin_mul_overflow(nmemb, size, &n) &&
+        direct_size(n))
+        return AM_PRELOAD_BACKEND.calloc(n);
     if (is_open())
         return am_calloc(&heap, nmemb, size);
-    size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n)) {
         errno = ENOMEM;
         return NULL;
@@ -343,7 +348,7 @@ EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (!p || !is_open())
         return 0;
-    size_t n = am_usable_size(&heap, p);
+    size_t n = is_direct() ? AM_PRELOAD_BACKEND.usable_size(p) : am_usable_size(&heap, p);
     return n == AM_STAT_UNKNOWN ? 0 : n;
 }
 
