@@ -74,7 +74,8 @@ const size_t am_registry_count = 1;
 
 /* OPEN: the heap may be used through the front end. DIRECT: also, the front
  * end would call the backend's malloc and free straight through (thread-safe,
- * keeps errno itself) and the backend has realloc and usable_size, so the fast
+ * keeps errno itself), the backend has realloc and usable_size (which never
+ * answers AM_STAT_UNKNOWN then), and no bootstrap block exists, so the fast
  * paths below call the vtable themselves (malloc, free, realloc, calloc when
  * the backend has it, malloc_usable_size) and skip the front end's checks. */
 enum { CLOSED, OPENING, OPEN, DIRECT };
@@ -95,6 +96,7 @@ static void say(const char *a, const char *b, const char *c)
 }
 
 static void *boot_alloc(size_t align, size_t n);
+static size_t boot_used; /* the arena's bytes handed out; only the opening thread allocates */
 
 /* The tests' stand-in for a backend whose init allocates (tests/dropin/):
  * what dlsym does for a missing symbol (its error message is malloc'd), plus
@@ -137,7 +139,10 @@ __attribute__((noinline, cold)) static bool open_heap(void)
             say("cannot open the backend: ", strerror(err), "");
             abort();
         }
-        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc && AM_PRELOAD_BACKEND.usable_size;
+        /* Only when no bootstrap block exists (the usual case), so that the
+         * fast paths need not look for one. */
+        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc && AM_PRELOAD_BACKEND.usable_size &&
+                      boot_used == 0;
         atomic_store_explicit(&state, direct ? DIRECT : OPEN, memory_order_release);
         return true;
     }
@@ -169,7 +174,6 @@ static inline bool direct_size(size_t n)
 #define BOOT_BYTES ((size_t)1 << 20)
 
 static _Alignas(4096) char boot_arena[BOOT_BYTES];
-static size_t boot_used; /* only the opening thread allocates here */
 
 /* Each bootstrap block is preceded by its size in the 16 bytes before it. */
 static inline bool in_boot_arena(const void *p)
@@ -220,16 +224,21 @@ EXPORT void *malloc(size_t n)
     return am_malloc(&heap, n);
 }
 
-EXPORT void free(void *p)
+__attribute__((noinline)) static void free_slow(void *p)
 {
     /* Bootstrap blocks are never reused; nothing else is in the arena. */
-    if (unlikely(in_boot_arena(p)) || p == NULL)
+    if (in_boot_arena(p))
         return;
-    if (is_direct()) {
+    am_free(&heap, p);
+}
+
+EXPORT void free(void *p)
+{
+    if (is_direct() && likely(p != NULL)) {
         AM_PRELOAD_BACKEND.free(p);
         return;
     }
-    am_free(&heap, p);
+    free_slow(p);
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size)
@@ -270,7 +279,7 @@ __attribute__((noinline)) static void *realloc_slow(void *p, size_t n)
 EXPORT void *realloc(void *p, size_t n)
 {
     /* DIRECT: the backend's realloc sets ENOMEM itself (AM_CAP_OWN_ERRNO). */
-    if (is_direct() && direct_size(n) && likely(!in_boot_arena(p)))
+    if (is_direct() && direct_size(n))
         return p ? AM_PRELOAD_BACKEND.realloc(p, n) : AM_PRELOAD_BACKEND.malloc(n);
     return realloc_slow(p, n);
 }
@@ -344,11 +353,13 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
+    if (is_direct() && likely(p != NULL))
+        return AM_PRELOAD_BACKEND.usable_size(p);
     if (unlikely(in_boot_arena(p)))
         return boot_size(p);
     if (!p || !is_open())
         return 0;
-    size_t n = is_direct() ? AM_PRELOAD_BACKEND.usable_size(p) : am_usable_size(&heap, p);
+    size_t n = am_usable_size(&heap, p);
     return n == AM_STAT_UNKNOWN ? 0 : n;
 }
 
