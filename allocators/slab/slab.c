@@ -114,6 +114,18 @@ static struct {
     pthread_key_t key;
 } st = {.notify_lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* How many slabs of each class are in the pool: written under the lock, read
+ * without it by refill, as a hint that looking there may pay. */
+static _Atomic unsigned abandoned_hint[N_CLASSES];
+
+static void abandoned_count(unsigned cls, int delta)
+{
+    atomic_store_explicit(&abandoned_hint[cls],
+                          atomic_load_explicit(&abandoned_hint[cls], memory_order_relaxed) +
+                              (unsigned)delta,
+                          memory_order_relaxed);
+}
+
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static inline uint32_t used_of(const struct slab *s)
@@ -339,6 +351,7 @@ static void slab_abandon_locked(struct slab *s)
     s->state = SLAB_ABANDONED;
     slab_link(&st.abandoned[s->cls], s);
     st.n_abandoned++;
+    abandoned_count(s->cls, 1);
 }
 
 /* Under am__slab_g.lock: take s out of the pool for h. */
@@ -346,6 +359,7 @@ static void slab_adopt_locked(struct heap *h, struct slab *s)
 {
     slab_unlink(&st.abandoned[s->cls], s);
     st.n_abandoned--;
+    abandoned_count(s->cls, -1);
     atomic_store_explicit(&s->owner, h, memory_order_release);
     slab_collect(s);
 }
@@ -362,6 +376,7 @@ static void sweep_abandoned_locked(void)
             if (used_of(s) == 0) {
                 slab_unlink(&st.abandoned[cls], s);
                 st.n_abandoned--;
+                abandoned_count(cls, -1);
                 am__slab_unit_release(s);
             }
         }
@@ -515,6 +530,38 @@ static inline void *slab_pop(struct slab *s)
     return b;
 }
 
+/* Slabs of the pool a refill looks at for free blocks before it carves. */
+#define ABANDONED_SCAN 8
+
+/* A slab of the pool of class cls with free blocks (resident already, unlike
+ * the pages a carve would touch), adopted by h as its current one; NULL when
+ * the first few in the pool have none. Those that remote frees emptied go
+ * back to the segment manager on the way. */
+static struct slab *adopt_with_free(struct heap *h, unsigned cls)
+{
+    struct slab *found = NULL, *next;
+    unsigned seen = 0;
+    pthread_mutex_lock(&am__slab_g.lock);
+    for (struct slab *s = st.abandoned[cls]; s && seen < ABANDONED_SCAN; s = next, seen++) {
+        next = s->next;
+        slab_collect(s);
+        if (used_of(s) == 0) {
+            slab_unlink(&st.abandoned[cls], s);
+            st.n_abandoned--;
+            abandoned_count(cls, -1);
+            am__slab_unit_release(s);
+        } else if (s->free) {
+            slab_adopt_locked(h, s);
+            s->state = SLAB_CURRENT;
+            atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+            found = s;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&am__slab_g.lock);
+    return found;
+}
+
 /* A slab of class cls with a free block for h, made current; NULL when out of
  * memory. */
 static struct slab *refill(struct heap *h, unsigned cls)
@@ -534,8 +581,17 @@ static struct slab *refill(struct heap *h, unsigned cls)
          * left to carve waits in the partial queue for its turn. */
         if (s->bump < s->end) {
             if (!h->partial[cls].head) {
-                slab_carve(s);
-                return s;
+                struct slab *a = atomic_load_explicit(&abandoned_hint[cls], memory_order_relaxed)
+                                     ? adopt_with_free(h, cls)
+                                     : NULL;
+                if (!a) {
+                    slab_carve(s);
+                    return s;
+                }
+                s->state = SLAB_PARTIAL;
+                queue_push(&h->partial[cls], s);
+                set_current(&tls, cls, a);
+                return a;
             }
             s->state = SLAB_PARTIAL;
             queue_push(&h->partial[cls], s);
@@ -875,6 +931,8 @@ static void slab_fini(void)
     }
     memset(st.abandoned, 0, sizeof st.abandoned);
     st.n_abandoned = 0;
+    for (unsigned c = 0; c < N_CLASSES; c++)
+        atomic_store_explicit(&abandoned_hint[c], 0, memory_order_relaxed);
     am__slab_segments_reset();
     pthread_mutex_unlock(&am__slab_g.lock);
     pthread_mutex_unlock(&st.notify_lock);
