@@ -18,9 +18,15 @@
  * so nothing recurses into a half-open backend; other threads wait for the
  * opening to finish. The arena is 1 MiB of .bss (untouched pages cost
  * nothing); running out of it is reported on stderr and fails the call with
- * ENOMEM, never silently. After the opening, the fast path is one load and
- * one branch ahead of the front end's own, plus one address comparison in
- * free for bootstrap blocks.
+ * ENOMEM, never silently.
+ *
+ * Fast path. When the front end would call the backend straight through
+ * (thread-safe, AM_CAP_OWN_ERRNO; slab), the backend has realloc and
+ * usable_size, and no bootstrap block was handed out (the usual case), the
+ * state is DIRECT: malloc, free, realloc, calloc and malloc_usable_size test
+ * the state and the argument (a size in range, a pointer not NULL) and jump
+ * to the backend's own function, without the front end in between. Any
+ * other state goes through the front end, bootstrap blocks included.
  *
  * Process life: the heap is opened with AM_OPEN_THREADED, so a backend that
  * is not thread-safe runs behind the front end's lock, which is taken around

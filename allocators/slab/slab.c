@@ -24,7 +24,14 @@
  * A thread that exits hands its slabs to a global pool, from which other
  * threads adopt them (when they need a slab of that class, or when they free
  * into one). Empty slabs go back to the segment manager (segment.c), which
- * keeps some resident and purges the rest. Requests above 32 KiB get page
+ * keeps some resident and purges the rest. When the current slab runs dry,
+ * blocks already resident come first: its remote frees, then a partial
+ * slab's free blocks, then a pooled slab's, and only then fresh pages carved
+ * from its untouched end (each carve faults pages in and adds to the peak
+ * RSS). calloc clears what it hands out, but for a large run fresh from mmap,
+ * which is zero already. A free of the block at the head of its slab's free
+ * list, the usual double free, stops the process with a message (one
+ * comparison on the fast path). Requests above 32 KiB get page
  * runs of their own from the OS; freed runs wait in a small cache (32 MiB,
  * 32 runs, unmapped after 500 ms idle) for the next large request, and a
  * large realloc remaps the run (mremap, in place or moved) instead of
