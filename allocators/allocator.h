@@ -52,10 +52,11 @@ enum {
     /* Not a real allocator: a test double (it crashes or hangs on purpose).
      * Listed only when asked for; never part of a default run. */
     AM_CAP_TEST_ONLY = 1u << 6,
-    /* The backend keeps errno itself: malloc sets ENOMEM whenever it returns
-     * NULL, and free never changes errno (it saves and restores it around
-     * anything that could). The front end then calls malloc and free straight
-     * through, as it does a reference's. */
+    /* The backend keeps errno itself: malloc (and realloc and calloc, where
+     * it has them) sets ENOMEM whenever it returns NULL, and free never changes errno (it
+     * saves and restores it around anything that could). The front end then
+     * calls malloc and free straight through, as it does a reference's, and
+     * the drop-in (preload.c) realloc too. */
     AM_CAP_OWN_ERRNO = 1u << 7,
 };
 

@@ -5,7 +5,8 @@
  * that allocated it exits), owners that exit while other threads free into
  * their full slabs, fork while other threads allocate, large and
  * aligned blocks, the bounded cache of large runs and its decay, large
- * realloc by remapping, and a check() that notices a corrupted free list.
+ * realloc by remapping, a check() that notices a corrupted free list, and
+ * a double free stopped with a message.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -609,6 +610,37 @@ static void test_check_sees_corruption(void)
     am_free(&heap, b);
 }
 
+/* free(p); free(p): the second free finds p at the head of its slab's free
+ * list, says so on stderr and aborts (in a child, whose stderr is a pipe). */
+static void test_double_free_detected(void)
+{
+    int fds[2];
+    REQUIRE(pipe(fds) == 0, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        void *a = am_malloc(&heap, 40), *b = am_malloc(&heap, 40);
+        am_free(&heap, a);
+        am_free(&heap, b);
+        am_free(&heap, b);
+        _exit(0);
+    }
+    close(fds[1]);
+    char msg[128] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof msg - 1 && (n = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)n;
+    msg[got] = 0;
+    close(fds[0]);
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+          "double free: the child was not aborted (status %#x)", status);
+    CHECK(strstr(msg, "slab: double free of ") != NULL, "double free: stderr said \"%s\"", msg);
+}
+
 int main(void)
 {
     const struct am_allocator *a = am_find_allocator("slab");
@@ -618,6 +650,7 @@ int main(void)
     }
     test_size_classes();
     test_check_sees_corruption();
+    test_double_free_detected();
     test_threads_pass_blocks();
     test_burst_returns_memory();
     test_exited_thread_hands_over();

@@ -18,9 +18,15 @@
  * so nothing recurses into a half-open backend; other threads wait for the
  * opening to finish. The arena is 1 MiB of .bss (untouched pages cost
  * nothing); running out of it is reported on stderr and fails the call with
- * ENOMEM, never silently. After the opening, the fast path is one load and
- * one branch ahead of the front end's own, plus one address comparison in
- * free for bootstrap blocks.
+ * ENOMEM, never silently.
+ *
+ * Fast path. When the front end would call the backend straight through
+ * (thread-safe, AM_CAP_OWN_ERRNO; slab), the backend has realloc and
+ * usable_size, and no bootstrap block was handed out (the usual case), the
+ * state is DIRECT: malloc, free, realloc, calloc and malloc_usable_size test
+ * the state and the argument (a size in range, a pointer not NULL) and jump
+ * to the backend's own function, without the front end in between. Any
+ * other state goes through the front end, bootstrap blocks included.
  *
  * Process life: the heap is opened with AM_OPEN_THREADED, so a backend that
  * is not thread-safe runs behind the front end's lock, which is taken around
@@ -61,7 +67,8 @@
 #define ALIAS_ATTRS(f)
 #endif
 
-extern const struct am_allocator AM_PRELOAD_BACKEND;
+/* Hidden: the library's own copy, reached without the GOT. */
+extern const struct am_allocator AM_PRELOAD_BACKEND __attribute__((visibility("hidden")));
 
 /* The front end's registry, for this library: its one backend. */
 const struct am_allocator *const am_registry[] = {&AM_PRELOAD_BACKEND};
@@ -71,10 +78,16 @@ const size_t am_registry_count = 1;
  * Opening the heap
  * ------------------------------------------------------------------------ */
 
-enum { CLOSED, OPENING, OPEN };
+/* OPEN: the heap may be used through the front end. DIRECT: also, the front
+ * end would call the backend's malloc and free straight through (thread-safe,
+ * keeps errno itself), the backend has realloc and usable_size (which never
+ * answers AM_STAT_UNKNOWN then), and no bootstrap block exists, so the fast
+ * paths below call the vtable themselves (malloc, free, realloc, calloc when
+ * the backend has it, malloc_usable_size) and skip the front end's checks. */
+enum { CLOSED, OPENING, OPEN, DIRECT };
 
 static struct am_heap heap;
-/* OPEN once the heap may be used; read with acquire on every call. */
+/* OPEN or DIRECT once the heap may be used; read with acquire on every call. */
 static _Atomic int state = CLOSED;
 /* Set while this thread runs the backend's init. */
 static __thread int opening_here __attribute__((tls_model("initial-exec")));
@@ -89,6 +102,7 @@ static void say(const char *a, const char *b, const char *c)
 }
 
 static void *boot_alloc(size_t align, size_t n);
+static size_t boot_used; /* the arena's bytes handed out; only the opening thread allocates */
 
 /* The tests' stand-in for a backend whose init allocates (tests/dropin/):
  * what dlsym does for a missing symbol (its error message is malloc'd), plus
@@ -113,7 +127,7 @@ static void allocate_while_opening(void)
 __attribute__((noinline, cold)) static bool open_heap(void)
 {
     int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (s == OPEN)
+    if (s >= OPEN)
         return true;
     if (opening_here)
         return false;
@@ -131,17 +145,32 @@ __attribute__((noinline, cold)) static bool open_heap(void)
             say("cannot open the backend: ", strerror(err), "");
             abort();
         }
-        atomic_store_explicit(&state, OPEN, memory_order_release);
+        /* Only when no bootstrap block exists (the usual case), so that the
+         * fast paths need not look for one. */
+        bool direct = heap.direct && AM_PRELOAD_BACKEND.realloc && AM_PRELOAD_BACKEND.usable_size &&
+                      boot_used == 0;
+        atomic_store_explicit(&state, direct ? DIRECT : OPEN, memory_order_release);
         return true;
     }
-    while (atomic_load_explicit(&state, memory_order_acquire) != OPEN)
+    while (atomic_load_explicit(&state, memory_order_acquire) < OPEN)
         sched_yield();
     return true;
 }
 
 static inline bool is_open(void)
 {
-    return likely(atomic_load_explicit(&state, memory_order_acquire) == OPEN) || open_heap();
+    return likely(atomic_load_explicit(&state, memory_order_acquire) >= OPEN) || open_heap();
+}
+
+static inline bool is_direct(void)
+{
+    return likely(atomic_load_explicit(&state, memory_order_acquire) == DIRECT);
+}
+
+/* 1 <= n <= the backend's max_request (n - 1 wraps for 0), as am_malloc's. */
+static inline bool direct_size(size_t n)
+{
+    return likely(n - 1 < AM_PRELOAD_BACKEND.max_request);
 }
 
 /* ---------------------------------------------------------------------------
@@ -151,7 +180,6 @@ static inline bool is_open(void)
 #define BOOT_BYTES ((size_t)1 << 20)
 
 static _Alignas(4096) char boot_arena[BOOT_BYTES];
-static size_t boot_used; /* only the opening thread allocates here */
 
 /* Each bootstrap block is preceded by its size in the 16 bytes before it. */
 static inline bool in_boot_arena(const void *p)
@@ -195,24 +223,39 @@ __attribute__((noinline, cold)) static void *malloc_slow(size_t n)
 
 EXPORT void *malloc(size_t n)
 {
-    if (unlikely(atomic_load_explicit(&state, memory_order_acquire) != OPEN))
+    if (is_direct() && direct_size(n))
+        return AM_PRELOAD_BACKEND.malloc(n);
+    if (unlikely(atomic_load_explicit(&state, memory_order_acquire) < OPEN))
         return malloc_slow(n);
     return am_malloc(&heap, n);
 }
 
-EXPORT void free(void *p)
+__attribute__((noinline)) static void free_slow(void *p)
 {
     /* Bootstrap blocks are never reused; nothing else is in the arena. */
-    if (unlikely(in_boot_arena(p)))
+    if (in_boot_arena(p))
         return;
     am_free(&heap, p);
 }
 
+EXPORT void free(void *p)
+{
+    if (is_direct() && likely(p != NULL)) {
+        AM_PRELOAD_BACKEND.free(p);
+        return;
+    }
+    free_slow(p);
+}
+
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
+    size_t n;
+    /* DIRECT: the backend's calloc, if any, sets ENOMEM itself. */
+    if (is_direct() && AM_PRELOAD_BACKEND.calloc && !__builtin_mul_overflow(nmemb, size, &n) &&
+        direct_size(n))
+        return AM_PRELOAD_BACKEND.calloc(n);
     if (is_open())
         return am_calloc(&heap, nmemb, size);
-    size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n)) {
         errno = ENOMEM;
         return NULL;
@@ -220,7 +263,7 @@ EXPORT void *calloc(size_t nmemb, size_t size)
     return boot_alloc(16, n ? n : 1);
 }
 
-EXPORT void *realloc(void *p, size_t n)
+__attribute__((noinline)) static void *realloc_slow(void *p, size_t n)
 {
     if (likely(!in_boot_arena(p))) {
         if (is_open())
@@ -237,6 +280,14 @@ EXPORT void *realloc(void *p, size_t n)
         memcpy(q, p, old < n ? old : n);
     }
     return q;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    /* DIRECT: the backend's realloc sets ENOMEM itself (AM_CAP_OWN_ERRNO). */
+    if (is_direct() && direct_size(n))
+        return p ? AM_PRELOAD_BACKEND.realloc(p, n) : AM_PRELOAD_BACKEND.malloc(n);
+    return realloc_slow(p, n);
 }
 
 EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -308,6 +359,8 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
+    if (is_direct() && likely(p != NULL))
+        return AM_PRELOAD_BACKEND.usable_size(p);
     if (unlikely(in_boot_arena(p)))
         return boot_size(p);
     if (!p || !is_open())

@@ -304,7 +304,7 @@ static void large_unlink(struct segment *seg)
     am__slab_g.large_usable -= seg->usable;
 }
 
-void *am__slab_large_alloc(size_t n, size_t align)
+void *am__slab_large_alloc(size_t n, size_t align, bool *fresh)
 {
     size_t page = am__os_page_size();
     size_t offset, len;
@@ -320,6 +320,7 @@ void *am__slab_large_alloc(size_t n, size_t align)
             seg->usable = seg->map_len - offset;
             large_link(seg);
             pthread_mutex_unlock(&am__slab_g.lock);
+            *fresh = false;
             return (char *)seg + offset;
         }
         pthread_mutex_unlock(&am__slab_g.lock);
@@ -341,6 +342,7 @@ void *am__slab_large_alloc(size_t n, size_t align)
     os_bytes_add(len);
     purge_idle(now_ms());
     pthread_mutex_unlock(&am__slab_g.lock);
+    *fresh = true; /* straight from mmap: every page reads as zero */
     return (char *)base + offset;
 }
 

@@ -24,7 +24,14 @@
  * A thread that exits hands its slabs to a global pool, from which other
  * threads adopt them (when they need a slab of that class, or when they free
  * into one). Empty slabs go back to the segment manager (segment.c), which
- * keeps some resident and purges the rest. Requests above 32 KiB get page
+ * keeps some resident and purges the rest. When the current slab runs dry,
+ * blocks already resident come first: its remote frees, then a partial
+ * slab's free blocks, then a pooled slab's, and only then fresh pages carved
+ * from its untouched end (each carve faults pages in and adds to the peak
+ * RSS). calloc clears what it hands out, but for a large run fresh from mmap,
+ * which is zero already. A free of the block at the head of its slab's free
+ * list, the usual double free, stops the process with a message (one
+ * comparison on the fast path). Requests above 32 KiB get page
  * runs of their own from the OS; freed runs wait in a small cache (32 MiB,
  * 32 runs, unmapped after 500 ms idle) for the next large request, and a
  * large realloc remaps the run (mremap, in place or moved) instead of
@@ -48,8 +55,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/single_threaded.h>
 #include <string.h>
+#include <unistd.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -111,6 +120,18 @@ static struct {
     size_t meta_left;
     pthread_key_t key;
 } st = {.notify_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* How many slabs of each class are in the pool: written under the lock, read
+ * without it by refill, as a hint that looking there may pay. */
+static _Atomic unsigned abandoned_hint[N_CLASSES];
+
+static void abandoned_count(unsigned cls, int delta)
+{
+    atomic_store_explicit(&abandoned_hint[cls],
+                          atomic_load_explicit(&abandoned_hint[cls], memory_order_relaxed) +
+                              (unsigned)delta,
+                          memory_order_relaxed);
+}
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
@@ -337,6 +358,7 @@ static void slab_abandon_locked(struct slab *s)
     s->state = SLAB_ABANDONED;
     slab_link(&st.abandoned[s->cls], s);
     st.n_abandoned++;
+    abandoned_count(s->cls, 1);
 }
 
 /* Under am__slab_g.lock: take s out of the pool for h. */
@@ -344,6 +366,7 @@ static void slab_adopt_locked(struct heap *h, struct slab *s)
 {
     slab_unlink(&st.abandoned[s->cls], s);
     st.n_abandoned--;
+    abandoned_count(s->cls, -1);
     atomic_store_explicit(&s->owner, h, memory_order_release);
     slab_collect(s);
 }
@@ -360,6 +383,7 @@ static void sweep_abandoned_locked(void)
             if (used_of(s) == 0) {
                 slab_unlink(&st.abandoned[cls], s);
                 st.n_abandoned--;
+                abandoned_count(cls, -1);
                 am__slab_unit_release(s);
             }
         }
@@ -513,21 +537,75 @@ static inline void *slab_pop(struct slab *s)
     return b;
 }
 
+/* Slabs of the pool a refill looks at for free blocks before it carves. */
+#define ABANDONED_SCAN 8
+
+/* A slab of the pool of class cls with free blocks (resident already, unlike
+ * the pages a carve would touch), adopted by h as its current one; NULL when
+ * the first few in the pool have none. Those that remote frees emptied go
+ * back to the segment manager on the way. */
+static struct slab *adopt_with_free(struct heap *h, unsigned cls)
+{
+    struct slab *found = NULL, *next;
+    unsigned seen = 0;
+    pthread_mutex_lock(&am__slab_g.lock);
+    for (struct slab *s = st.abandoned[cls]; s && seen < ABANDONED_SCAN; s = next, seen++) {
+        next = s->next;
+        slab_collect(s);
+        if (used_of(s) == 0) {
+            slab_unlink(&st.abandoned[cls], s);
+            st.n_abandoned--;
+            abandoned_count(cls, -1);
+            am__slab_unit_release(s);
+        } else if (s->free) {
+            slab_adopt_locked(h, s);
+            s->state = SLAB_CURRENT;
+            atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);
+            found = s;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&am__slab_g.lock);
+    return found;
+}
+
 /* A slab of class cls with a free block for h, made current; NULL when out of
  * memory. */
 static struct slab *refill(struct heap *h, unsigned cls)
 {
     struct slab *s = tls.current[cls];
     /* Blocks freed by other threads first: they are resident already. */
-    if (s != &empty_slab && (slab_collect(s) || slab_carve(s)))
+    if (s != &empty_slab && slab_collect(s))
         return s;
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
         drain_delayed(h);
         if (s->free)
             return s;
     }
-    if (s != &empty_slab && !slab_retire_full(h, s))
-        return s;
+    if (s != &empty_slab) {
+        /* Free blocks of a partial slab before fresh pages of this one:
+         * they are resident, carving faults pages in. A slab with pages
+         * left to carve waits in the partial queue for its turn. */
+        if (s->bump < s->end) {
+            if (!h->partial[cls].head) {
+                struct slab *a = atomic_load_explicit(&abandoned_hint[cls], memory_order_relaxed)
+                                     ? adopt_with_free(h, cls)
+                                     : NULL;
+                if (!a) {
+                    slab_carve(s);
+                    return s;
+                }
+                s->state = SLAB_PARTIAL;
+                queue_push(&h->partial[cls], s);
+                set_current(&tls, cls, a);
+                return a;
+            }
+            s->state = SLAB_PARTIAL;
+            queue_push(&h->partial[cls], s);
+        } else if (!slab_retire_full(h, s)) {
+            return s;
+        }
+    }
 
     if ((s = h->partial[cls].head)) {
         queue_remove(&h->partial[cls], s);
@@ -580,7 +658,8 @@ __attribute__((noinline, cold)) static void *out_of_memory(void)
 
 __attribute__((noinline)) static void *large_malloc(size_t n)
 {
-    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN);
+    bool fresh;
+    void *p = am__slab_large_alloc(n, AM_MIN_ALIGN, &fresh);
     return p ? p : out_of_memory();
 }
 
@@ -733,12 +812,27 @@ __attribute__((noinline)) static void free_slow(struct segment *seg, struct slab
         free_rare(seg, s, p, h, owner);
 }
 
+/* A block freed again while it heads its slab's free list (the common double
+ * free: nothing else of that slab was freed in between) would be handed out
+ * twice by the next two mallocs. Stop the process, as glibc does. */
+__attribute__((noinline, cold, noreturn)) static void double_free(void *p)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "slab: double free of %p\n", p);
+    if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+        /* stderr is gone; abort all the same */
+    }
+    abort();
+}
+
 static void slab_free(void *p)
 {
     struct segment *seg = segment_of(p);
     struct slab *s = slab_of(seg, p);
     struct heap *h = tls.heap;
     if (likely(atomic_load_explicit(&s->fast_owner, memory_order_relaxed) == h)) {
+        if (unlikely(p == s->free))
+            double_free(p);
         *(void **)p = s->free;
         s->free = p;
         uint32_t used = used_of(s) - 1;
@@ -795,7 +889,28 @@ static void *slab_aligned(size_t align, size_t n)
             if (class_size(cls) % align == 0)
                 return slab_malloc(class_size(cls));
     }
-    return am__slab_large_alloc(n, align);
+    bool fresh;
+    return am__slab_large_alloc(n, align, &fresh);
+}
+
+/* calloc: a large block fresh from mmap is zero already; writing zeros over
+ * it would only fault in every page (a program's big calloc'd table may
+ * never touch most of them). Everything else is cleared. */
+static void *slab_calloc(size_t n)
+{
+    if (n > MAX_CLASS_SIZE) {
+        bool fresh;
+        void *p = am__slab_large_alloc(n, AM_MIN_ALIGN, &fresh);
+        if (!p)
+            return out_of_memory();
+        if (!fresh)
+            am_memset(p, 0, n);
+        return p;
+    }
+    void *p = slab_malloc(n);
+    if (p)
+        am_memset(p, 0, n);
+    return p;
 }
 
 static int slab_init(void)
@@ -823,6 +938,8 @@ static void slab_fini(void)
     }
     memset(st.abandoned, 0, sizeof st.abandoned);
     st.n_abandoned = 0;
+    for (unsigned c = 0; c < N_CLASSES; c++)
+        atomic_store_explicit(&abandoned_hint[c], 0, memory_order_relaxed);
     am__slab_segments_reset();
     pthread_mutex_unlock(&am__slab_g.lock);
     pthread_mutex_unlock(&st.notify_lock);
@@ -966,6 +1083,7 @@ const struct am_allocator am_slab_allocator = {
     .malloc = slab_malloc,
     .free = slab_free,
     .realloc = slab_realloc,
+    .calloc = slab_calloc,
     .aligned = slab_aligned,
     .usable_size = slab_usable_size,
     .stats = slab_stats,

@@ -192,8 +192,9 @@ extern struct slab_global am__slab_g;
 struct slab *am__slab_unit_acquire(void);
 /* Give a unit back; its pages go back to the OS past a threshold or an age. */
 void am__slab_unit_release(struct slab *s);
-/* A large block of n bytes aligned to align (>= 16), or NULL. */
-void *am__slab_large_alloc(size_t n, size_t align);
+/* A large block of n bytes aligned to align (>= 16), or NULL. *fresh says
+ * whether it was mapped for this call (all zero) or is a cached run. */
+void *am__slab_large_alloc(size_t n, size_t align, bool *fresh);
 void am__slab_large_free(struct segment *seg);
 /* Resize the large block p of run seg to n bytes (n > MAX_CLASS_SIZE) by
  * remapping its pages, in place or moved; NULL (p untouched) when the caller
