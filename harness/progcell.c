@@ -176,34 +176,6 @@ static bool port_accepts(int port)
     return ok;
 }
 
-/* The last non-empty line written to the run's cells.log since `from`
- * (the descriptor the cells write to is write-only: read it anew). */
-static void last_line_since(const struct am_results *res, off_t from, char *out, size_t len)
-{
-    out[0] = '\0';
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/cells.log", res->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end <= from) {
-        close(fd);
-        return;
-    }
-    char buf[2048];
-    off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
-    ssize_t n = pread(fd, buf, (size_t)(end - at), at);
-    close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    char *line = strrchr(buf, '\n');
-    snprintf(out, len, "%.*s", (int)len - 1, line ? line + 1 : buf);
-}
-
 static void log_text(int fd, const char *text)
 {
     ssize_t ignored = write(fd, text, strlen(text));
@@ -292,7 +264,7 @@ static bool generate_input(struct am_progrun *run, const struct am_program *prog
         return true;
     }
     char last[160], fate[64];
-    last_line_since(res, from, last, sizeof last);
+    am_results_log_tail(res, from, last, sizeof last);
     snprintf(st->generate_why, sizeof st->generate_why, "its input generator failed (%s)%s%s",
              status < 0 ? why : am_proc_describe(status, fate, sizeof fate), last[0] ? ": " : "",
              last);
@@ -776,7 +748,7 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
     }
 
     char last[200], fate[64];
-    last_line_since(res, log_from, last, sizeof last);
+    am_results_log_tail(res, log_from, last, sizeof last);
     const char *sep = last[0] ? ": " : "";
     if (m.proc.reaped || m.proc.pid > 0) {
         am_proc_describe(m.proc.status, b.exit_status, sizeof b.exit_status);

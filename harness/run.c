@@ -27,28 +27,9 @@
 #include "results.h"
 #include "schedule.h"
 #include "signals.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN, CELL_SKIPPED };
-
-/* The last non-empty line the cell wrote to cells.log since `from`. */
-static void last_log_line(int fd, off_t from, char *out, size_t len)
-{
-    out[0] = '\0';
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end <= from)
-        return;
-    char buf[2048];
-    off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
-    ssize_t n = pread(fd, buf, (size_t)(end - at), at);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    char *line = strrchr(buf, '\n');
-    snprintf(out, len, "%.*s", (int)len - 1, line ? line + 1 : buf);
-}
 
 /* The series first: a cell's row in cells.csv says its series is whole, and
  * only a child that finished its report has a whole one. */
@@ -128,7 +109,7 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
         sched_setaffinity(0, sizeof all, &all);
 
     char stderr_line[200];
-    last_log_line(res->log_fd, after_heading, stderr_line, sizeof stderr_line);
+    am_results_log_tail(res, after_heading, stderr_line, sizeof stderr_line);
     if (lseek(res->log_fd, 0, SEEK_END) == after_heading && ftruncate(res->log_fd, before) != 0)
         before = after_heading; /* the heading stays: harmless */
     if (!err && child.cancelled) {

@@ -196,6 +196,10 @@ def test_isolation(allocmark, root):
     crash = got.get(("crash-test", "churn", "1"), {})
     check(crash.get("status") == "crash" and "SIGSEGV" in crash.get("reason", ""),
           f"crash-test: {crash.get('status')} {crash.get('reason')}")
+    # The last line the cell's process wrote to stderr (crash-test says one
+    # before it misbehaves) ends the reason: cells.log is read back for it.
+    check(crash.get("reason", "").endswith(": crash-test: allocation 1001 misbehaves (segv)"),
+          f"crash-test's reason ends with its last stderr line: {crash.get('reason')}")
     hang = got.get(("hang-test", "churn", "1"), {})
     check(hang.get("status") == "timeout", f"hang-test: {hang.get('status')} {hang.get('reason')}")
     check(float(hang.get("wall_s", 99)) < 8, f"hang-test killed after {hang.get('wall_s')} s")
@@ -226,6 +230,11 @@ def test_isolation(allocmark, root):
             r = got.get(("crash-test", workload, "2"), {})
             check(r.get("status") == status and reason in r.get("reason", ""),
                   f"{mode} {workload}: {r.get('status')} {r.get('reason')}")
+            if status == "crash":
+                check(r.get("reason", "").endswith("crash-test: allocation 101 misbehaves (%s)"
+                                                   % mode),
+                      f"{mode} {workload}: the reason ends with the stderr line: "
+                      f"{r.get('reason')}")
             # Not thread-safe: two threads run it behind the front end's lock.
             check(r.get("label") == "crash-test+lock", f"{mode}: label {r.get('label')}")
             r = got.get(("mmap-only", workload, "2"), {})
