@@ -73,7 +73,8 @@
     X(output_checksum) \
     X(rss_samples) \
     X(sampler_cpu_s) \
-    X(cpu)
+    X(cpu) \
+    X(series_s)
 // clang-format on
 
 enum am_column {

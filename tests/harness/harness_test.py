@@ -15,6 +15,9 @@ Usage: harness_test.py ALLOCMARK TEST [ALLOCATORS]
                  existing results untouched
   schedule       interleaved passes from a seed, sequential order, warm-ups,
                  --precision up to --max-reps, --pin
+  series         the time series stays out of the measured time: with
+                 statistics that sleep 5 ms a point (delay-test), series_s
+                 holds that time and seconds does not
 Ends with "N passed, N failed" like the C tests; exit 1 on any failure.
 """
 import os
@@ -68,6 +71,7 @@ def test_smoke(allocmark, root, names):
         check(False, f"smoke results: {problem}")
     meta, rows, _ = results_check.load(run_dir)
     check(len(rows) == meta["cells_total"] and rows, f"{len(rows)} rows")
+    check(rows and "series_s" in rows[0], "cells.csv has series_s, the time series' cost")
     for r in rows:
         check(r["status"] == "ok",
               f"{r['allocator']} {r['workload']} t={r['threads']}: {r['status']} {r['reason']}")
@@ -141,6 +145,40 @@ def test_schedule(allocmark, root):
     check(meta["environment"]["pinned"] == "0", "metadata says the cells were pinned")
     check(all(r["cpu"] == "0" for r in rows if r["status"] == "ok"),
           f"--pin 0: every cell on CPU 0: {[r['cpu'] for r in rows]}")
+
+
+def test_series(allocmark, root):
+    """The time series' points (RSS, the allocator's statistics) are taken
+    inside the measured phase but left out of `seconds`; series_s says how
+    long they took. delay-test's statistics sleep 5 ms (AM_DELAY_TEST_STATS_US),
+    so that the series costs far more than the workload: were it still in the
+    measured time, seconds + series_s would count it twice and exceed the
+    cell process's whole wall time."""
+    p = run(allocmark, ["run", "--profile", "smoke", "-a", "delay-test", "-w", "churn,larson",
+                        "-t", "1,2", "-r", "1", "--no-micro", "-o", root],
+            env={"AM_DELAY_TEST_STATS_US": "5000"})
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+    run_dir = latest(root)
+    for problem in results_check.problems(run_dir):
+        check(False, f"series: {problem}")
+    _, rows, series = results_check.load(run_dir)
+    check(len(rows) == 4, f"2 workloads x 2 thread counts: {len(rows)} rows")
+    for r in rows:
+        name = f"{r['workload']} t={r['threads']}"
+        if not check(r["status"] == "ok", f"{name}: {r['status']} {r['reason']}"):
+            continue
+        points = sum(1 for s in series if (s["workload"], s["threads"]) == (r["workload"],
+                                                                             r["threads"]))
+        seconds, series_s, wall = (float(r[c]) for c in ("seconds", "series_s", "wall_s"))
+        # Every point but the first (taken before the clock starts) and the
+        # last (after it stops) slept at least 5 ms.
+        check(series_s >= 0.005 * (points - 2) > 0,
+              f"{name}: series_s {series_s} for {points} points of at least 5 ms")
+        check(seconds + series_s / int(r["threads"]) < wall,
+              f"{name}: the series is not in seconds: {seconds} + {series_s} / {r['threads']} "
+              f">= the whole process's {wall} s")
+        check(abs(float(r["ops_per_sec"]) * seconds - float(r["ops"])) <= 1e-3 * float(r["ops"]),
+              f"{name}: ops_per_sec is ops / seconds")
 
 
 def test_plot(allocmark, root):
@@ -387,7 +425,7 @@ def main():
     allocmark, test = os.path.abspath(sys.argv[1]), sys.argv[2]
     tests = {"smoke": lambda a, r: test_smoke(a, r, sys.argv[3] if len(sys.argv) > 3 else None),
              "isolation": test_isolation, "sigint": test_sigint, "badinput": test_badinput,
-             "plot": test_plot, "schedule": test_schedule}
+             "plot": test_plot, "schedule": test_schedule, "series": test_series}
     if test not in tests:
         print(f"unknown test {test}; valid: {', '.join(tests)}", file=sys.stderr)
         sys.exit(2)
