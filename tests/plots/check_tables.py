@@ -16,8 +16,10 @@ import csv
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,7 +99,15 @@ def main():
             check(cells[2].endswith("+lock") == (threads > 1), "+lock marks the locked cells")
     check(table.get(("prodcons", "4"), ["", ""])[1] == "timeout",
           "a cell whose repetitions all timed out says timeout")
-    p = run(allocmark, "report", "--baseline", "jemalloc", threads_run)
+    # --baseline also writes the report against it into the run directory:
+    # on a copy (tests/plots/check_baseline.py checks what it writes).
+    tmp = tempfile.mkdtemp(prefix="allocmark-tables-")
+    try:
+        copy = os.path.join(tmp, "run-threads")
+        shutil.copytree(threads_run, copy)
+        p = run(allocmark, "report", "--baseline", "jemalloc", copy)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     table = table_cells(p.stdout)
     base = median_ops(rows, "jemalloc", "churn", 1)
     shown = interval(table.get(("churn", "1"), [""])[0])
