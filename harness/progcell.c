@@ -473,6 +473,7 @@ struct rowbuf {
         sampler[32], exit_status[64];
     char reason[512];
     bool reference; /* glibc's run for the reference output only: no row */
+    bool warmup;    /* a warm-up repetition (--warmup): run, judged, no row */
 };
 
 static int write_row(struct am_results *res, struct rowbuf *b, const struct measured *m)
@@ -508,6 +509,16 @@ static enum am_progcell_outcome finish(struct am_results *res, struct rowbuf *b,
     b->row.v[AM_COL_status] = am_status_name(status);
     if (b->reason[0])
         b->row.v[AM_COL_reason] = b->reason;
+    if (b->warmup) {
+        char line[700];
+        snprintf(line, sizeof line, "%s (warm-up, discarded)%s%s",
+                 status == AM_STATUS_OK ? "ok" : am_status_name(status), b->reason[0] ? ": " : "",
+                 b->reason);
+        am_progress_finish(progress, status == AM_STATUS_OK || status == AM_STATUS_SKIPPED, line);
+        if (status == AM_STATUS_OK)
+            return AM_PROGCELL_OK;
+        return status == AM_STATUS_SKIPPED ? AM_PROGCELL_SKIPPED : AM_PROGCELL_FAILED;
+    }
     if (b->reference) {
         char msg[800];
         snprintf(msg, sizeof msg, "%s %s: glibc's reference output (not a cell): %s%s%s",
@@ -634,20 +645,31 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
     return AM_STATUS_OK;
 }
 
+/* reference: glibc's run for the reference output only; warmup: a warm-up
+ * repetition. Neither writes a row. *merit: the figure of merit of an ok
+ * run (what --precision judges), else NaN. */
 static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
                                          unsigned rep, struct am_results *res,
-                                         struct am_progress *progress, bool reference)
+                                         struct am_progress *progress, bool reference, bool warmup,
+                                         double *merit_out)
 {
     char desc[200];
-    snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
-             reference ? " (glibc's reference output, not a cell)" : "");
+    *merit_out = NAN;
+    if (warmup)
+        snprintf(desc, sizeof desc, "%s %s warm-up", a->name, prog->name);
+    else if (rep <= run->reps)
+        snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
+                 reference ? " (glibc's reference output, not a cell)" : "");
+    else
+        snprintf(desc, sizeof desc, "%s %s rep %u (for precision)", a->name, prog->name, rep);
     if (!reference)
         am_progress_start(progress, desc);
 
     struct rowbuf b;
     memset(&b, 0, sizeof b);
     b.reference = reference;
+    b.warmup = warmup;
     snprintf(b.rep, sizeof b.rep, reference ? "for rep %u" : "%u", rep);
     b.row.v[AM_COL_allocator] = a->name;
     b.row.v[AM_COL_label] = a->name;
@@ -897,6 +919,8 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
 
     char outcome[300] = "";
     if (status == AM_STATUS_OK)
+        *merit_out = strtod(b.throughput, NULL);
+    if (status == AM_STATUS_OK)
         snprintf(outcome, sizeof outcome, "ok, %.3g %s, peak RSS %.1f MiB (%.2f s)",
                  strtod(b.throughput, NULL), b.row.v[AM_COL_throughput_unit],
                  strtod(b.peak, NULL) / (1 << 20), m.wall_s);
@@ -907,10 +931,10 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
 
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
-                                         unsigned rep, struct am_results *res,
-                                         struct am_progress *progress)
+                                         unsigned rep, bool warmup, struct am_results *res,
+                                         struct am_progress *progress, double *merit)
 {
-    return run_cell(run, prog, st, a, rep, res, progress, false);
+    return run_cell(run, prog, st, a, rep, res, progress, false, warmup, merit);
 }
 
 bool am_progcell_needs_reference(const struct am_program *prog, const struct am_progstate *st)
@@ -922,6 +946,7 @@ void am_progcell_reference(struct am_progrun *run, const struct am_program *prog
                            struct am_progstate *st, const struct am_allocator *glibc, unsigned rep,
                            struct am_results *res, struct am_progress *progress)
 {
-    if (run_cell(run, prog, st, glibc, rep, res, progress, true) != AM_PROGCELL_OK)
+    double merit;
+    if (run_cell(run, prog, st, glibc, rep, res, progress, true, false, &merit) != AM_PROGCELL_OK)
         st->reference_failed = true;
 }

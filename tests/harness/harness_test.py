@@ -14,7 +14,8 @@ Usage: harness_test.py ALLOCMARK TEST [ALLOCATORS]
   badinput       every malformed option: exit 2, a message naming the flag,
                  existing results untouched
   schedule       interleaved passes from a seed, sequential order, warm-ups,
-                 --precision up to --max-reps, --pin
+                 --precision up to --max-reps, --pin; program cells in the
+                 same passes, with warm-ups and --precision
   series         the time series stays out of the measured time: with
                  statistics that sleep 5 ms a point (delay-test), series_s
                  holds that time and seconds does not
@@ -141,6 +142,48 @@ def test_schedule(allocmark, root):
     for w in ("churn", "larson"):
         a, b = rate.get(("delay-test", w)), rate.get(("delay-test#2", w))
         check(a and b and b < a / 2, f"{w}: the delayed second copy is slower: {a} {b}")
+    # Program cells (here `-- sh -c 'echo 300'`) share the schedule: each pass
+    # runs one repetition of every workload and program cell, in one
+    # shuffled order; warm-ups and --precision apply to them too. bump-brk's
+    # program cells are skipped where its drop-in is not built (sanitizer
+    # builds): a skipped cell still takes its place in each pass.
+    prog = ["run", "--profile", "smoke", "-a", "glibc,bump-brk", "-w", "churn", "-t", "1",
+            "--no-micro"]
+    command = ["--", "sh", "-c", "echo 300"]
+
+    def program_run(label, *extra):
+        out = os.path.join(root, label)
+        p = run(allocmark, prog + ["-o", out] + list(extra) + command)
+        check(p.returncode == 0, f"{label}: exit {p.returncode}: {p.stderr[-300:]}")
+        run_dir = latest(out)
+        for problem in results_check.problems(run_dir):
+            check(False, f"{label}: {problem}")
+        meta, rows, _ = results_check.load(run_dir)
+        return p, meta, rows
+
+    p, meta, rows = program_run("programs", "-r", "3", "--warmup", "1", "--seed", "7")
+    kinds = [r["kind"] for r in rows]
+    check(len(rows) == 12 and kinds.count("program") == 6,
+          f"2 workload and 2 program cells x 3 repetitions, warm-ups not written: {kinds}")
+    for i, r in enumerate(rows):
+        check(r["rep"] == str(i // 4 + 1),
+              f"row {i} ({r['allocator']} {r['workload']}) is of pass {i // 4 + 1}: rep {r['rep']}")
+    check(p.stderr.count("sh warm-up") == 2 and p.stderr.count("churn t=1 warm-up") == 2,
+          "every program and workload cell has its warm-up")
+    _, _, again = program_run("programs-again", "-r", "3", "--warmup", "1", "--seed", "7")
+    check([(r["allocator"], r["workload"], r["rep"]) for r in again]
+          == [(r["allocator"], r["workload"], r["rep"]) for r in rows],
+          "the same seed gives the same order, program cells included")
+    _, meta, rows = program_run("programs-precision", "-r", "2", "--precision", "0.01",
+                                "--max-reps", "6")
+    reps = {}
+    for r in rows:
+        reps[(r["allocator"], r["workload"])] = reps.get((r["allocator"], r["workload"]), 0) + 1
+    check(reps.get(("glibc", "sh")) == 6 and reps.get(("glibc", "churn")) == 6,
+          f"--precision adds repetitions to program cells too, up to --max-reps: {reps}")
+    p, _, rows = program_run("programs-noglibc", "-a", "bump-brk", "-r", "1")
+    check(len(rows) == 2, f"without glibc: one workload and one program row: {len(rows)}")
+
     meta, rows, _ = order_of("pin", "-r", "1", "--pin", "0")
     check(meta["environment"]["pinned"] == "0", "metadata says the cells were pinned")
     check(all(r["cpu"] == "0" for r in rows if r["status"] == "ok"),

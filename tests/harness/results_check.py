@@ -92,11 +92,12 @@ def expected_cells(meta, rows=()):
                     key = (a["name"], copy, w["name"], str(t))
                     for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
                         cells.append(key + (str(rep),))
-    # Program cells: after the workloads' schedule, never --aa or --precision.
-    for rep in range(1, meta["reps"] + 1):
-        for p in meta.get("programs", []):
-            for a in meta["allocators"]:
-                cells.append((a["name"], "", p["name"], "", str(rep)))
+    # Program cells: in the same schedule, with --precision too; never --aa.
+    for p in meta.get("programs", []):
+        for a in meta["allocators"]:
+            key = (a["name"], "", p["name"], "")
+            for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
+                cells.append(key + (str(rep),))
     return cells
 
 
