@@ -115,7 +115,7 @@ def cmd_report(args):
     if len(args.run_dir) > 1:
         raise RunError("report: one run directory at a time (several only with --memcore, "
                        "got %d)" % len(args.run_dir))
-    run = Run(args.run_dir[0] if args.run_dir else DEFAULT_RUN)
+    run = Run(args.run_dir[0] if args.run_dir else DEFAULT_RUN, need_cells=not args.micro)
     if args.micro:
         return tables.micro_table(run, sys.stdout, args.subject)
     if args.conformance:
