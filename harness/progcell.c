@@ -686,8 +686,12 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
     }
     for (unsigned i = 0; i < st->n_timed_out; i++) {
         if (strcmp(st->timed_out[i], a->name) == 0) {
-            snprintf(b.reason, sizeof b.reason, "ran out of time in repetition %u; not run again",
-                     st->timed_out_rep[i]);
+            if (st->timed_out_rep[i])
+                snprintf(b.reason, sizeof b.reason,
+                         "ran out of time in repetition %u; not run again", st->timed_out_rep[i]);
+            else
+                snprintf(b.reason, sizeof b.reason,
+                         "ran out of time in its warm-up; not run again");
             return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
         }
     }
