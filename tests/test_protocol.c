@@ -57,6 +57,8 @@ static void round_trip(void)
         .clock_overhead_ns = 9.5,
         .has_cpu = true,
         .cpu = 1,
+        .has_series_time = true,
+        .series_s = 0.0625,
     };
     r.has_latency[AM_OP_MALLOC] = true;
     r.latency[AM_OP_MALLOC] = (struct am_latency_report){5, 10, 20, 30, 40};
@@ -92,6 +94,7 @@ static void round_trip(void)
     CHECK(got.has_usage && got.user_s == 0.125 && got.sys_s == 0.5 && got.minor_faults == 77);
     CHECK(got.has_overhead && !got.has_harness_overhead && got.clock_overhead_ns == 9.5);
     CHECK(got.has_cpu && got.cpu == 1);
+    CHECK(got.has_series_time && got.series_s == 0.0625);
     REQUIRE(got.n_series == 2, "%u series points", got.n_series);
     CHECK(got.series[0].live == -16 && !got.series[0].has_os && got.series[0].seconds == 0.001);
     CHECK(got.series[1].has_os && got.series[1].os == 65536 && got.series[1].ops == 20);
