@@ -12,31 +12,54 @@ from results import Run, RunError
 NO_DIFFERENCE = "no detectable difference"
 
 
+PROGRAM = "-"  # the threads field of a program cell's key
+
+
+def cells_of(run):
+    """Every cell of a run by key: workload cells (allocator, workload,
+    threads), then program cells (allocator, program, "-")."""
+    cells = dict(run.cells)
+    for (allocator, program), cell in run.programs.items():
+        cells[(allocator, program, PROGRAM)] = cell
+    return cells
+
+
+def metric_of(key, metric):
+    """A program cell's throughput is the program's own figure of merit or
+    1 / wall time (cells.csv's `throughput`), its ops_per_sec empty."""
+    return "throughput" if key[2] == PROGRAM and metric == "ops_per_sec" else metric
+
+
 def compare_cells(run_a, run_b, metric, correction, alpha):
     """One dict per cell of either run, A's order first: its key, the two
     cells, the ratio B/A (an Estimate), the raw and corrected p-values and
     the verdict (or why there is none)."""
-    keys = list(run_a.cells) + [k for k in run_b.cells if k not in run_a.cells]
+    cells_a, cells_b = cells_of(run_a), cells_of(run_b)
+    keys = list(cells_a) + [k for k in cells_b if k not in cells_a]
     # The plan's order (workload, threads, allocator), not the order the
-    # cells happened to run in (shuffled, with --order interleaved).
+    # cells happened to run in (shuffled, with --order interleaved); the
+    # programs after the workloads, by name.
     full = getattr(run_a, "run", run_a)
     workloads, allocators = full.ordered("workload"), full.ordered("allocator")
     place = lambda xs, x: xs.index(x) if x in xs else len(xs)  # noqa: E731
-    keys.sort(key=lambda k: (place(workloads, k[1]), k[2], place(allocators, k[0])))
+    keys.sort(key=lambda k: (k[2] == PROGRAM, place(workloads, k[1]), k[1],
+                             str(k[2]).zfill(4), place(allocators, k[0]), k[0]))
     rows = []
     for key in keys:
-        a, b = run_a.cells.get(key), run_b.cells.get(key)
-        row = {"key": key, "a": a, "b": b, "ratio": stats.NONE, "p": None, "p_adj": None}
+        a, b = cells_a.get(key), cells_b.get(key)
+        m = metric_of(key, metric)
+        row = {"key": key, "a": a, "b": b, "ratio": stats.NONE, "p": None, "p_adj": None,
+               "metric": m}
         if a is None or b is None:
             row["verdict"] = "only in " + ("B" if a is None else "A")
         elif a.failed or b.failed:
             row["verdict"] = "; ".join("failed in %s: %s" % (n, c.failure_text())
                                        for n, c in (("A", a), ("B", b)) if c.failed)
-        elif not a.values(metric) or not b.values(metric):
-            row["verdict"] = "no %s" % metric
+        elif not a.values(m) or not b.values(m):
+            row["verdict"] = "no %s" % m
         else:
-            row["ratio"] = stats.ratio_ci(a.values(metric), b.values(metric))
-            row["p"] = stats.mann_whitney(a.values(metric), b.values(metric))
+            row["ratio"] = stats.ratio_ci(a.values(m), b.values(m))
+            row["p"] = stats.mann_whitney(a.values(m), b.values(m))
             row["verdict"] = None if row["p"] is not None else \
                 "unknown (1 repetition: no test)"
         rows.append(row)
@@ -64,7 +87,7 @@ def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.0
     if aa:
         run = Run(path_a)
         run_a, run_b = run.split_aa()
-        if not run_b.cells:
+        if not run_b.cells and not run_b.programs:
             raise RunError("%s: no second copies (NAME#2): not a run of `allocmark run --aa`"
                            % path_a)
         path_b = path_a
@@ -72,18 +95,20 @@ def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.0
         run_a, run_b = Run(path_a), Run(path_b)
     out.write("A: %s (%s)\nB: %s (%s)\n\n" % (path_a, run_a.footer(), path_b, run_b.footer()))
     rows = compare_cells(run_a, run_b, metric, correction, alpha)
-    header = ["allocator", "workload", "threads", "A Mops/s [95% CI]", "B Mops/s [95% CI]",
+    header = ["allocator", "workload", "threads", "A [95% CI]", "B [95% CI]",
               "B/A [95% CI]", "p", "p adj.", "RSS B/A", "verdict"]
     table = []
     for r in rows:
-        a, b = r["a"], r["b"]
+        a, b, m = r["a"], r["b"], r["metric"]
         ok = lambda c: c is not None and not c.failed  # noqa: E731
         rss = stats.ratio_ci(a.values("peak_rss_bytes"), b.values("peak_rss_bytes")) \
             if ok(a) and ok(b) else stats.NONE
+        # Workloads' ops/s in millions; a program's throughput as it is.
+        scale = 1e6 if m == "ops_per_sec" else 1.0
         table.append([
             (b or a).label, r["key"][1], str(r["key"][2]),
-            stats.fmt(a.estimate(metric), scale=1e6) if ok(a) else "-",
-            stats.fmt(b.estimate(metric), scale=1e6) if ok(b) else "-",
+            stats.fmt(a.estimate(m), scale=scale) if ok(a) else "-",
+            stats.fmt(b.estimate(m), scale=scale) if ok(b) else "-",
             stats.fmt(r["ratio"]), p_text(r["p"]), p_text(r["p_adj"]),
             stats.sig(rss.value) if rss else "-", r["verdict"]])
     widths = [max(len(t[i]) for t in table + [header]) for i in range(len(header))]
@@ -96,14 +121,20 @@ def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.0
     for r in rows:
         word = "failed" if r["verdict"].startswith("failed") else r["verdict"]
         counts[word] = counts.get(word, 0) + 1
+    what = metric
+    if any(r["metric"] != metric for r in rows):
+        what = "%s (workloads, in millions) and of throughput (programs, marked - in the " \
+            "threads column: the program's own figure of merit or 1 / wall time)" % metric
+    elif metric == "ops_per_sec":
+        what += " (in millions)"
     out.write("\nB/A: the ratio of the medians of %s (above 1: B is faster), its interval "
               "from a bootstrap of both cells' repetitions. p: two-sided Mann-Whitney U; "
               "p adj.: corrected for the %d cells tested (%s); a cell is faster or slower "
-              "when p adj. < %g.\n" % (metric, len(tested), {
+              "when p adj. < %g.\n" % (what, len(tested), {
                   "holm": "Holm", "bh": "Benjamini-Hochberg"}[correction], alpha))
     if tested:
-        floor = min(stats.smallest_p(len(r["a"].values(metric)), len(r["b"].values(metric)))
-                    for r in tested)
+        floor = min(stats.smallest_p(len(r["a"].values(r["metric"])),
+                                     len(r["b"].values(r["metric"]))) for r in tested)
         if floor >= alpha or (correction == "holm" and floor * len(tested) >= alpha):
             out.write("With these repetitions no cell can be called different: the smallest "
                       "p-value Mann-Whitney can give is %.3g%s. Run both with more "

@@ -330,11 +330,14 @@ class Run:
         """An --aa run as two runs: the first copies of the allocators and
         the second (NAME#2, renamed NAME), for compare."""
         first, second = RunView(self, "first copies"), RunView(self, "second copies")
-        for (allocator, workload, threads), cell in self.cells.items():
-            if allocator.endswith(SECOND_COPY):
-                second.cells[(allocator[:-len(SECOND_COPY)], workload, threads)] = cell
-            else:
-                first.cells[(allocator, workload, threads)] = cell
+        for cells, into in ((self.cells, "cells"), (self.programs, "programs")):
+            for key, cell in cells.items():
+                allocator = key[0]
+                if allocator.endswith(SECOND_COPY):
+                    key = (allocator[:-len(SECOND_COPY)],) + key[1:]
+                    getattr(second, into)[key] = cell
+                else:
+                    getattr(first, into)[key] = cell
         return first, second
 
     def cell(self, allocator, workload, threads):
@@ -456,6 +459,7 @@ class RunView:
     def __init__(self, run, what):
         self.run, self.what = run, what
         self.cells = OrderedDict()
+        self.programs = OrderedDict()
 
     def footer(self):
         return "%s: %s" % (self.what, self.run.footer())

@@ -112,12 +112,13 @@ def coverage():
           % (100 * hits / 300))
 
 
-def write_run(path, seed, slow=None, reps=8, noise=0.03, aa_slow=None):
+def write_run(path, seed, slow=None, reps=8, noise=0.03, aa_slow=None, programs=()):
     """A run directory with cells.csv (and metadata.json) only: 4 allocators
     x 3 workloads x 2 thread counts, `reps` repetitions each, lognormal noise;
     `slow` names an allocator whose throughput is 10 % lower. With aa_slow,
     an --aa run: every allocator twice (the second labelled NAME#2), the
-    second copy of aa_slow 10 % slower."""
+    second copy of aa_slow 10 % slower. `programs` adds program cells (kind
+    program: a throughput in runs/s, no ops/s), slowed the same way."""
     rng = random.Random(seed)
     os.makedirs(path)
     allocators = ["glibc", "jemalloc", "mimalloc", "delay-test"]
@@ -126,18 +127,21 @@ def write_run(path, seed, slow=None, reps=8, noise=0.03, aa_slow=None):
         f.write("# allocmark run (synthetic)\n")
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["allocator", "label", "workload", "threads", "rep", "status", "reason",
-                    "ops_per_sec", "peak_rss_bytes"])
+                    "ops_per_sec", "peak_rss_bytes", "kind", "throughput"])
+        cells = [(wl, t) for wl in workloads for t in (1, 2)] + [(p, "") for p in programs]
         for rep in range(1, reps + 1):
-            for workload in workloads:
-                for threads in (1, 2):
-                    for k, a in enumerate(allocators):
-                        for copy in ("", "#2") if aa_slow else ("",):
-                            slower = a == slow or (a == aa_slow and copy)
-                            speed = 1e7 * (1 + k) * threads * (0.9 if slower else 1.0)
-                            speed *= math.exp(rng.gauss(0, noise))
+            for workload, threads in cells:
+                for k, a in enumerate(allocators):
+                    for copy in ("", "#2") if aa_slow else ("",):
+                        slower = a == slow or (a == aa_slow and copy)
+                        speed = (1 + k) * (0.9 if slower else 1.0) * math.exp(rng.gauss(0, noise))
+                        rss = str(int(3e7 * math.exp(rng.gauss(0, noise))))
+                        if threads:
                             w.writerow([a, a + copy, workload, threads, rep, "ok", "",
-                                        "%.1f" % speed,
-                                        str(int(3e7 * math.exp(rng.gauss(0, noise))))])
+                                        "%.1f" % (1e7 * threads * speed), rss, "workload", ""])
+                        else:
+                            w.writerow([a, a + copy, workload, "", rep, "ok", "", "", rss,
+                                        "program", "%.5f" % (0.5 * speed)])
     with open(os.path.join(path, "metadata.json"), "w") as f:
         json.dump({"reps": reps, "profile": "quick", "allocators": [
             {"name": a} for a in allocators]}, f)
@@ -214,6 +218,23 @@ def compare_runs(allocmark):
         p = run(allocmark, "compare", few, few)
         check("no cell can be called different" in p.stdout,
               "with 3 repetitions compare says no difference can be detected")
+        # Program cells: compared on their throughput, threads shown as -.
+        pa, pslow, paa = (os.path.join(tmp, n) for n in ("pa", "pslow", "paa"))
+        write_run(pa, 6, programs=("lua5.4", "perl"))
+        write_run(pslow, 7, slow="delay-test", programs=("lua5.4", "perl"))
+        table = verdicts(run(allocmark, "compare", pa, pslow).stdout)
+        progs = {k: line for k, line in table.items() if k[2] == "-"}
+        check(len(table) == 32 and len(progs) == 8, "programs are compared too: %d cells, "
+              "%d programs" % (len(table), len(progs)))
+        check(all(line.endswith("slower") == (k[0] == "delay-test") for k, line in progs.items()),
+              "a program 10 %% slower is found, no other: %s" % list(progs.values()))
+        write_run(paa, 8, aa_slow="delay-test", programs=("lua5.4",))
+        table = verdicts(run(allocmark, "compare", "--aa", paa).stdout)
+        check(len(table) == 28 and table[("delay-test#2", "lua5.4", "-")].endswith("slower")
+              and table[("glibc#2", "lua5.4", "-")].endswith("no detectable difference"),
+              "compare --aa pairs the programs' copies: %s" % [
+                  line for k, line in table.items() if k[2] == "-"])
+
         p = run(allocmark, "compare", a, b, "--alpha", "2")
         check(p.returncode == 2 and "--alpha" in p.stderr, "a bad --alpha exits 2")
     finally:
