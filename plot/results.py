@@ -198,6 +198,7 @@ class Run:
 
     def _read_cells(self):
         path = self._file("cells.csv")
+        self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
         if not os.path.exists(path) and not self.need_cells:
             self.notes.append("no cells.csv")
             return
@@ -205,7 +206,6 @@ class Run:
             raise RunError("%s: no cells.csv in the run directory" % self.path)
         rows, comments, self.columns = read_commented_csv(path)
         self.command = comments[0] if comments else ""
-        self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
         for row in rows:
             allocator = row_allocator(row)
             workload = row.get("workload", "")
