@@ -696,9 +696,14 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
         }
     }
     if (am_program_missing_tool(prog, tool, sizeof tool)) {
-        snprintf(b.reason, sizeof b.reason,
-                 "%s is not installed (Debian package %s; scripts/setup.sh installs it)", tool,
-                 prog->packages ? prog->packages : "?");
+        /* Only the built-in suite's packages are scripts/setup.sh's. */
+        const char *dir = am_programs_dir();
+        bool builtin = prog->origin && strncmp(prog->origin, dir, strlen(dir)) == 0;
+        snprintf(b.reason, sizeof b.reason, "%s is not installed%s%s%s", tool,
+                 prog->packages ? " (Debian package " : "", prog->packages ? prog->packages : "",
+                 !prog->packages ? ""
+                 : builtin       ? "; scripts/setup.sh installs it)"
+                                 : ")");
         return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
     }
     if (!generate_input(run, prog, st, res)) {

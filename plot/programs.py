@@ -5,6 +5,7 @@ references. Reads only what results.py read from the run directory.
 """
 
 import math
+import re
 from collections import OrderedDict
 
 from charts import Chart, line_chart, quoted, scale_for, slug, field
@@ -51,8 +52,16 @@ def problems(cell):
 
 
 def problem_text(cell):
+    """The statuses that are neither ok nor skipped, with their counts; a
+    timeout says its limit (from the cell's reason: "still running after
+    X s"), so that a reader sees how long the allocator was given."""
     counts = problems(cell)
-    return ", ".join(s if n == len(cell.reps) else "%d %s" % (n, s) for s, n in counts.items())
+    limits = [m.group(1) for r in cell.reps if status_of(r) == "timeout"
+              for m in [re.search(r"after ([0-9.]+) s", r.get("reason") or "")] if m]
+    def text(s, n):
+        t = s if n == len(cell.reps) else "%d %s" % (n, s)
+        return t + " at %s s" % limits[0] if s == "timeout" and limits else t
+    return ", ".join(text(s, n) for s, n in counts.items())
 
 
 def uses_merit(cell):
@@ -293,7 +302,11 @@ def add_to_report(rep, run, charts, bad, baseline="glibc"):
              "RSS sampled from /proc every 10 ms and the largest single process's maxrss. "
              "Throughput is the program's own figure of merit where it prints one, else "
              "1 / wall time. An output that differs from glibc's run of the same program "
-             "(or fails its check) is 'wrong' and has no metrics.%s"
+             "(or fails its check) is 'wrong' and has no metrics. Unless --timeout was "
+             "given, an allocator other than glibc is stopped at 5 times glibc's time for "
+             "the program plus 2 s ('timeout at X s'; the profile's limit where that is "
+             "less) and skipped on that program in later repetitions: an allocator that "
+             "hands each small block a page or a mapping of its own can be that slow.%s"
              % (" One sample costs the harness about %.0f us of CPU (median)." % (cost * 1e6)
                 if cost else ""))
     header, rows = ratio_table(run)

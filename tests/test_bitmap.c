@@ -176,8 +176,10 @@ static void test_purge_calloc_aligned(void)
     CHECK(stat_of("dirty_pages") == 0, "calloc took all three dirty pages");
     am_free(&heap, z);
 
-    /* Dirty pages above the cap (32 MiB) are all purged at once. */
-    enum { N = (32 << 20) / 4096 + 2 };
+    /* Dirty pages beyond the cap (32 MiB here: little is in use) are purged
+     * from the top down to half the cap; the lowest, which first fit reuses
+     * first, stay. A purged page reads as zero, a dirty one keeps its byte. */
+    enum { N = (32 << 20) / 4096 + 2, KEEP = (16 << 20) / 4096 };
     static char *one[N];
     for (int i = 0; i < N; i++) {
         one[i] = am_malloc(&heap, 1);
@@ -186,10 +188,26 @@ static void test_purge_calloc_aligned(void)
     }
     for (int i = 0; i < N; i += 2)
         am_free(&heap, one[i]);
-    for (int i = 1; i < N; i += 2)
+    for (int i = 1; i < N - 1; i += 2)
         am_free(&heap, one[i]);
-    CHECK(stat_of("dirty_pages") < (size_t)N / 2, "dirty pages capped, %zu left",
-          stat_of("dirty_pages"));
+    CHECK(stat_of("dirty_pages") == KEEP, "dirty pages past the cap purged to %d, %zu left",
+          (int)KEEP, stat_of("dirty_pages"));
+    uintptr_t highest_dirty = 0, lowest_purged = UINTPTR_MAX;
+    size_t still_dirty = 0;
+    for (int i = 0; i < N - 1; i++) {
+        uintptr_t at = (uintptr_t)one[i];
+        if (one[i][0] == 1) {
+            still_dirty++;
+            highest_dirty = at > highest_dirty ? at : highest_dirty;
+        } else if (at < lowest_purged) {
+            lowest_purged = at;
+        }
+    }
+    CHECK(still_dirty == KEEP && highest_dirty < lowest_purged,
+          "the highest dirty pages were purged: %zu kept, highest kept %#lx, lowest purged %#lx",
+          still_dirty, (unsigned long)highest_dirty, (unsigned long)lowest_purged);
+    am_free(&heap, one[N - 1]);
+    CHECK(stat_of("dirty_pages") == KEEP + 1, "below the cap a free stays dirty");
     heap_sound("after the dirty cap");
 
     for (size_t align = 2 * page; align <= ((size_t)8 << 20); align *= 4) {

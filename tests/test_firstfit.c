@@ -4,7 +4,8 @@
  * and returned to the OS (never the first), the fast-path hint after a free
  * (Crystal OS's `else` bug), realloc in place, aligned children; detection of
  * double, stale, foreign and misaligned frees and of overwritten or forged
- * headers (every byte of one) through the abort hook, plus one real death by SIGABRT; then the
+ * headers (every byte of one) through the abort hook, plus one real death by SIGABRT; the
+ * search hints (first fit placement kept, no rewalk of the same used children); then the
  * randomized shadow-model test.
  */
 #include <errno.h>
@@ -333,6 +334,40 @@ static void test_death_by_double_free(void)
     CHECK(strstr(said, "firstfit: double free at 0x") != NULL, "stderr said \"%s\"", said);
 }
 
+/* A small hole low in the parent must not make every larger malloc walk past
+ * all the live children above it (the size-class hints), and the blocks
+ * chosen are still the lowest that fit. */
+static void test_search_hints(void)
+{
+    REQUIRE(open_firstfit());
+    enum { N = 4000 };
+    static char *block[N];
+    char *hole = am_malloc(&heap, 16), *guard = am_malloc(&heap, 16);
+    REQUIRE(hole && guard);
+    am_free(&heap, hole); /* a 16-byte free child at the bottom, too small below */
+    size_t walked = stat_of("children_walked");
+    for (int i = 0; i < N; i++) {
+        block[i] = am_malloc(&heap, 64);
+        REQUIRE(block[i] != NULL);
+        CHECK(i == 0 || block[i] == block[i - 1] + 64 + header || stat_of("parents") > 1,
+              "block %d follows the one before", i);
+    }
+    size_t steps = stat_of("children_walked") - walked;
+    CHECK(steps < 4 * (size_t)N, "%d mallocs walked %zu children (a rewalk: about %zu)", N, steps,
+          (size_t)N * N / 2);
+    /* Holes of 64 bytes in the lower half: each malloc takes the lowest. */
+    for (int i = 0; i < N / 2; i += 2)
+        am_free(&heap, block[i]);
+    for (int i = 0; i < N / 2; i += 2) {
+        char *again = am_malloc(&heap, 48);
+        CHECK(again == block[i], "malloc %d took %p, the lowest hole is %p", i / 2, (void *)again,
+              (void *)block[i]);
+    }
+    CHECK(am_malloc(&heap, 16) == hole, "the 16-byte hole still comes first for 16 bytes");
+    heap_sound("after the hinted walks");
+    am_heap_close(&heap);
+}
+
 static void test_randomized(void)
 {
     REQUIRE(open_firstfit());
@@ -357,6 +392,7 @@ int main(void)
     test_detection();
     test_every_header_byte();
     test_death_by_double_free();
+    test_search_hints();
     test_randomized();
     return am_test_finish("firstfit");
 }

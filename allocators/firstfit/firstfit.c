@@ -10,10 +10,21 @@
  * children are ever neighbours.
  *   - malloc is first fit: the parent that last had room (Crystal's
  *     first_with_available), then every parent in address order, then a new
- *     parent. Inside a parent the walk starts at `first_free` (no free child
- *     lies below it) and a parent is skipped when its free bytes, or
- *     `max_free` (no free child is larger), are too few; a walk that fails
- *     makes `max_free` exact, so a full parent is not walked twice.
+ *     parent. Inside a parent the walk starts at a search hint for the
+ *     request's size class, `from[k]`: no free child of at least
+ *     class_min(k) lies below it (classes of 16-byte steps to 256 bytes,
+ *     then powers of two to 64 KiB). A walk moves the hint up to the first
+ *     free child it passed that was large enough for the class, or to the
+ *     block it took; a free lowers the hints its child is large enough for.
+ *     The block chosen is the lowest that fits, exactly as a walk from the
+ *     first child would choose, but a run of allocations no longer walks the
+ *     same used children again for every block: without the hints (one
+ *     `first_free` for all sizes) a small hole low in a parent made every
+ *     larger malloc walk past all the live children above it (lua5.4's
+ *     binary trees: 3,200 children walked per malloc, 35 times glibc's
+ *     time). A parent is skipped when its free bytes, or `max_free` (no free
+ *     child is larger), are too few; a walk that fails lowers `max_free`
+ *     below the request, so a full parent is not walked twice.
  *   - A child is split when what would be left over exceeds WASTE_THRESHOLD
  *     (two headers, as in Crystal); a remainder of exactly the threshold stays
  *     with the block as slack.
@@ -71,6 +82,7 @@
 
 #define PARENT_BYTES ((size_t)1 << 20)
 #define MIN_PAYLOAD  ((size_t)16)
+#define FIT_CLASSES  24 /* 16..256 bytes in steps of 16, then 512..64 KiB */
 
 enum child_state { CHILD_FREE = 0x45455246u, CHILD_USED = 0x44455355u }; /* "FREE", "USED" */
 enum seal_kind { SEAL_LIVE = 0x11, SEAL_DEAD = 0x22, SEAL_PARENT = 0x33 };
@@ -87,12 +99,13 @@ struct ff_child {
 };
 
 struct ff_parent {
-    uint64_t magic;              /* seal(this, SEAL_PARENT) */
-    size_t bytes;                /* the whole mapping, this header included */
-    size_t free_bytes;           /* payload bytes of its free children */
-    size_t max_free;             /* no free child has a larger payload */
-    struct ff_child *first_free; /* no free child lies below it; NULL: none at all */
-    size_t unused;
+    uint64_t magic;    /* seal(this, SEAL_PARENT) */
+    size_t bytes;      /* the whole mapping, this header included */
+    size_t free_bytes; /* payload bytes of its free children */
+    size_t max_free;   /* no free child has a larger payload */
+    /* from[k]: no free child of class_min(k) bytes or more lies below it;
+     * NULL: none in this parent. Always a child of this parent (or NULL). */
+    struct ff_child *from[FIT_CLASSES];
 };
 
 #define CHILD_HDR       sizeof(struct ff_child)
@@ -117,7 +130,7 @@ static struct {
     struct ff_parent *first; /* made by init, kept even when empty */
     struct ff_parent *hint;  /* the parent that last had room */
     size_t os_bytes, os_bytes_peak, live_bytes, live_blocks, free_children;
-    size_t fast_path_hits, in_place_reallocs, parents_returned;
+    size_t fast_path_hits, in_place_reallocs, parents_returned, children_walked;
     const char *fault; /* what this call detected, reported once the lock is released */
     void *fault_addr;
 } ff = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -266,12 +279,29 @@ static void set_state(struct ff_child *c, enum child_state state)
     account(c, +1);
 }
 
+/* The smallest payload of size class k. */
+static size_t class_min(unsigned k)
+{
+    return k < 16 ? (size_t)(k + 1) * MIN_PAYLOAD : (size_t)256 << (k - 15);
+}
+
+/* The largest class whose smallest payload is at most need (need >= 16, a
+ * multiple of 16). */
+static unsigned class_of(size_t need)
+{
+    if (need <= 256)
+        return (unsigned)(need / MIN_PAYLOAD) - 1;
+    unsigned k = 15 + (unsigned)(63 - __builtin_clzll((unsigned long long)(need / 256)));
+    return k < FIT_CLASSES ? k : FIT_CLASSES - 1;
+}
+
 /* c is free: keep the parent's hints true. */
 static void note_free(struct ff_child *c)
 {
     struct ff_parent *p = c->parent;
-    if (!p->first_free || (uintptr_t)c < (uintptr_t)p->first_free)
-        p->first_free = c;
+    for (unsigned k = 0; k < FIT_CLASSES && class_min(k) <= c->size; k++)
+        if (!p->from[k] || (uintptr_t)c < (uintptr_t)p->from[k])
+            p->from[k] = c;
     if (c->size > p->max_free)
         p->max_free = c->size;
 }
@@ -322,10 +352,11 @@ static void absorb(struct ff_child *a, struct ff_child *b)
     }
     b->magic = seal(b, SEAL_DEAD);
     account(a, +1);
+    for (unsigned k = 0; k < FIT_CLASSES; k++) /* a hint below b's place stays true */
+        if (p->from[k] == b)
+            p->from[k] = a;
     if (a->state == CHILD_FREE)
         note_free(a);
-    else if (p->first_free == b)
-        p->first_free = a->next;
 }
 
 /* A used child gives up its tail beyond `need` when that exceeds the threshold;
@@ -444,18 +475,17 @@ static size_t lead_for(struct ff_child *c, size_t align)
 /* Hand out `need` bytes of the free child c, `lead` bytes into its payload. */
 static struct ff_child *carve(struct ff_child *c, size_t lead, size_t need)
 {
-    struct ff_parent *p = c->parent;
     if (lead)
         c = split(c, lead - CHILD_HDR);
     if (c->size - need > WASTE_THRESHOLD)
         split(c, need);
     set_state(c, CHILD_USED);
-    if (p->first_free == c)
-        p->first_free = c->next;
     return c;
 }
 
-/* First fit inside p, or NULL. A walk that finds nothing makes max_free exact. */
+/* First fit inside p, or NULL: the lowest free child that fits, found from
+ * the hint of need's class. A walk that finds nothing lowers max_free below
+ * need. */
 static struct ff_child *fit_in(struct ff_parent *p, size_t need, size_t align)
 {
     if (p->magic != seal(p, SEAL_PARENT)) {
@@ -464,8 +494,11 @@ static struct ff_child *fit_in(struct ff_parent *p, size_t need, size_t align)
     }
     if (p->free_bytes < need || p->max_free < need)
         return NULL;
+    unsigned k = class_of(need);
+    struct ff_child *qualified = NULL; /* the first free child walked of class k or more */
     size_t largest = 0;
-    for (struct ff_child *c = p->first_free; c; c = c->next) {
+    for (struct ff_child *c = p->from[k]; c; c = c->next) {
+        ff.children_walked++;
         /* A used child is passed over on a cheap look (its header is checked
          * in full when it is freed); sealing every child walked would cost
          * more than the walk itself. The look includes the link the walk
@@ -478,12 +511,21 @@ static struct ff_child *fit_in(struct ff_parent *p, size_t need, size_t align)
             return NULL;
         }
         size_t lead = lead_for(c, align);
-        if (c->size >= need + lead)
+        if (c->size >= need + lead) {
+            /* Every free child skipped was too small for need, so, need
+             * being at least class_min(k), for class k too (unless it was
+             * skipped for its alignment: `qualified`). */
+            p->from[k] = qualified ? qualified : c;
             return carve(c, lead, need);
+        }
+        if (!qualified && c->size >= class_min(k))
+            qualified = c;
         if (c->size > largest)
             largest = c->size;
     }
-    p->max_free = largest;
+    p->from[k] = qualified;
+    /* The free children below the hint are smaller than class_min(k). */
+    p->max_free = largest > class_min(k) - MIN_PAYLOAD ? largest : class_min(k) - MIN_PAYLOAD;
     return NULL;
 }
 
@@ -653,7 +695,7 @@ static int firstfit_stats(struct am_stats *s)
     s->live_blocks = ff.live_blocks;
     static const char *const names[] = {
         "parents",        "free_bytes",        "free_children",    "header_bytes",
-        "fast_path_hits", "in_place_reallocs", "parents_returned",
+        "fast_path_hits", "in_place_reallocs", "parents_returned", "children_walked",
     };
     const size_t values[] = {
         ff.parents,
@@ -663,6 +705,7 @@ static int firstfit_stats(struct am_stats *s)
         ff.fast_path_hits,
         ff.in_place_reallocs,
         ff.parents_returned,
+        ff.children_walked,
     };
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
         am__stats_extra(s, names[i], values[i]);
@@ -689,7 +732,8 @@ static const char *check_parent(struct ff_parent *p, size_t bytes, struct tally 
     char *end = parent_end(p);
     struct ff_child *prev = NULL, *c = first_child(p);
     size_t free_sum = 0, largest = 0;
-    bool past_first_free = false;
+    uint32_t passed = 0; /* bit k: the walk has reached from[k] */
+    _Static_assert(FIT_CLASSES <= 32, "one bit a class");
     while (c) {
         *at = c;
         if ((char *)c + CHILD_HDR > end)
@@ -700,12 +744,14 @@ static const char *check_parent(struct ff_parent *p, size_t bytes, struct tally 
             return "prev link broken";
         if (c->size < MIN_PAYLOAD || !links_sound(c, p, end))
             return "size or next link broken";
-        past_first_free = past_first_free || c == p->first_free;
+        for (unsigned k = 0; k < FIT_CLASSES; k++)
+            passed |= (uint32_t)(c == p->from[k]) << k;
         if (c->state == CHILD_FREE) {
             if (prev && prev->state == CHILD_FREE)
                 return "two free neighbours not merged";
-            if (!past_first_free)
-                return "free child below the first_free hint";
+            for (unsigned k = 0; k < FIT_CLASSES && class_min(k) <= c->size; k++)
+                if (!(passed >> k & 1))
+                    return "free child below the search hint of its size";
             free_sum += c->size;
             largest = c->size > largest ? c->size : largest;
             t->frees++;
@@ -717,8 +763,9 @@ static const char *check_parent(struct ff_parent *p, size_t bytes, struct tally 
         c = c->next;
     }
     *at = p;
-    if (p->first_free && !past_first_free)
-        return "first_free hint is not a child";
+    for (unsigned k = 0; k < FIT_CLASSES; k++)
+        if (p->from[k] && !(passed >> k & 1))
+            return "a search hint is not a child of its parent";
     if (free_sum != p->free_bytes)
         return "free bytes differ from the sum of free children";
     if (largest > p->max_free)
@@ -784,7 +831,7 @@ static void reset_counters(void)
     ff.index = NULL;
     ff.first = ff.hint = NULL;
     ff.os_bytes = ff.os_bytes_peak = ff.live_bytes = ff.live_blocks = ff.free_children = 0;
-    ff.fast_path_hits = ff.in_place_reallocs = ff.parents_returned = 0;
+    ff.fast_path_hits = ff.in_place_reallocs = ff.parents_returned = ff.children_walked = 0;
 }
 
 static int setup(void)

@@ -9,7 +9,8 @@ Usage: programs_test.py ALLOCMARK TEST
              their measurements (a process tree's summed RSS, its samples, a
              figure of merit parsed), a server started and stopped on a free
              port, and each way a cell fails (wrong output, crash, non-zero
-             exit, a tool that is not installed: skipped)
+             exit, a tool that is not installed: skipped, 5 x glibc's time
+             + 2 s: timeout, then skipped)
   user       `allocmark run -- CMD` with --expect-output and --check, on glibc
   badinput   a missing or non-executable command, --check without a command,
              a malformed --programs file, an unknown -P name: exit 2, the
@@ -17,6 +18,7 @@ Usage: programs_test.py ALLOCMARK TEST
 Ends with "N passed, N failed"; exit 1 on any failure.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -63,6 +65,11 @@ command  = echo about to crash >&2; kill -SEGV $$
 
 [fails]
 command  = echo cannot go on >&2; exit 3
+
+# Slow under mimalloc only: stopped at 5 x glibc's time + 2 s (well below
+# the smoke profile's 30 s), then not run again.
+[slow]
+command  = case "$LD_PRELOAD" in *mimalloc*) exec sleep 25 ;; *) echo quick ;; esac
 
 [missing]
 requires = no-such-tool-am
@@ -188,6 +195,8 @@ def test_programs(allocmark, tmp):
             k = get(a, "missing", rep)
             check(k.get("status") == "skipped" and "no-such-tool-am" in k.get("reason", ""),
                   f"{a} missing: {k}")
+            if a == "glibc":
+                check(get(a, "slow", rep).get("status") == "ok", f"glibc slow: {get(a, 'slow', rep)}")
             srv = get(a, "server", rep)
             check(srv.get("status") == "ok", f"{a} server rep {rep}: {srv}")
     check(get("glibc", "sort")["output_checksum"] == get("mimalloc", "sort")["output_checksum"],
@@ -202,6 +211,12 @@ def test_programs(allocmark, tmp):
           and os.path.exists(os.path.join(run_dir, "outputs", "differs.glibc.out")),
           "the wrong output and glibc's are kept in outputs/")
     check(not marker_processes(), f"the server outlived its cell: {marker_processes()}")
+    slow = get("mimalloc", "slow")
+    check(slow.get("status") == "timeout" and "5 x glibc's time + 2 s" in slow.get("reason", "")
+          and 2 <= number(slow.get("wall_s")) < 10, f"mimalloc slow rep 1: {slow}")
+    again = get("mimalloc", "slow", "2")
+    check(again.get("status") == "skipped" and "ran out of time in repetition 1"
+          in again.get("reason", ""), f"mimalloc slow rep 2: {again}")
 
     # Without glibc among the allocators, a run of it that is not a cell
     # gives the output to check against.
@@ -224,6 +239,8 @@ def test_programs(allocmark, tmp):
     with open(os.path.join(run_dir, "report.html")) as f:
         html = f.read()
     check('<td class="bad">wrong</td>' in html, "report.html: wrong in red")
+    check(re.search(r'<td class="bad">[^<]*timeout at [0-9.]+ s', html),
+          "report.html: a timeout says its limit, in red")
 
 
 def test_user(allocmark, tmp):
