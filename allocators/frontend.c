@@ -4,8 +4,9 @@
  *
  * Every edge case of malloc, calloc, realloc, posix_memalign and free lives
  * here once (see frontend.h for the choices made), so backends stay small and
- * assert their preconditions. The hot path for a backend that needs no lock is
- * one size comparison and one indirect call, a tail call when the backend
+ * assert their preconditions; so do glibc's older aligned calls (memalign,
+ * valloc, pvalloc), which a trace replay makes as they were recorded. The hot path for a backend
+ * that needs no lock is one size comparison and one indirect call, a tail call when the backend
  * keeps errno itself (AM_CAP_OWN_ERRNO), as close as it gets to what a
  * reference pays for its call through the PLT.
  */
@@ -13,11 +14,15 @@
 #include "forksafe.h"
 #include "memcore.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------
  * Lock adapter
@@ -315,6 +320,111 @@ void *am_aligned_alloc(struct am_heap *h, size_t align, size_t n)
         return NULL;
     }
     return p;
+}
+
+/* ---------------------------------------------------------------------------
+ * glibc's older aligned calls (a trace replays each as recorded)
+ * ------------------------------------------------------------------------ */
+
+/* The process's own `name` when the library that provides malloc provides
+ * it too, else NULL: jemalloc has no pvalloc, and glibc's would take memory
+ * from glibc's heap, which jemalloc's free cannot release. */
+static void *resolve_process_symbol(const char *name)
+{
+    void *fn = dlsym(RTLD_DEFAULT, name);
+    Dl_info mine, theirs;
+    void *process_malloc = dlsym(RTLD_DEFAULT, "malloc");
+    if (!fn || !process_malloc || !dladdr(fn, &mine) || !dladdr(process_malloc, &theirs))
+        return NULL;
+    return mine.dli_fbase == theirs.dli_fbase ? fn : NULL;
+}
+
+/* Resolved once: the process's malloc does not change. A race resolves the
+ * same answer twice. */
+enum { SYM_MEMALIGN, SYM_VALLOC, SYM_PVALLOC, SYM_COUNT };
+static const char *const sym_name[SYM_COUNT] = {"memalign", "valloc", "pvalloc"};
+static _Atomic(void *) sym_fn[SYM_COUNT];
+static atomic_bool sym_known[SYM_COUNT];
+
+static void *process_symbol(int which)
+{
+    if (!atomic_load_explicit(&sym_known[which], memory_order_acquire)) {
+        atomic_store_explicit(&sym_fn[which], resolve_process_symbol(sym_name[which]),
+                              memory_order_relaxed);
+        atomic_store_explicit(&sym_known[which], true, memory_order_release);
+    }
+    return atomic_load_explicit(&sym_fn[which], memory_order_relaxed);
+}
+
+static size_t round_to_power_of_two(size_t x)
+{
+    while (!is_power_of_two(x))
+        x = (x | (x - 1)) + 1;
+    return x;
+}
+
+/* What glibc's memalign does with an alignment: at least sizeof(void *),
+ * rounded up to a power of two; 0 when there is none that large. */
+static size_t glibc_alignment(size_t align)
+{
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    return align > SIZE_MAX / 2 + 1 ? 0 : round_to_power_of_two(align);
+}
+
+/* The emulation: posix_memalign with an alignment glibc_alignment made. */
+static void *aligned_fallback(struct am_heap *h, size_t align, size_t n)
+{
+    if (!align) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *p = NULL;
+    int err = am_posix_memalign(h, &p, align, n);
+    if (err) {
+        errno = err;
+        return NULL;
+    }
+    return p;
+}
+
+/* The alignment is made glibc's first, so that a library whose memalign
+ * refuses what glibc's accepts (jemalloc's, mimalloc's: 48) does the same. */
+void *am_memalign(struct am_heap *h, size_t align, size_t n)
+{
+    align = glibc_alignment(align);
+    if (h->passthrough && align) {
+        void *(*fn)(size_t, size_t) = (void *(*)(size_t, size_t))process_symbol(SYM_MEMALIGN);
+        if (fn)
+            return fn(align, n);
+    }
+    return aligned_fallback(h, align, n);
+}
+
+void *am_valloc(struct am_heap *h, size_t n)
+{
+    if (h->passthrough) {
+        void *(*fn)(size_t) = (void *(*)(size_t))process_symbol(SYM_VALLOC);
+        if (fn)
+            return fn(n);
+    }
+    return aligned_fallback(h, (size_t)sysconf(_SC_PAGESIZE), n);
+}
+
+void *am_pvalloc(struct am_heap *h, size_t n)
+{
+    if (h->passthrough) {
+        void *(*fn)(size_t) = (void *(*)(size_t))process_symbol(SYM_PVALLOC);
+        if (fn)
+            return fn(n);
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (n > SIZE_MAX - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t rounded = n ? (n + page - 1) & ~(page - 1) : page;
+    return aligned_fallback(h, page, rounded);
 }
 
 size_t am_usable_size(struct am_heap *h, void *p)

@@ -11,12 +11,13 @@
  *   - am_realloc(h, p, 0) with p != NULL frees p and returns NULL;
  *   - am_realloc(h, NULL, n) is am_malloc(h, n).
  * For a reference (AM_CAP_PROCESS_MALLOC) every call goes straight to the
- * process's own malloc, calloc, realloc, posix_memalign, aligned_alloc and
- * malloc_usable_size (the preloaded library's), untouched:
+ * process's own malloc, calloc, realloc, posix_memalign, aligned_alloc,
+ * memalign, valloc, pvalloc and malloc_usable_size (the preloaded
+ * library's), untouched:
  * what is measured and checked is the library's own behaviour.
  *
  * Layering: depends on allocator.h, memcore.h (the copy and fill cores that
- * the calloc and realloc fallbacks use) and the C library only.
+ * the calloc and realloc fallbacks use) and the C library (libdl) only.
  */
 #ifndef AM_FRONTEND_H
 #define AM_FRONTEND_H
@@ -65,6 +66,17 @@ void *am_realloc(struct am_heap *h, void *p, size_t n);
 int am_posix_memalign(struct am_heap *h, void **out, size_t align, size_t n);
 /* C11 aligned_alloc: NULL with errno EINVAL, ENOMEM or ENOTSUP on failure. */
 void *am_aligned_alloc(struct am_heap *h, size_t align, size_t n);
+/* glibc's memalign, valloc and pvalloc, which a trace replays as recorded,
+ * with glibc's semantics on every allocator: memalign's alignment is first
+ * raised to a power of two, at least sizeof(void *) (jemalloc's memalign
+ * would refuse 48); valloc aligns to the page; pvalloc to the page with the
+ * size rounded up to whole pages (a page for 0). A reference calls the
+ * process's own function when the library that provides malloc has it
+ * (glibc has all three; jemalloc has no pvalloc). Otherwise, and for a
+ * backend, each is posix_memalign. NULL with errno on failure. */
+void *am_memalign(struct am_heap *h, size_t align, size_t n);
+void *am_valloc(struct am_heap *h, size_t n);
+void *am_pvalloc(struct am_heap *h, size_t n);
 /* 0 for NULL; AM_STAT_UNKNOWN when the backend cannot tell. */
 size_t am_usable_size(struct am_heap *h, void *p);
 /* ENOTSUP when the backend has no stats. */

@@ -259,6 +259,7 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
         r.wait_s = wait_s;
         r.decode_s = (double)m->excluded_ticks / hz;
         r.skipped = m->skipped;
+        snprintf(r.calls, sizeof r.calls, "%s", m->calls);
     }
     r.has_usage = true;
     r.user_s = tv_seconds(after->ru_utime) - tv_seconds(before->ru_utime);

@@ -74,7 +74,8 @@
     X(rss_samples) \
     X(sampler_cpu_s) \
     X(cpu) \
-    X(series_s)
+    X(series_s) \
+    X(calls)
 // clang-format on
 
 enum am_column {

@@ -103,6 +103,10 @@ static void report_columns(const struct am_cell_report *r, struct am_outcome *o)
         set_real(o, AM_COL_wait_s, r->wait_s);
         set_real(o, AM_COL_decode_s, r->decode_s);
         set_u64(o, AM_COL_skipped, r->skipped);
+        if (r->calls[0]) {
+            snprintf(o->calls, sizeof o->calls, "%s", r->calls);
+            o->row.v[AM_COL_calls] = o->calls;
+        }
     }
     if (r->has_cpu)
         set_u64(o, AM_COL_cpu, r->cpu);

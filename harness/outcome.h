@@ -32,6 +32,7 @@ struct am_outcome {
     char field[AM_COL_COUNT][48];
     char label[128];
     char reason[400];
+    char calls[256]; /* a replay's calls by function: longer than a field */
 };
 
 /* Fill out from what happened: spawn_err (am_spawn's result), the child's

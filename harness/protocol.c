@@ -74,6 +74,8 @@ void am_protocol_write_report(FILE *to, const struct am_cell_report *r)
     }
     if (r->has_replay) {
         fprintf(to, "replay %.6g %.6g %llu\n", r->wait_s, r->decode_s, r->skipped);
+        if (r->calls[0])
+            fprintf(to, "calls %s\n", r->calls);
     }
     if (r->has_cpu)
         fprintf(to, "cpu %llu\n", r->cpu);
@@ -241,6 +243,8 @@ int am_protocol_parse(char *output, struct am_cell_report *r)
             }
         } else if (strcmp(line, "replay") == 0) {
             r->has_replay = real(&v, &r->wait_s) && real(&v, &r->decode_s) && u64(&v, &r->skipped);
+        } else if (strcmp(line, "calls") == 0) {
+            snprintf(r->calls, sizeof r->calls, "%s", v);
         } else if (strcmp(line, "cpu") == 0) {
             r->has_cpu = u64(&v, &r->cpu);
         } else if (strcmp(line, "series_time") == 0) {

@@ -37,6 +37,9 @@
  *                              trace replays only: thread-seconds waiting for
  *                              other threads, seconds decoding (left out of
  *                              SECONDS), recorded calls not replayed
+ *   calls TEXT                 trace replays only: the calls issued by C
+ *                              function, NAME=COUNT separated by spaces
+ *                              ("malloc=1000 free=998"), the rest of the line
  *   cpu INTEGER                the CPU the main thread was on right after the
  *                              measured phase, when the kernel says
  *   series_time SECONDS        the main thread's time taking time-series
@@ -100,6 +103,7 @@ struct am_cell_report {
     double frag_peak, frag_mean, os_frag_peak, os_frag_mean;
     double wait_s, decode_s;
     unsigned long long skipped;
+    char calls[256]; /* has_replay: the calls issued ("malloc=3 free=3"), or "" */
     unsigned long long cpu;
     double series_s; /* thread 0's time taking series points, out of `seconds` */
     /* The parser's: malloc'd, n_series points (am_cell_report_free). */

@@ -232,6 +232,7 @@ void am_measure_reset(struct am_measure *m)
     m->series_ticks = 0;
     m->series_live_peak = 0;
     m->excluded_ticks = m->wait_ticks = m->skipped = 0;
+    m->calls[0] = '\0';
     m->rss_at_peak_live = 0;
     m->deadline = 0;
     atomic_store(&m->stop, 0);

@@ -146,6 +146,9 @@ struct am_measure {
      * waiting on each other (thread-ticks, reported, excluded from ns/op),
      * and recorded calls it did not replay. */
     uint64_t excluded_ticks, wait_ticks, skipped;
+    /* The calls a workload that counts them (a replay) issued, by C function:
+     * "malloc=1000 calloc=500 free=1500"; empty when it does not. */
+    char calls[256];
     /* RSS read at the moment live bytes peaked, by a workload that knows it
      * (a replay); 0 when unknown. */
     size_t rss_at_peak_live;

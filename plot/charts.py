@@ -591,12 +591,14 @@ def all_charts(run, baseline):
         charts.append(latency_chart(run, w, min(
             c.threads for c in run.cells.values() if c.workload == w)))
         charts.append(timeseries_chart(run, w))
+    charts += fragmentation.replay_charts(run)
     charts += programs.program_charts(run)
     charts += bandwidth_charts(run)
     charts += micro_charts(run)
     return [c for c in charts if c is not None]
 
 
+import fragmentation  # noqa: E402  (it uses this module's helpers)
 import programs  # noqa: E402  (it uses this module's helpers)
 
 

@@ -6,6 +6,7 @@ import html
 import os
 import statistics
 
+import fragmentation
 import stats
 import tables
 from results import HARDENING_NOTE, METRICS
@@ -258,6 +259,31 @@ def fragmentation_rows(run):
     return rows
 
 
+def add_replays(rep, run, charts, figure):
+    """A section per trace replay: memory against the recorded program's live
+    bytes, as a table with intervals and fragmentation.py's charts."""
+    workloads = fragmentation.replay_workloads(run)
+    if not workloads:
+        return
+    rep.heading(2, "Trace replays: memory against the ideal")
+    rep.para("A trace replay knows the recorded program's live bytes at every event, so "
+             "what an allocator holds above them is its own waste: peak RSS above the "
+             "baseline / peak live bytes, the time-weighted mean of RSS above the baseline / "
+             "that of live bytes, and the same with the allocator's own OS bytes where it "
+             "reports them; 1.0 would hold exactly the live bytes. Medians over the "
+             "repetitions that succeeded, each with its 95 % confidence interval in brackets "
+             "([-]: one repetition). Waiting: thread-seconds the replay's threads waited for "
+             "each other, never counted as allocator time. Calls issued: the replay's calls "
+             "by function; on glibc, a trace recorded on glibc gives its recording's "
+             "operation mix (docs/trace-format.md).")
+    for workload in workloads:
+        rep.heading(3, "Replay: %s" % workload)
+        rep.table(*fragmentation.table(run, workload))
+        for c in charts:
+            if c.section == "replay" and c.workload == workload:
+                figure(c)
+
+
 def failed_reps(run):
     rows = []
     for cell in run.cells.values():
@@ -379,6 +405,8 @@ def build(run, charts, skipped, baseline, program_baseline="glibc"):
         for c in by_section("workload", workload):
             figure(c)
 
+    add_replays(rep, run, charts, figure)
+
     rows = fragmentation_rows(run)
     if rows:
         rep.heading(2, "Fragmentation against the ideal")
@@ -418,7 +446,8 @@ def build(run, charts, skipped, baseline, program_baseline="glibc"):
 
     extra = [c for c in run.columns if c not in METRICS and c not in (
         "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
-        "cpu") and c not in FRAGMENTATION and not (run.programs and c in programs.COLUMNS)]
+        "cpu") and c not in FRAGMENTATION and not (run.programs and c in programs.COLUMNS)
+        and not (fragmentation.replay_workloads(run) and c in fragmentation.REPLAY_COLUMNS)]
     if extra:
         rep.para("Columns of cells.csv this report does not use: %s." % ", ".join(extra))
     return rep

@@ -1,7 +1,8 @@
 /*
  * test_frontend.c: the front end's contract and its lock adapter, against a
  * test double that is deliberately not thread-safe, has no realloc, calloc or
- * aligned allocation, and records every call it receives.
+ * aligned allocation, and records every call it receives; and memalign,
+ * valloc and pvalloc on glibc and on a backend.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frontend.h"
 #include "testhelper.h"
@@ -228,6 +230,52 @@ static void test_posix_memalign_failure(void)
     am_heap_close(&h);
 }
 
+/* memalign, valloc and pvalloc: glibc's own functions for glibc, the
+ * emulation (posix_memalign with glibc's arguments) for a backend, and the
+ * emulation's errors for one without aligned allocation. */
+static void test_old_aligned_calls(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const char *names[] = {"glibc", "mmap-only"};
+    for (unsigned i = 0; i < 2; i++) {
+        struct am_heap h;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        /* The sanitizer's malloc is the process's: glibc's cannot open. */
+        if (i == 0)
+            continue;
+#endif
+        REQUIRE(am_heap_open(&h, am_find_allocator(names[i]), 0) == 0);
+        char *m = am_memalign(&h, 24, 10); /* not a power of two: 32 */
+        CHECK(m && (uintptr_t)m % 32 == 0, "%s: memalign(24, 10) = %p", names[i], (void *)m);
+        char *m2 = am_memalign(&h, 2, 10); /* below sizeof(void *) */
+        CHECK(m2 && (uintptr_t)m2 % sizeof(void *) == 0, "%s: memalign(2, 10)", names[i]);
+        char *v = am_valloc(&h, 10);
+        CHECK(v && (uintptr_t)v % page == 0, "%s: valloc(10) = %p", names[i], (void *)v);
+        char *pv = am_pvalloc(&h, page + 1);
+        CHECK(pv && (uintptr_t)pv % page == 0, "%s: pvalloc(page + 1) = %p", names[i], (void *)pv);
+        size_t usable = am_usable_size(&h, pv);
+        CHECK(usable == AM_STAT_UNKNOWN || usable >= 2 * page,
+              "%s: pvalloc(page + 1) has %zu usable bytes, needs two pages", names[i], usable);
+        if (pv)
+            memset(pv, 1, 2 * page); /* pvalloc's caller may use the whole pages */
+        am_free(&h, m);
+        am_free(&h, m2);
+        am_free(&h, v);
+        am_free(&h, pv);
+        am_heap_close(&h);
+    }
+    struct am_heap h;
+    REQUIRE(am_heap_open(&h, &double_allocator, 0) == 0);
+    errno = 0;
+    CHECK(am_valloc(&h, 10) == NULL && errno == ENOTSUP, "valloc without aligned: ENOTSUP");
+    errno = 0;
+    CHECK(am_memalign(&h, SIZE_MAX, 10) == NULL && errno == EINVAL, "memalign(SIZE_MAX): EINVAL");
+    char *small = am_memalign(&h, 8, 10);
+    CHECK(small != NULL, "memalign(8, 10) needs no aligned capability");
+    am_free(&h, small);
+    am_heap_close(&h);
+}
+
 static void test_registry(void)
 {
     CHECK(am_registry_count >= 6);
@@ -252,5 +300,6 @@ int main(void)
     test_double_detects_races();
     test_registry();
     test_posix_memalign_failure();
+    test_old_aligned_calls();
     return am_test_finish("frontend");
 }

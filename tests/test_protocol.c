@@ -59,6 +59,11 @@ static void round_trip(void)
         .cpu = 1,
         .has_series_time = true,
         .series_s = 0.0625,
+        .has_replay = true,
+        .wait_s = 0.5,
+        .decode_s = 0.25,
+        .skipped = 3,
+        .calls = "malloc=1000 calloc=501 free=1513 pvalloc=5",
     };
     r.has_latency[AM_OP_MALLOC] = true;
     r.latency[AM_OP_MALLOC] = (struct am_latency_report){5, 10, 20, 30, 40};
@@ -95,6 +100,8 @@ static void round_trip(void)
     CHECK(got.has_overhead && !got.has_harness_overhead && got.clock_overhead_ns == 9.5);
     CHECK(got.has_cpu && got.cpu == 1);
     CHECK(got.has_series_time && got.series_s == 0.0625);
+    CHECK(got.has_replay && got.wait_s == 0.5 && got.decode_s == 0.25 && got.skipped == 3);
+    CHECK(strcmp(got.calls, r.calls) == 0, "calls: %s", got.calls);
     REQUIRE(got.n_series == 2, "%u series points", got.n_series);
     CHECK(got.series[0].live == -16 && !got.series[0].has_os && got.series[0].seconds == 0.001);
     CHECK(got.series[1].has_os && got.series[1].os == 65536 && got.series[1].ops == 20);

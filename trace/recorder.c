@@ -3,7 +3,8 @@
  * front of the process's real malloc (glibc's, or a library preloaded after
  * it), it passes every call of the malloc family through and appends one
  * record per call to its thread's buffer (spool.h), which it writes to the
- * spool in one write() when full.
+ * spool in one write() when full, or when a call comes more than FLUSH_NS
+ * after the buffer's first record (so a SIGKILL loses no more than that).
  *
  * The fast path takes no lock and touches nothing shared: a thread-local
  * buffer, the cycle counter, a release store of the committed length. A
@@ -52,6 +53,11 @@
 
 /* A thread's buffer: large chunks mean few write()s. */
 #define BUFFER_BYTES (256u << 10)
+/* ... but never older than this: a thread writes its buffer before recording
+ * a call made more than FLUSH_NS after the buffer's first record, so that a
+ * SIGKILL, which no handler sees, loses at most that much of each thread's
+ * recent calls (docs/trace-format.md, "How the recorder writes it"). */
+#define FLUSH_NS 10000000u
 /* The longest record: tag, four varints and a time delta. */
 #define MAX_RECORD (1 + 6 * AM_VARINT_MAX)
 
@@ -97,6 +103,7 @@ struct tbuf {
     uint32_t index;
     uint32_t tid;
     uint64_t first;          /* number of the buffer's first record */
+    uint64_t opened;         /* the stamp of the buffer's first record */
     uint32_t records;        /* records in the buffer */
     atomic_size_t committed; /* bytes of whole records */
     atomic_uint gen;         /* odd while the owner resets the buffer */
@@ -117,6 +124,10 @@ static bool follow_forks;
 /* A flusher's private copy (exit, exec, signals: one at a time). */
 static uint8_t *flush_copy;
 static atomic_flag flushing = ATOMIC_FLAG_INIT;
+/* FLUSH_NS in cycle-counter ticks: a guess (about 10 ms at 3.3 GHz) until
+ * the first chunk written a millisecond after the start measures the rate. */
+static _Atomic uint64_t flush_ticks = 1u << 25;
+static uint64_t start_tsc, start_ns;
 
 static TLS struct tbuf *my;
 static TLS int in_hook;
@@ -189,6 +200,11 @@ static void emit(uint8_t *at, uint16_t kind, uint32_t bytes, uint32_t records, u
         .mono_ns = clock_ns(CLOCK_MONOTONIC),
         .real_ns = clock_ns(CLOCK_REALTIME),
     };
+    if (h.mono_ns > start_ns + 1000000 && h.tsc > start_tsc)
+        atomic_store_explicit(
+            &flush_ticks,
+            (uint64_t)((double)(h.tsc - start_tsc) * FLUSH_NS / (double)(h.mono_ns - start_ns)),
+            memory_order_relaxed);
     memcpy(at, &h, sizeof h);
     int saved = errno;
     write_all(at, sizeof h + bytes);
@@ -321,6 +337,8 @@ static uint64_t random_u64(void)
 
 static void start_instance(void)
 {
+    start_tsc = tsc_after();
+    start_ns = clock_ns(CLOCK_MONOTONIC);
     my_pid = (uint32_t)getpid();
     instance = random_u64();
     hello();
@@ -430,9 +448,9 @@ __attribute__((destructor)) static void recorder_fini(void)
  * Recording
  * ------------------------------------------------------------------------ */
 
-/* The calling thread's buffer with room for a record, or NULL when this
- * call is not to be recorded. */
-static inline struct tbuf *begin(void)
+/* The calling thread's buffer with room for a record stamped tsc, or NULL
+ * when this call is not to be recorded. */
+static inline struct tbuf *begin(uint64_t tsc)
 {
     if (__builtin_expect(atomic_load_explicit(&state, memory_order_relaxed) != 2 || in_hook, 0))
         return NULL;
@@ -444,11 +462,17 @@ static inline struct tbuf *begin(void)
         if (!t)
             return NULL;
     }
-    if (__builtin_expect(BUFFER_BYTES - t->len < MAX_RECORD, 0)) {
+    if (__builtin_expect(BUFFER_BYTES - t->len < MAX_RECORD ||
+                             (t->records &&
+                              (int64_t)(tsc - t->opened) > (int64_t)atomic_load_explicit(
+                                                               &flush_ticks, memory_order_relaxed)),
+                         0)) {
         in_hook++;
         owner_flush(t);
         in_hook--;
     }
+    if (!t->records)
+        t->opened = tsc;
     return t;
 }
 
@@ -477,7 +501,7 @@ static inline void commit(struct tbuf *t, uint8_t *p)
 static void record_alloc(unsigned op, uint64_t tsc, uint64_t a, uint64_t b, uint64_t c,
                          const void *result)
 {
-    struct tbuf *t = begin();
+    struct tbuf *t = begin(tsc);
     if (!t)
         return;
     uint8_t *p = t->buf + t->len;
@@ -494,7 +518,7 @@ static void record_alloc(unsigned op, uint64_t tsc, uint64_t a, uint64_t b, uint
 
 static void record_free(uint64_t tsc, const void *ptr)
 {
-    struct tbuf *t = begin();
+    struct tbuf *t = begin(tsc);
     if (!t)
         return;
     uint8_t *p = t->buf + t->len;
@@ -507,7 +531,7 @@ static void record_free(uint64_t tsc, const void *ptr)
 static void record_realloc(uint64_t tsc0, uint64_t tsc1, const void *old, size_t n,
                            const void *result)
 {
-    struct tbuf *t = begin();
+    struct tbuf *t = begin(tsc0);
     if (!t)
         return;
     uint8_t *p = t->buf + t->len;

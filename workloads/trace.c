@@ -25,6 +25,12 @@
  * Otherwise threads keep their own order and the order of each block's
  * operations, so live bytes at a moment may differ from the recording's.
  *
+ * Each event is replayed as the call that was recorded (memalign, valloc and
+ * pvalloc through the front end's functions of those names), and the calls
+ * issued are counted by function into the cell's `calls`; the exceptions
+ * (calls that failed when recorded, realloc(NULL, 0)) are listed in
+ * docs/trace-format.md, "How a replay calls the allocator".
+ *
  * Layering: a workload; depends on workloads/workload.h (and through it
  * harness/measure.h) and the trace library (trace/trace.h).
  */
@@ -94,6 +100,9 @@ struct replay {
     /* Accounting. */
     uint64_t decode_ticks;
     uint64_t wait_ticks[AM_MAX_THREADS];
+    /* The calls each replay thread issued, by function (AM_TOP_*): a row of
+     * two cache lines per thread, so that threads share none. */
+    _Alignas(64) uint64_t calls[AM_MAX_THREADS][16];
     uint64_t skipped;
     bool paced;
     bool strict;                    /* AM_TRACE_STRICT=1: the recording's global order */
@@ -482,6 +491,40 @@ static bool place(struct am_thread *t, const struct rop *o, void *p)
     return true;
 }
 
+/* The recorded aligned call, made as recorded: for glibc (or a reference)
+ * each is the library's own function (the front end's am_memalign, am_valloc
+ * and am_pvalloc). The alignment of posix_memalign and aligned_alloc is
+ * raised as glibc 2.36's memalign would (to a power of two, at least
+ * sizeof(void *)), which the recording's success implies it accepted. */
+static void *aligned_call(struct am_heap *h, const struct rop *o, uint64_t *calls)
+{
+    size_t align = (size_t)o->aux, n = (size_t)o->size;
+    if (o->top == AM_TOP_POSIX_MEMALIGN || o->top == AM_TOP_ALIGNED_ALLOC) {
+        while (align & (align - 1))
+            align = (align | (align - 1)) + 1;
+        if (align < sizeof(void *))
+            align = sizeof(void *);
+    }
+    void *p = NULL;
+    switch (o->top) {
+    case AM_TOP_POSIX_MEMALIGN:
+        calls[AM_TOP_POSIX_MEMALIGN]++;
+        return am_posix_memalign(h, &p, align, n) == 0 ? p : NULL;
+    case AM_TOP_ALIGNED_ALLOC:
+        calls[AM_TOP_ALIGNED_ALLOC]++;
+        return am_aligned_alloc(h, align, n);
+    case AM_TOP_MEMALIGN:
+        calls[AM_TOP_MEMALIGN]++;
+        return am_memalign(h, align, n);
+    case AM_TOP_VALLOC:
+        calls[AM_TOP_VALLOC]++;
+        return am_valloc(h, n);
+    default:
+        calls[AM_TOP_PVALLOC]++;
+        return am_pvalloc(h, n);
+    }
+}
+
 static bool replay_one(struct am_thread *t, const struct rop *o)
 {
     if (o->slot != NO_SLOT && !wait_gen(t, o->slot, o->slot_gen))
@@ -493,30 +536,24 @@ static bool replay_one(struct am_thread *t, const struct rop *o)
     struct am_heap *h = t->heap;
     struct slot *r = o->ref != NO_SLOT ? &rp.slot[o->ref] : NULL;
     void *p;
+    uint64_t *calls = rp.calls[t->index];
     switch (o->kind) {
     case R_MALLOC:
+        calls[AM_TOP_MALLOC]++;
         return place(t, o, am_op_malloc(t, o->size));
     case R_CALLOC:
+        calls[AM_TOP_CALLOC]++;
         p = am_calloc(h, o->aux, o->aux ? o->size / o->aux : 0);
         if (p)
             am__count(t, (int64_t)o->size);
         return place(t, o, p);
-    case R_ALIGNED: {
-        size_t align = (size_t)o->aux;
-        /* What glibc's memalign does with an alignment that is not a power
-         * of two: the next one up. */
-        while (align & (align - 1))
-            align = (align | (align - 1)) + 1;
-        if (align < sizeof(void *))
-            align = sizeof(void *);
-        p = NULL;
-        if (am_posix_memalign(h, &p, align, o->size) != 0)
-            p = NULL;
+    case R_ALIGNED:
+        p = aligned_call(h, o, calls);
         if (p)
             am__count(t, (int64_t)o->size);
         return place(t, o, p);
-    }
     case R_FREE:
+        calls[AM_TOP_FREE]++;
         if (!r) {
             am_op_free(t, NULL, 0);
             return true;
@@ -526,6 +563,7 @@ static bool replay_one(struct am_thread *t, const struct rop *o)
         release(r, o->ref_gen);
         return true;
     case R_REALLOC:
+        calls[AM_TOP_REALLOC]++;
         if (!r) {
             p = am_op_realloc(t, NULL, 0, o->size ? o->size : 1);
             if (p && !o->size)
@@ -538,8 +576,10 @@ static bool replay_one(struct am_thread *t, const struct rop *o)
             /* realloc(p, 0) that freed p (glibc's way). */
             p = am_realloc(h, r->ptr, 0);
             am__count(t, -(int64_t)r->size);
-            if (p)
+            if (p) {
                 am_free(h, p); /* an allocator that returns a new minimal block */
+                calls[AM_TOP_FREE]++;
+            }
             release(r, o->ref_gen);
             return true;
         }
@@ -651,6 +691,16 @@ static void trace_run(struct am_workload_ctx *c)
     for (unsigned i = 0; i < rp.threads; i++)
         wait += rp.wait_ticks[i];
     c->m->excluded_ticks = rp.decode_ticks;
+    /* The calls issued, by function: "malloc=1000 free=990 ...". */
+    size_t at = 0;
+    for (unsigned op = 0; op < AM_TOP_COUNT; op++) {
+        uint64_t n = 0;
+        for (unsigned i = 0; i < rp.threads; i++)
+            n += rp.calls[i][op];
+        if (n && at < sizeof c->m->calls)
+            at += (size_t)snprintf(c->m->calls + at, sizeof c->m->calls - at, "%s%s=%llu",
+                                   at ? " " : "", am_trace_op_name(op), (unsigned long long)n);
+    }
     c->m->wait_ticks = wait;
     c->m->skipped = rp.skipped;
     /* In strict order the peak is known exactly, not only at series points. */

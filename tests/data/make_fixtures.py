@@ -23,6 +23,12 @@ run-threads  three allocators (bump-brk behind the lock adapter when
              one cell that timed out in both repetitions; allocmark-micro's
              JSON (a failed benchmark) and memcore-bench's; a hardening matrix
              (hardening.csv); no conformance.
+run-trace    three allocators, two trace replays (trace:python-threads, its
+             recording's 5 threads; trace:sqlite, one thread) and churn, three
+             repetitions; the replays' own columns (wait_s, decode_s,
+             skipped, calls) and OS bytes in their series; one repetition of
+             slab on trace:sqlite corrupt, every repetition of jemalloc on
+             trace:python-threads out of memory.
 """
 
 import csv
@@ -38,7 +44,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
 sys.dont_write_bytecode = True
 import results_check  # noqa: E402
 
-# The columns of cells.csv, as harness/results.h writes them.
+# The columns of cells.csv, as harness/columns.h lists them, but the newest,
+# calls (trace replays only), which only run-trace has: the other fixtures
+# stand for runs from before it.
 COLUMNS = [
     "allocator", "label", "workload", "threads", "rep", "status", "reason", "complete",
     "ops", "seconds", "ops_per_sec", "ns_per_op",
@@ -59,16 +67,27 @@ SPEED = {"glibc": 20.0, "jemalloc": 27.0, "mimalloc": 33.0, "tcmalloc": 30.0,
          "mmap-only": 0.9, "bump-brk": 55.0}
 OVERHEAD = {"glibc": 1.35, "jemalloc": 1.2, "mimalloc": 1.25, "tcmalloc": 1.4,
             "mmap-only": 3.5, "bump-brk": 2.6}
-LIVE = {"churn": 24 << 20, "checkerboard": 96 << 20, "prodcons": 40 << 20}
+LIVE = {"churn": 24 << 20, "checkerboard": 96 << 20, "prodcons": 40 << 20,
+        "trace:python-threads": 6 << 20, "trace:sqlite": 1 << 20}
 SUMMARY = {"churn": ("fixed-size churn", True), "checkerboard": ("fill, free every other", False),
-           "prodcons": ("producer/consumer pairs", True)}
+           "prodcons": ("producer/consumer pairs", True),
+           "trace:python-threads": ("replay of a recorded trace (allocmark record), with its "
+                                    "threads", False),
+           "trace:sqlite": ("replay of a recorded trace (allocmark record), with its threads",
+                            False)}
+# A trace replay: its recording's threads and the calls it issues (cells.csv's
+# calls), by function.
+REPLAY = {"trace:python-threads": (5, {"malloc": 52000, "calloc": 3100, "realloc": 9800,
+                                       "free": 61000, "posix_memalign": 12}),
+          "trace:sqlite": (1, {"malloc": 8803, "realloc": 2741, "free": 8456})}
 SCALE = {1: 1.0, 2: 1.8, 4: 3.1}
 BASELINE_RSS = 3 << 20
 
 
 def metrics(rng, allocator, workload, threads, locked):
     speed = SPEED[allocator] * 1e6 * SCALE[threads] * (0.45 if locked else 1.0)
-    speed *= {"churn": 1.0, "checkerboard": 0.6, "prodcons": 0.8}[workload]
+    speed *= {"churn": 1.0, "checkerboard": 0.6, "prodcons": 0.8, "trace:python-threads": 0.5,
+              "trace:sqlite": 0.7}[workload]
     speed *= rng.uniform(0.97, 1.03)
     seconds = round(rng.uniform(0.45, 0.55), 6)
     ops = int(speed * seconds)
@@ -181,19 +200,24 @@ def metadata(label, argv, profile, reps, threads, allocators, workloads, rows, l
 
 
 def write_run(name, argv, profile, reps, threads, allocators, workloads, rows, extra=(),
-              load=0.1):
+              load=0.1, series=None):
     path = os.path.join(HERE, name)
     if os.path.isdir(path):
         shutil.rmtree(path)
     os.makedirs(path)
     command = " ".join(argv)
     write_csv(os.path.join(path, "cells.csv"), command, rows, COLUMNS + list(extra))
-    series = [p for r in rows if r["status"] == "ok" or r["rep"] == 1 for p in series_of(r)]
+    if series is None:
+        series = [p for r in rows if r["status"] == "ok" or r["rep"] == 1 for p in series_of(r)]
     write_csv(os.path.join(path, "timeseries.csv"), command, series,
               results_check.SERIES_COLUMNS)
+    meta = metadata(name.split("-", 1)[1], argv, profile, reps, threads, allocators, workloads,
+                    rows, load)
+    for w in meta["workloads"]:
+        if w["name"] in REPLAY:
+            w["fixed_threads"] = REPLAY[w["name"]][0]
     with open(os.path.join(path, "metadata.json"), "w", encoding="utf-8") as f:
-        json.dump(metadata(name.split("-", 1)[1], argv, profile, reps, threads, allocators,
-                           workloads, rows, load), f, indent=1)
+        json.dump(meta, f, indent=1)
         f.write("\n")
     return path
 
@@ -348,11 +372,59 @@ def run_threads(rng):
                 writer.writerow([allocator] + list(row))
 
 
+def run_trace(rng):
+    """Trace replays beside an ordinary workload. A replay's operations are
+    its trace's events, its memory is measured against the recording's live
+    bytes, and its series carry the allocator's OS bytes."""
+    allocators = ["glibc", "jemalloc", "slab"]
+    workloads = ["trace:python-threads", "trace:sqlite", "churn"]
+    argv = ["allocmark", "run", "-a", ",".join(allocators), "-w", ",".join(workloads),
+            "-t", "1", "-r", "3", "--no-micro"]
+    rows, series = [], []
+    # slab is in neither SPEED nor OVERHEAD (run-failed takes its allocators
+    # from SPEED): its numbers for this run only.
+    OVERHEAD.setdefault("slab", 1.3)
+    SPEED.setdefault("slab", 29.0)
+    for rep in (1, 2, 3):
+        for workload in workloads:
+            threads, calls = REPLAY.get(workload, (1, None))
+            for allocator in allocators:
+                row = {"allocator": allocator, "label": allocator, "workload": workload,
+                       "threads": threads, "rep": rep, "status": "ok", "reason": ""}
+                row.update(metrics(rng, allocator, workload, 1, False))
+                if calls:
+                    # The trace's events at the invented speed.
+                    ops = sum(calls.values())
+                    seconds = round(ops / row["ops_per_sec"], 6)
+                    row.update(ops=ops, seconds=seconds, ops_per_sec=round(ops / seconds, 1),
+                               ns_per_op=round(seconds * threads * 1e9 / ops, 3),
+                               throughput=round(ops / seconds, 1),
+                               malloc_samples=ops // 32, free_samples=ops // 32,
+                               wait_s=round(rng.uniform(0.001, 0.02) * (threads - 1), 6),
+                               decode_s=round(rng.uniform(0.002, 0.004), 6), skipped=0,
+                               calls=" ".join("%s=%d" % kv for kv in calls.items()))
+                if allocator == "slab" and workload == "trace:sqlite" and rep == 2:
+                    failed(row, "corrupt", "block 0x7f0000001000 of 48 bytes: cookie changed")
+                elif allocator == "jemalloc" and workload == "trace:python-threads":
+                    failed(row, "oom", "trace event 1234: malloc(4096) returned NULL; it "
+                                       "succeeded when recorded")
+                rows.append(row)
+                if row["status"] == "ok" or rep == 1:
+                    points = series_of(row)
+                    if calls and row["status"] == "ok":
+                        for p in points:
+                            p["os_bytes"] = int((p["rss_bytes"] - BASELINE_RSS) * 1.1) + 65536
+                    series += points
+    write_run("run-trace", argv, "quick", 3, [1], allocators, workloads, rows,
+              extra=["calls"], series=series)
+
+
 def main():
     run_failed(random.Random(7))
     run_threads(random.Random(11))
+    run_trace(random.Random(13))
     bad = 0
-    for name in ("run-failed", "run-threads"):
+    for name in ("run-failed", "run-threads", "run-trace"):
         for problem in results_check.problems(os.path.join(HERE, name)):
             print("%s: %s" % (name, problem))
             bad += 1

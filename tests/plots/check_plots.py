@@ -13,6 +13,13 @@ plots it, and checks:
     cells.csv, and every image they show exists;
   - each cell whose repetitions all failed is missing from the throughput
     data (NaN, never 0), noted "failed: <status>" there and in the report;
+  - each trace replay (a workload named trace:...) has its charts
+    (fragmentation-<workload>, ideal-<workload>) and a section of its own in
+    report.md with each allocator's median peak RSS / peak live and
+    time-weighted mean RSS / live, with the interval its repetitions give
+    (the full range below 6 of them), and the calls the replay issued; a
+    cell that failed in every repetition is NaN in the chart's data and
+    "failed: <status>" in the table;
   - when the run has hardening.csv, report.md has a "Hardening matrix"
     section right after the conformance one, a row per case with each
     allocator's outcome (the signal's name for a crash), and report.html
@@ -28,9 +35,11 @@ Without --allocmark it runs plot/allocmark_plot.py directly.
 
 import argparse
 import csv
+import math
 import os
 import re
 import shutil
+import statistics
 import struct
 import sys
 import tempfile
@@ -41,6 +50,7 @@ from checks import Checks, run  # noqa: E402
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DRIVER = os.path.join(SOURCE, "plot", "allocmark_plot.py")
+FRAGMENTATION = ("frag_peak", "frag_mean", "os_frag_peak", "os_frag_mean")
 LATENCY = ("malloc_p50_ns", "malloc_p99_ns", "malloc_p999_ns", "malloc_max_ns",
            "free_p50_ns", "free_p99_ns", "free_p999_ns", "free_max_ns")
 
@@ -83,6 +93,14 @@ def expected_charts(run):
     if os.path.exists(series):
         names |= {slug("timeseries-" + r["workload"]) for r in read_csv(series)
                   if value(r.get("rss_bytes")) is not None}
+    for w in {r["workload"] for r in rows if r["workload"].startswith("trace:")}:
+        ok = [r for r in rows if r["workload"] == w and (r.get("status") or "ok") == "ok"]
+        if any(value(r.get(c)) is not None for r in ok for c in FRAGMENTATION):
+            names.add(slug("fragmentation-" + w))
+        if os.path.exists(series) and any(value(r.get("baseline_rss_bytes")) is not None
+                                          for r in ok) and \
+                any(r["workload"] == w for r in read_csv(series)):
+            names.add(slug("ideal-" + w))
     for name in os.listdir(run):
         if not name.endswith(".json") or name == "metadata.json":
             continue
@@ -156,6 +174,90 @@ def check_failed_cells(run, rows, report):
                   "%s notes the failure '%s'" % (data, status))
             check("failed: " + status in report or status in report,
                   "report.md names the failure '%s' of %s/%s" % (status, allocator, workload))
+
+
+def sig(v, digits=3):
+    """The report's number format: three significant digits, no exponent."""
+    if v == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(v)))
+    rounded = round(v, digits - 1 - exponent)
+    if rounded and math.floor(math.log10(abs(rounded))) > exponent:
+        exponent += 1
+    return "%.*f" % (max(0, digits - 1 - exponent), rounded)
+
+
+def check_replays(run, rows, md):
+    """Each trace replay's section of report.md against cells.csv: per
+    allocator, the median of frag_peak and frag_mean over the ok repetitions
+    with the full range as its interval (2 to 5 repetitions: no narrower
+    interval reaches 95 %), the calls of the first ok repetition; a cell with
+    none ok is failed, in the table and as NaN in the chart's data."""
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    replays = [w for w in workloads if w.startswith("trace:")]
+    heading = "## Trace replays: memory against the ideal"
+    if not replays:
+        check(heading not in md, "report.md has no trace replay section (no replay in the run)")
+        return
+    start = md.find(heading)
+    if not check(start >= 0, "report.md has a section on the trace replays"):
+        return
+    end = md.find("\n## ", start + 1)
+    section = md[start:end if end > 0 else len(md)]
+    for w in workloads:
+        if not w.startswith("trace:"):
+            check("### Replay: %s\n" % w not in section, "no replay section for %s" % w)
+            continue
+        at = section.find("### Replay: %s\n" % w)
+        if not check(at >= 0, "report.md has a section for the replay %s" % w):
+            continue
+        following = section.find("\n### ", at + 1)
+        mine = section[at:following if following > 0 else len(section)]
+        for name in ("fragmentation-", "ideal-"):
+            image = "plots/%s.png" % re.sub(r"[^A-Za-z0-9._+-]+", "_", name + w).strip("_")
+            check(image in mine, "the %s section shows %s" % (w, image))
+        cells = {}
+        for r in rows:
+            if r["workload"] == w:
+                cells.setdefault((r["allocator"], r["threads"]), []).append(r)
+        header = next((l for l in mine.splitlines() if l.startswith("| allocator |")), "")
+        header = [h.strip() for h in header.strip("|").split("|")]
+        where = {c: next((i for i, h in enumerate(header) if h.startswith(title)), None)
+                 for c, title in (("frag_peak", "peak RSS / peak live"),
+                                  ("frag_mean", "mean RSS / mean live"))}
+        check(None not in where.values(), "the %s table has the columns peak RSS / peak live "
+              "and mean RSS / mean live (%s)" % (w, header))
+        data = os.path.join(run, "plots", "data",
+                            re.sub(r"[^A-Za-z0-9._+-]+", "_", "fragmentation-" + w) + ".dat")
+        series = blocks(data) if os.path.exists(data) else []
+        for (allocator, threads), reps in cells.items():
+            ok = [r for r in reps if (r.get("status") or "ok") == "ok"]
+            label = ok[0]["label"] if ok else reps[0].get("label") or allocator
+            line = next((l for l in mine.splitlines()
+                         if l.startswith("| %s | %s | %d/%d" % (label, threads, len(ok),
+                                                                len(reps)))), None)
+            if not check(line is not None, "the %s table has a row for %s" % (w, label)):
+                continue
+            if not ok:
+                status = reps[0]["status"]
+                check("failed: " + status in line, "%s on %s: 'failed: %s' in the table"
+                      % (label, w, status))
+                mine_series = [b for b in series if b[0][0] == "x" and label in b[0][1]]
+                check(mine_series and all(row[1] == "NaN" for row in mine_series[0][1:]),
+                      "%s on %s: NaN in the chart's data, never 0" % (label, w))
+                continue
+            fields = [f.strip() for f in line.strip("|").split("|")]
+            for column in ("frag_peak", "frag_mean"):
+                values = sorted(value(r[column]) for r in ok)
+                text = sig(statistics.median(values)) + (
+                    " [%s, %s]" % (sig(values[0]), sig(values[-1])) if 1 < len(values) < 6
+                    else "" if len(values) >= 6 else " [-]")
+                got = fields[where[column]] if where[column] is not None and \
+                    where[column] < len(fields) else None
+                check(got is not None and got.startswith(text),
+                      "%s on %s: %s is %s (the table has %s)" % (label, w, column, text, got))
+            if ok[0].get("calls"):
+                check(ok[0]["calls"] in line, "%s on %s: the calls %s" % (label, w, ok[0]["calls"]))
 
 
 def check_hardening(run, md, html):
@@ -258,6 +360,7 @@ def main():
             for image in re.findall(r'(?:\]\(|src=")(plots/[^)"]+)', text):
                 check(os.path.exists(os.path.join(copy, image)), "%s shows %s" % (name, image))
         check_failed_cells(copy, rows, report)
+        check_replays(copy, rows, report)
         check_hardening(copy, report, html)
         if args.shuffle:
             other = os.path.join(tmp, "shuffled")

@@ -7,20 +7,27 @@ Records tests/trace/trace_target.c in each of its modes and counts, in the
 trace's CSV, the calls it is known to make: the cross-thread frees, the
 callocs, the realloc chain, the aligned allocations; the forked child's
 calls are absent (and present, in a trace of their own, with
---follow-forks); a program killed by SIGSEGV, one that calls _exit and one
-that execs still leave a readable trace (the exec'd image's). Then `trace
-cut` keeps live bytes, bad traces exit 2 with the byte offset, and the
-replay on glibc, jemalloc and slab is faithful: every cell ok (a
-one-thread replay fails its cell when live bytes diverge from the
-recording's at any event; so does a replay in --strict-order) with as many
-operations as the trace has events.
+--follow-forks); a program killed by SIGSEGV or by abort, one that calls
+_exit and one that execs still leave a readable trace (the exec'd image's),
+and so does one killed by SIGKILL, which no handler sees (everything but its
+last 10 ms). Then `trace cut` keeps live bytes, bad traces exit 2 with the
+byte offset, and the replay on glibc, jemalloc and slab is faithful: every
+cell ok (a one-thread replay, of a one-thread recording, fails its cell when
+live bytes diverge from the recording's at any event; so does a two-thread
+replay in --strict-order; without it, the replay ends with the recording's
+live bytes) with as many operations as the trace has events, and the calls it issued by function
+(cells.csv's `calls`) are the recording's operation mix: on glibc exactly
+trace info's counts, every aligned call (posix_memalign, aligned_alloc,
+memalign, valloc, pvalloc) replayed as itself.
 """
 import csv
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 failures = []
 
@@ -42,6 +49,34 @@ def rows_of(allocmark, trace):
     return list(csv.DictReader(io.StringIO(p.stdout)))
 
 
+def replayed_mix(rows):
+    """The calls a faithful replay issues, by function: every event but the
+    calls that failed when recorded (a realloc(p, 0) that freed p is
+    replayed; docs/trace-format.md, "How a replay calls the allocator")."""
+    mix = {}
+    for r in rows:
+        freed_by_realloc0 = r["op"] == "realloc" and r["ref"] != "" and r["size"] == "0"
+        if r["result"] == "null" and not freed_by_realloc0:
+            continue
+        mix[r["op"]] = mix.get(r["op"], 0) + 1
+    return mix
+
+
+def info_mix(allocmark, trace):
+    """`trace info`'s events by operation."""
+    p = run([allocmark, "trace", "info", trace])
+    mix = {}
+    for line in p.stdout.splitlines():
+        words = line.split()
+        if len(words) >= 3 and line.startswith("  ") and words[1].isdigit() and words[2].endswith("%"):
+            mix[words[0]] = int(words[1])
+    return mix
+
+
+def calls_of(cell):
+    return {k: int(v) for k, v in (w.split("=") for w in cell["calls"].split())}
+
+
 def count(rows, op, size=None):
     return sum(1 for r in rows if r["op"] == op and (size is None or r["size"] == str(size)))
 
@@ -51,7 +86,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)  # what an earlier run left
     os.makedirs(work)
     traces = {}
-    for mode in ["exit", "_exit", "crash", "exec"]:
+    for mode in ["exit", "_exit", "crash", "abort", "exec", "one-thread"]:
         out = os.path.join(work, f"target-{mode.strip('_')}.amtrace")
         p = run([allocmark, "record", "-o", out, "--", target, mode])
         check(p.returncode == 0, f"record {mode}: exit 0 (stderr: {p.stderr.strip()})")
@@ -67,7 +102,8 @@ def main():
         ids = {r["id"]: r["thread"] for r in rows if r["op"] == "malloc" and r["size"] == "1001"}
         cross = sum(1 for r in rows if r["op"] == "free" and r["ref"] in ids
                     and r["thread"] != ids[r["ref"]])
-        check(cross == 1000, f"{mode}: 1000 cross-thread frees (found {cross})")
+        want_cross = 0 if mode == "one-thread" else 1000
+        check(cross == want_cross, f"{mode}: {want_cross} cross-thread frees (found {cross})")
         del frees_1001
         check(sum(1 for r in rows if r["op"] == "calloc" and r["nmemb"] == "3"
                   and r["elem"] == "333") == 500, f"{mode}: 500 calloc(3, 333)")
@@ -76,11 +112,46 @@ def main():
         check(chain == list(range(7, 1401, 7)), f"{mode}: the realloc chain, in order")
         check(sum(1 for r in rows if r["op"] == "posix_memalign" and r["align"] == "64"
                   and r["size"] == "777") == 10, f"{mode}: 10 posix_memalign(64, 777)")
+        for op, size, n in [("aligned_alloc", 640, 10), ("memalign", 555, 10), ("memalign", 556, 5),
+                            ("valloc", 5000, 5), ("pvalloc", 3000, 5)]:
+            check(count(rows, op, size) == n, f"{mode}: {n} {op}({size})")
+        check(sum(1 for r in rows if r["op"] == "realloc" and r["size"] == "0"
+                  and r["result"] == "null" and r["ref"]) == 5, f"{mode}: 5 realloc(p, 0) that freed")
         check(count(rows, "malloc", 2002) == 0, f"{mode}: the forked child is not recorded")
         live = [int(r["live_bytes"]) for r in rows]
         check(min(live) >= 0, f"{mode}: live bytes never negative")
         ns = [int(r["ns"]) for r in rows]
         check(ns == sorted(ns), f"{mode}: time never goes backwards")
+
+    # SIGKILL, which no handler sees: the chunks written so far make a
+    # readable trace. A thread writes its buffer before a call that comes
+    # more than 10 ms after the buffer's first record, so the 2000 calls
+    # made before "ready" are in it (the program goes on calling until the
+    # kill); before that bound, a program this slow lost everything.
+    out = os.path.join(work, "target-killed.amtrace")
+    p = subprocess.Popen([allocmark, "record", "-o", out, "--", target, "slow"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = p.stdout.readline().strip()
+    # Killed once the spool holds about the 4000 records before "ready" (7
+    # bytes each, give or take), or after 5 s when it never does (a loaded
+    # machine does not make it flaky; a recorder that never writes fails).
+    spool, deadline = out + ".spool", time.monotonic() + 5
+    while time.monotonic() < deadline and \
+            (not os.path.exists(spool) or os.path.getsize(spool) < 28000):
+        time.sleep(0.05)
+    with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+        children = f.read().split()
+    check(ready == "ready" and len(children) == 1, f"SIGKILL: the target runs ({ready}, {children})")
+    for c in children:
+        os.kill(int(c), signal.SIGKILL)
+    o, e = p.communicate(timeout=120)
+    check(p.returncode == 0 and "killed by signal 9" in e,
+          f"SIGKILL: record exits 0 and says so ({p.returncode}: {e.strip()[-200:]})")
+    info = run([allocmark, "trace", "info", out])
+    check(info.returncode == 0, f"SIGKILL: trace info reads the trace ({info.stderr.strip()[:200]})")
+    rows = rows_of(allocmark, out)
+    n = count(rows, "malloc", 4004)
+    check(n >= 2000, f"SIGKILL: the {n} malloc(4004) recorded include the 2000 before 'ready'")
 
     # --follow-forks: the child in a trace of its own.
     out = os.path.join(work, "target-forks.amtrace")
@@ -130,7 +201,8 @@ def main():
 
     # The replay: faithful on every allocator.
     events = len(rows)
-    for mode, order in [("exit", "--strict-order"), ("crash", "--strict-order"), ("exit", None)]:
+    for mode, order in [("exit", "--strict-order"), ("crash", "--strict-order"), ("exit", None),
+                        ("one-thread", None)]:
         args = [allocmark, "run", "-w", "trace:" + traces[mode], "-a", "glibc,jemalloc,slab",
                 "-p", "quick", "-r", "1", "--no-micro", "-o", os.path.join(work, "runs")]
         p = run(args + ([order] if order else []))
@@ -140,16 +212,48 @@ def main():
         with open(cells) as f:
             cr = list(csv.DictReader(l for l in f if not l.startswith("#")))
         trows = rows_of(allocmark, traces[mode])
+        # The operation mix: the calls the replay issued, by function, are
+        # the recording's (trace info's counts less the calls that failed
+        # when recorded); on glibc exactly, each aligned call as itself; on
+        # an allocator whose realloc(p, 0) returns a block, that block's free
+        # comes on top.
+        mix, want = info_mix(allocmark, traces[mode]), replayed_mix(trows)
+        check(mix == {op: sum(1 for r in trows if r["op"] == op) for op in mix} and len(mix) == 9,
+              f"replay {mode}: trace info counts the CSV's operations, all nine ({mix})")
+        realloc0 = sum(1 for r in trows if r["op"] == "realloc" and r["size"] == "0" and r["ref"])
         for c in cr:
+            got = calls_of(c) if c["calls"] else {}
+            if c["allocator"] == "glibc":
+                check(got == want, f"replay {mode} on glibc: the recording's operation mix "
+                      f"(issued {got}, recorded {want})")
+            else:
+                extra = got.get("free", 0) - want.get("free", 0)
+                same = {k: v for k, v in got.items() if k != "free"} == \
+                    {k: v for k, v in want.items() if k != "free"}
+                check(same and 0 <= extra <= realloc0,
+                      f"replay {mode} on {c['allocator']}: the recording's operation mix, "
+                      f"{extra} frees of realloc(p, 0)'s blocks on top (issued {got})")
             check(c["status"] == "ok", f"replay {mode} on {c['allocator']}: {c['status']} {c['reason']}")
+            if c["status"] != "ok":
+                continue  # a failed cell has no metrics: said above
             check(int(c["ops"]) + int(c["skipped"] or 0) == len(trows),
                   f"replay {mode} on {c['allocator']}: {c['ops']} operations for {len(trows)} events")
-            if order:
-                # Strict order: live bytes checked at every event (the cell
-                # fails otherwise), and the peak is the recording's.
+            threads = "1" if mode == "one-thread" else "2"
+            if order or threads == "1":
+                # Strict order or one thread: live bytes checked at every
+                # event (the cell fails otherwise), and the peak is the
+                # recording's.
                 check(int(c["peak_live_bytes"]) == max(int(r["live_bytes"]) for r in trows),
                       f"replay {mode} on {c['allocator']}: peak live bytes are the recording's")
-            check(c["threads"] == "2", f"replay {mode}: the recorded 2 threads")
+            # Whatever the order, the replay ends with the recording's live
+            # bytes (its last time-series point).
+            with open(os.path.join(work, "runs", runs[-1], "timeseries.csv")) as f:
+                series = [r for r in csv.DictReader(l for l in f if not l.startswith("#"))
+                          if r["allocator"] == c["allocator"]]
+            check(series and series[-1]["live_bytes"] == trows[-1]["live_bytes"],
+                  f"replay {mode} on {c['allocator']}: ends with the recording's "
+                  f"{trows[-1]['live_bytes']} bytes live")
+            check(c["threads"] == threads, f"replay {mode}: the recorded {threads} threads")
             check(c["frag_peak"] != "" and c["wait_s"] != "", "fragmentation and wait reported")
     del events
 
