@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ static struct {
     enum mode mode;
     size_t after;
     atomic_size_t count;
+    atomic_bool said;
     _Atomic(void *) last;
 } state;
 
@@ -45,6 +48,7 @@ int am__misbehave_init(const char *mode)
     const char *after = getenv("AM_CRASH_TEST_AFTER");
     state.after = after && *after ? strtoull(after, NULL, 10) : 1000;
     atomic_store(&state.count, 0);
+    atomic_store(&state.said, false);
     atomic_store(&state.last, NULL);
     return 0;
 }
@@ -58,9 +62,27 @@ static void fault(void)
     raise(SIGSEGV); /* only if someone mapped the page again in between */
 }
 
+/* One line on stderr before the first misbehaviour, as a real allocator's
+ * "free(): invalid pointer" would be: the harness's tests check that a
+ * failed cell's reason ends with the last thing its process said. */
+static void say_once(size_t at)
+{
+    if (atomic_exchange(&state.said, true))
+        return;
+    char line[128];
+    int len = snprintf(line, sizeof line, "crash-test: allocation %zu misbehaves (%s)\n", at + 1,
+                       mode_names[state.mode]);
+    if (len > 0) {
+        ssize_t ignored = write(2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+        (void)ignored;
+    }
+}
+
 void *am__misbehave_malloc(size_t n)
 {
-    if (atomic_fetch_add(&state.count, 1) >= state.after) {
+    size_t at = atomic_fetch_add(&state.count, 1);
+    if (at >= state.after) {
+        say_once(at);
         switch (state.mode) {
         case MODE_SEGV:
             fault();

@@ -1,7 +1,7 @@
 /*
  * reference.h: what the reference allocators (glibc, jemalloc, mimalloc,
  * tcmalloc) share. A reference is not linked into allocmark: it becomes the
- * process's malloc through LD_PRELOAD in a child process (harness/spawn.c), and
+ * process's malloc through LD_PRELOAD in a child process (harness/spawnproc.c), and
  * its vtable only checks that this really happened and reads the library's own
  * statistics, found with dlsym so that nothing links against it.
  *

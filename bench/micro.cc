@@ -1,6 +1,6 @@
 /*
  * allocmark-micro: Google Benchmark microbenchmarks of every allocator, each
- * in a process of its own prepared for it by the harness's spawn.c (a
+ * in a process of its own prepared for it by the harness's spawnproc.c (a
  * reference is the child's real malloc through LD_PRELOAD), all through the
  * front end (am_malloc/am_free on an am_heap), so every allocator pays the
  * same indirection. Every block is written (first and last byte) so that no
@@ -34,7 +34,7 @@ extern "C" {
 #include "arglist.h"
 #include "cli.h"
 #include "frontend.h"
-#include "spawn.h"
+#include "spawnproc.h"
 }
 
 namespace

@@ -3,7 +3,7 @@
  * (the C and POSIX allocation contract, no overlap, threads, fork).
  *
  * am_conformance_run runs in a process already prepared for the allocator (a
- * reference's library preloaded, see harness/spawn.h); each check runs in a
+ * reference's library preloaded, see harness/spawnproc.h); each check runs in a
  * forked child of its own, so a crash or hang is that check's verdict only.
  * Output: one line per check, "check NAME VERDICT DETAIL", for
  * `allocmark check` to gather into its matrix.

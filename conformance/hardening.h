@@ -6,7 +6,7 @@
  * matrix.
  *
  * am_hardening_run runs in a process already prepared for the allocator (a
- * reference's library preloaded, see harness/spawn.h); each case runs in a
+ * reference's library preloaded, see harness/spawnproc.h); each case runs in a
  * forked child of its own whose stderr is captured, so a message can be told
  * from none. After the error, each case allocates and fills more blocks and
  * checks that none is handed out twice, overlaps another or lands where it

@@ -1,7 +1,7 @@
 /*
  * allocmark.c: the command line's dispatcher. Each sub-command lives in its
  * own file (list.c, check.c, run.c, plotdriver.c); work that touches an allocator
- * runs in a child process prepared for it (spawn.h), through the hidden
+ * runs in a child process prepared for it (spawnproc.h), through the hidden
  * sub-commands below, so a reference is always the real malloc of the
  * process that measures it.
  */

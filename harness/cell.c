@@ -201,9 +201,13 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     double hz = am_clock_hz();
     uint64_t ops = am_measure_ops(m);
     /* Work the workload did that is not the allocator's (a replay's
-     * decoding) is not part of the measured time. */
+     * decoding) is not part of the measured time, and neither is the time
+     * series: thread 0's time taking its points, all of it on one thread;
+     * on several, thread 0's share of the threads' time (the others went
+     * on meanwhile). */
     uint64_t span = m->end - m->start;
-    double seconds = (double)(span > m->excluded_ticks ? span - m->excluded_ticks : 0) / hz;
+    uint64_t excluded = m->excluded_ticks + m->series_ticks / (m->threads ? m->threads : 1);
+    double seconds = (double)(span > excluded ? span - excluded : 0) / hz;
     double wait_s = (double)m->wait_ticks / hz;
     bool failed = atomic_load(&m->failed) != 0;
     struct am_cell_report r = {0};
@@ -263,12 +267,13 @@ static void report(struct am_measure *m, struct am_heap *heap, const struct rusa
     r.minor_faults = (unsigned long long)(after->ru_minflt - before->ru_minflt);
     r.has_overhead = true;
     if (overhead_ticks >= 0 && ops) {
-        /* Instrumentation on every operation, plus thread 0's time taking
-         * series points spread over all operations. */
-        double per_op = overhead_ticks + (double)m->series_ticks / (double)ops;
+        /* Instrumentation on every operation (the time series is no longer
+         * in the measured time: series_s says what it cost). */
         r.has_harness_overhead = true;
-        r.harness_overhead_ns = per_op * 1e9 / hz;
+        r.harness_overhead_ns = overhead_ticks * 1e9 / hz;
     }
+    r.has_series_time = true;
+    r.series_s = (double)m->series_ticks / hz;
     r.clock_overhead_ns = (double)clock_ticks * 1e9 / hz;
     /* The CPU the cell's main thread reports from, right after the measured
      * phase (with --pin, one of the pinned CPUs). */

@@ -1,6 +1,6 @@
 /*
  * cell.h: the child side of a cell: a hidden sub-command of allocmark, run in
- * a child prepared for the allocator by spawn.c (a reference's library
+ * a child prepared for the allocator by spawnproc.c (a reference's library
  * preloaded), that runs one workload under measurement and reports on stdout
  * in the cell protocol (protocol.h), which the parent (run.c) reads back.
  *

@@ -1,7 +1,7 @@
 /*
  * check.c: `allocmark check`, the conformance matrix and beside it the
  * hardening matrix: each allocator's conformance suite, then its hardening
- * cases, run in a child process prepared for it (spawn.h), and the verdicts
+ * cases, run in a child process prepared for it (spawnproc.h), and the verdicts
  * and outcomes come back as lines to gather into the two matrices.
  */
 #include "check.h"
@@ -20,7 +20,7 @@
 #include "dropin.h"
 #include "hardening.h"
 #include "frontend.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 void am_check_usage(FILE *to)
 {

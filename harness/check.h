@@ -3,7 +3,7 @@
  * the hidden sub-commands that run one allocator's conformance suite or
  * hardening cases in its child.
  *
- * Layering: depends on harness/spawn.h, conformance/ and allocators/.
+ * Layering: depends on harness/spawnproc.h, conformance/ and allocators/.
  */
 #ifndef AM_CHECK_H
 #define AM_CHECK_H

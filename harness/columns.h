@@ -74,6 +74,7 @@
     X(rss_samples) \
     X(sampler_cpu_s) \
     X(cpu) \
+    X(series_s) \
     X(calls)
 // clang-format on
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "signals.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 #ifndef AM_MICRO_PATH
 #define AM_MICRO_PATH "allocmark-micro"

@@ -1,6 +1,6 @@
 /*
  * micro.h: the microbenchmarks of a run: after the cells, `allocmark run`
- * starts allocmark-micro (bench/micro.cc, Google Benchmark) through spawn.c
+ * starts allocmark-micro (bench/micro.cc, Google Benchmark) through spawnproc.c
  * for the plan's allocators, with the profile's minimum time and the plan's
  * repetitions; it writes micro-<allocator>.json into the run's directory and
  * its console output to micro.log there.

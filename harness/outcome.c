@@ -110,6 +110,8 @@ static void report_columns(const struct am_cell_report *r, struct am_outcome *o)
     }
     if (r->has_cpu)
         set_u64(o, AM_COL_cpu, r->cpu);
+    if (r->has_series_time)
+        set_real(o, AM_COL_series_s, r->series_s);
 }
 
 /* What the child's own words and its fate add up to. */

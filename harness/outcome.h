@@ -16,7 +16,7 @@
 #include "frontend.h"
 #include "measure.h"
 #include "protocol.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 /* Which cell, in the plan's terms. */
 struct am_cell_key {

@@ -89,7 +89,10 @@ void am_plan_json(struct am_json *j, const void *ctx)
     am_json_double(j, "program_timeout_s",
                    plan->timeout_given ? plan->timeout_s
                                        : am_progrun_profile_timeout(plan->profile));
-    am_json_string(j, "program_order", "repetition, then program, then allocator with glibc first");
+    am_json_string(j, "program_order",
+                   "with the workload cells, in the run's order (metadata order, seed); "
+                   "a glibc run that is not a cell gives a program's reference output when "
+                   "another allocator's cell comes before any of glibc's");
     am_probe_json(j, plan->references, plan->n_references);
     am_environment_json(j, &plan->env, plan->pinned ? plan->pin_text : NULL);
 }

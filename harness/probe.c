@@ -14,7 +14,7 @@
 #include "arglist.h"
 #include "cli.h"
 #include "signals.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 int am_info_child_main(int argc, char **argv)
 {

@@ -2,7 +2,7 @@
  * probe.h: what each reference's library says it is. The parent asks once
  * per run, for the plan in metadata.json (reference_libraries): for every
  * allocator that is the process's malloc (AM_CAP_PROCESS_MALLOC) it runs the
- * hidden sub-command `__info-child NAME` in a child prepared by spawn.c, which
+ * hidden sub-command `__info-child NAME` in a child prepared by spawnproc.c, which
  * opens the allocator and prints "version V" (the allocator's own `version`
  * member) and "library PATH" (the shared object malloc comes from), or
  * "error WHY".

@@ -176,34 +176,6 @@ static bool port_accepts(int port)
     return ok;
 }
 
-/* The last non-empty line written to the run's cells.log since `from`
- * (the descriptor the cells write to is write-only: read it anew). */
-static void last_line_since(const struct am_results *res, off_t from, char *out, size_t len)
-{
-    out[0] = '\0';
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/cells.log", res->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end <= from) {
-        close(fd);
-        return;
-    }
-    char buf[2048];
-    off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
-    ssize_t n = pread(fd, buf, (size_t)(end - at), at);
-    close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    char *line = strrchr(buf, '\n');
-    snprintf(out, len, "%.*s", (int)len - 1, line ? line + 1 : buf);
-}
-
 static void log_text(int fd, const char *text)
 {
     ssize_t ignored = write(fd, text, strlen(text));
@@ -292,7 +264,7 @@ static bool generate_input(struct am_progrun *run, const struct am_program *prog
         return true;
     }
     char last[160], fate[64];
-    last_line_since(res, from, last, sizeof last);
+    am_results_log_tail(res, from, last, sizeof last);
     snprintf(st->generate_why, sizeof st->generate_why, "its input generator failed (%s)%s%s",
              status < 0 ? why : am_proc_describe(status, fate, sizeof fate), last[0] ? ": " : "",
              last);
@@ -501,6 +473,7 @@ struct rowbuf {
         sampler[32], exit_status[64];
     char reason[512];
     bool reference; /* glibc's run for the reference output only: no row */
+    bool warmup;    /* a warm-up repetition (--warmup): run, judged, no row */
 };
 
 static int write_row(struct am_results *res, struct rowbuf *b, const struct measured *m)
@@ -536,6 +509,16 @@ static enum am_progcell_outcome finish(struct am_results *res, struct rowbuf *b,
     b->row.v[AM_COL_status] = am_status_name(status);
     if (b->reason[0])
         b->row.v[AM_COL_reason] = b->reason;
+    if (b->warmup) {
+        char line[700];
+        snprintf(line, sizeof line, "%s (warm-up, discarded)%s%s",
+                 status == AM_STATUS_OK ? "ok" : am_status_name(status), b->reason[0] ? ": " : "",
+                 b->reason);
+        am_progress_finish(progress, status == AM_STATUS_OK || status == AM_STATUS_SKIPPED, line);
+        if (status == AM_STATUS_OK)
+            return AM_PROGCELL_OK;
+        return status == AM_STATUS_SKIPPED ? AM_PROGCELL_SKIPPED : AM_PROGCELL_FAILED;
+    }
     if (b->reference) {
         char msg[800];
         snprintf(msg, sizeof msg, "%s %s: glibc's reference output (not a cell): %s%s%s",
@@ -662,20 +645,31 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
     return AM_STATUS_OK;
 }
 
+/* reference: glibc's run for the reference output only; warmup: a warm-up
+ * repetition. Neither writes a row. *merit: the figure of merit of an ok
+ * run (what --precision judges), else NaN. */
 static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
                                          unsigned rep, struct am_results *res,
-                                         struct am_progress *progress, bool reference)
+                                         struct am_progress *progress, bool reference, bool warmup,
+                                         double *merit_out)
 {
     char desc[200];
-    snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
-             reference ? " (glibc's reference output, not a cell)" : "");
+    *merit_out = NAN;
+    if (warmup)
+        snprintf(desc, sizeof desc, "%s %s warm-up", a->name, prog->name);
+    else if (rep <= run->reps)
+        snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
+                 reference ? " (glibc's reference output, not a cell)" : "");
+    else
+        snprintf(desc, sizeof desc, "%s %s rep %u (for precision)", a->name, prog->name, rep);
     if (!reference)
         am_progress_start(progress, desc);
 
     struct rowbuf b;
     memset(&b, 0, sizeof b);
     b.reference = reference;
+    b.warmup = warmup;
     snprintf(b.rep, sizeof b.rep, reference ? "for rep %u" : "%u", rep);
     b.row.v[AM_COL_allocator] = a->name;
     b.row.v[AM_COL_label] = a->name;
@@ -692,8 +686,12 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
     }
     for (unsigned i = 0; i < st->n_timed_out; i++) {
         if (strcmp(st->timed_out[i], a->name) == 0) {
-            snprintf(b.reason, sizeof b.reason, "ran out of time in repetition %u; not run again",
-                     st->timed_out_rep[i]);
+            if (st->timed_out_rep[i])
+                snprintf(b.reason, sizeof b.reason,
+                         "ran out of time in repetition %u; not run again", st->timed_out_rep[i]);
+            else
+                snprintf(b.reason, sizeof b.reason,
+                         "ran out of time in its warm-up; not run again");
             return finish(res, &b, NULL, progress, AM_STATUS_SKIPPED, NULL);
         }
     }
@@ -781,7 +779,7 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
     }
 
     char last[200], fate[64];
-    last_line_since(res, log_from, last, sizeof last);
+    am_results_log_tail(res, log_from, last, sizeof last);
     const char *sep = last[0] ? ": " : "";
     if (m.proc.reaped || m.proc.pid > 0) {
         am_proc_describe(m.proc.status, b.exit_status, sizeof b.exit_status);
@@ -930,6 +928,8 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
 
     char outcome[300] = "";
     if (status == AM_STATUS_OK)
+        *merit_out = strtod(b.throughput, NULL);
+    if (status == AM_STATUS_OK)
         snprintf(outcome, sizeof outcome, "ok, %.3g %s, peak RSS %.1f MiB (%.2f s)",
                  strtod(b.throughput, NULL), b.row.v[AM_COL_throughput_unit],
                  strtod(b.peak, NULL) / (1 << 20), m.wall_s);
@@ -940,10 +940,10 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
 
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
-                                         unsigned rep, struct am_results *res,
-                                         struct am_progress *progress)
+                                         unsigned rep, bool warmup, struct am_results *res,
+                                         struct am_progress *progress, double *merit)
 {
-    return run_cell(run, prog, st, a, rep, res, progress, false);
+    return run_cell(run, prog, st, a, rep, res, progress, false, warmup, merit);
 }
 
 bool am_progcell_needs_reference(const struct am_program *prog, const struct am_progstate *st)
@@ -955,6 +955,7 @@ void am_progcell_reference(struct am_progrun *run, const struct am_program *prog
                            struct am_progstate *st, const struct am_allocator *glibc, unsigned rep,
                            struct am_results *res, struct am_progress *progress)
 {
-    if (run_cell(run, prog, st, glibc, rep, res, progress, true) != AM_PROGCELL_OK)
+    double merit;
+    if (run_cell(run, prog, st, glibc, rep, res, progress, true, false, &merit) != AM_PROGCELL_OK)
         st->reference_failed = true;
 }

@@ -83,10 +83,13 @@ void am_progcell_reference(struct am_progrun *run, const struct am_program *prog
                            struct am_progstate *st, const struct am_allocator *glibc, unsigned rep,
                            struct am_results *res, struct am_progress *progress);
 
-/* Run one cell and write its row. */
+/* Run one cell and write its row; a warm-up (--warmup) runs and is judged
+ * the same, but writes no row. *merit: the cell's figure of merit (its
+ * throughput column) when it is ok, else NaN. A program whose check is
+ * `glibc` needs the reference output first (am_progcell_needs_reference). */
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *state, const struct am_allocator *a,
-                                         unsigned rep, struct am_results *res,
-                                         struct am_progress *progress);
+                                         unsigned rep, bool warmup, struct am_results *res,
+                                         struct am_progress *progress, double *merit);
 
 #endif /* AM_PROGCELL_H */

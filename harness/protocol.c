@@ -79,6 +79,8 @@ void am_protocol_write_report(FILE *to, const struct am_cell_report *r)
     }
     if (r->has_cpu)
         fprintf(to, "cpu %llu\n", r->cpu);
+    if (r->has_series_time)
+        fprintf(to, "series_time %.6g\n", r->series_s);
 }
 
 void am_protocol_write_series(FILE *to, const struct am_series_report *pt)
@@ -245,6 +247,8 @@ int am_protocol_parse(char *output, struct am_cell_report *r)
             snprintf(r->calls, sizeof r->calls, "%s", v);
         } else if (strcmp(line, "cpu") == 0) {
             r->has_cpu = u64(&v, &r->cpu);
+        } else if (strcmp(line, "series_time") == 0) {
+            r->has_series_time = real(&v, &r->series_s);
         } else if (strcmp(line, "series") == 0) {
             if (!err)
                 err = add_series(r, v);

@@ -42,6 +42,9 @@
  *                              ("malloc=1000 free=998"), the rest of the line
  *   cpu INTEGER                the CPU the main thread was on right after the
  *                              measured phase, when the kernel says
+ *   series_time SECONDS        the main thread's time taking time-series
+ *                              points, left out of SECONDS (divided by the
+ *                              threads when there are several)
  *   series SAMPLE OPS SECONDS RSS LIVE [OS]
  *                              one time-series point (OS when known)
  *   end                        last: the report is whole
@@ -79,7 +82,7 @@ struct am_series_report {
 struct am_cell_report {
     bool has_label, has_status, has_complete, has_ops, has_seconds, has_rate, has_rss,
         has_peak_live, has_os_bytes_peak, has_usage, has_overhead, has_harness_overhead,
-        has_fragmentation, has_replay, has_cpu;
+        has_fragmentation, has_replay, has_cpu, has_series_time;
     bool has_latency[AM_OP_KINDS];
     bool ended; /* the `end` record came */
     char label[128];
@@ -102,6 +105,7 @@ struct am_cell_report {
     unsigned long long skipped;
     char calls[256]; /* has_replay: the calls issued ("malloc=3 free=3"), or "" */
     unsigned long long cpu;
+    double series_s; /* thread 0's time taking series points, out of `seconds` */
     /* The parser's: malloc'd, n_series points (am_cell_report_free). */
     struct am_series_report *series;
     unsigned n_series, series_cap;

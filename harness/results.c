@@ -181,6 +181,32 @@ static int point_latest(const char *root, const char *name)
     return 0;
 }
 
+void am_results_log_tail(const struct am_results *r, off_t from, char *out, size_t len)
+{
+    out[0] = '\0';
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cells.log", r->dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end <= from) {
+        close(fd);
+        return;
+    }
+    char buf[2048];
+    off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
+    ssize_t n = pread(fd, buf, (size_t)(end - at), at);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *line = strrchr(buf, '\n');
+    snprintf(out, len, "%.*s", (int)len - 1, line ? line + 1 : buf);
+}
+
 int am_results_create(struct am_results *r, const char *root, const char *label,
                       const struct am_run_info *info, char *why, size_t why_len)
 {

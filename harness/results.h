@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "columns.h"
 #include "json.h"
@@ -55,6 +56,10 @@ int am_results_row(struct am_results *r, const struct am_row *row);
  * label, workload, threads, rep), then `fields` (sample, ops_done, ...). */
 int am_results_series(struct am_results *r, const struct am_row *key, const char *const *fields,
                       unsigned n_fields);
+/* The last non-empty line written to cells.log from byte offset `from` on
+ * ("" if none), at most len - 1 bytes of it. cells.log is opened write-only
+ * for the cells to write to: this reads it through a descriptor of its own. */
+void am_results_log_tail(const struct am_results *r, off_t from, char *out, size_t len);
 /* Rewrite metadata.json with what info says now (atomically). */
 int am_results_metadata(struct am_results *r, const struct am_run_info *info);
 void am_results_close(struct am_results *r);

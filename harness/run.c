@@ -27,28 +27,9 @@
 #include "results.h"
 #include "schedule.h"
 #include "signals.h"
-#include "spawn.h"
+#include "spawnproc.h"
 
 enum cell_result { CELL_OK, CELL_FAILED, CELL_CANCELLED, CELL_NOT_WRITTEN, CELL_SKIPPED };
-
-/* The last non-empty line the cell wrote to cells.log since `from`. */
-static void last_log_line(int fd, off_t from, char *out, size_t len)
-{
-    out[0] = '\0';
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end <= from)
-        return;
-    char buf[2048];
-    off_t at = end - from > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : from;
-    ssize_t n = pread(fd, buf, (size_t)(end - at), at);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    char *line = strrchr(buf, '\n');
-    snprintf(out, len, "%.*s", (int)len - 1, line ? line + 1 : buf);
-}
 
 /* The series first: a cell's row in cells.csv says its series is whole, and
  * only a child that finished its report has a whole one. */
@@ -128,7 +109,7 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
         sched_setaffinity(0, sizeof all, &all);
 
     char stderr_line[200];
-    last_log_line(res->log_fd, after_heading, stderr_line, sizeof stderr_line);
+    am_results_log_tail(res, after_heading, stderr_line, sizeof stderr_line);
     if (lseek(res->log_fd, 0, SEEK_END) == after_heading && ftruncate(res->log_fd, before) != 0)
         before = after_heading; /* the heading stays: harmless */
     if (!err && child.cancelled) {
@@ -177,56 +158,37 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
     return o.status == AM_STATUS_OK ? CELL_OK : CELL_FAILED;
 }
 
-/* One repetition of every (program, allocator) cell (progcell.h). glibc
- * runs first: its output is what the others' is checked against, and its
- * time bounds theirs. Returns true to stop the run. */
-static bool run_programs(const struct am_plan *plan, struct am_progrun *progrun,
-                         struct am_progstate *state, unsigned rep, struct am_results *res,
-                         struct am_progress *progress, long counts[5])
+/* One repetition of a program cell (progcell.h), or a warm-up. A program
+ * checked against glibc's output needs it before any other allocator's cell
+ * runs: when no glibc cell has given it yet (glibc is not among the
+ * allocators, or the shuffle put another first), a run of glibc that is not
+ * a cell gives it. *merit: the cell's throughput when ok, else NaN. */
+static enum cell_result run_program_cell(struct am_progrun *progrun, const struct am_program *prog,
+                                         struct am_progstate *state, const struct am_allocator *a,
+                                         unsigned rep, bool warmup, struct am_results *res,
+                                         struct am_progress *progress, double *merit)
 {
-    const struct am_allocator *order[AM_PLAN_MAX_ALLOCATORS];
-    unsigned n = 0;
-    for (unsigned k = 0; k < plan->n_allocators; k++)
-        if (strcmp(plan->allocator[k]->name, "glibc") == 0)
-            order[n++] = plan->allocator[k];
-    for (unsigned k = 0; k < plan->n_allocators; k++)
-        if (strcmp(plan->allocator[k]->name, "glibc") != 0)
-            order[n++] = plan->allocator[k];
-    const struct am_allocator *glibc = NULL;
-    for (size_t i = 0; i < am_registry_count; i++)
-        if (strcmp(am_registry[i]->name, "glibc") == 0)
-            glibc = am_registry[i];
-    bool glibc_planned = n && strcmp(order[0]->name, "glibc") == 0;
-    for (size_t i = 0; i < plan->programs.n; i++) {
-        /* Without glibc among the allocators, one run of it, not a cell,
-         * gives the output the others are checked against. */
-        if (!glibc_planned && glibc && am_progcell_needs_reference(plan->programs.p[i], &state[i]))
-            am_progcell_reference(progrun, plan->programs.p[i], &state[i], glibc, rep, res,
-                                  progress);
-        for (unsigned k = 0; k < n; k++) {
-            if (am_signals_interrupted())
-                return true;
-            switch (am_progcell_run(progrun, plan->programs.p[i], &state[i], order[k], rep, res,
-                                    progress)) {
-            case AM_PROGCELL_OK:
-                counts[CELL_OK]++;
-                break;
-            case AM_PROGCELL_FAILED:
-                counts[CELL_FAILED]++;
-                break;
-            case AM_PROGCELL_SKIPPED:
-                counts[CELL_SKIPPED]++;
-                break;
-            case AM_PROGCELL_CANCELLED:
-                counts[CELL_CANCELLED]++;
-                return true;
-            case AM_PROGCELL_NOT_WRITTEN:
-                counts[CELL_NOT_WRITTEN]++;
-                return true;
-            }
-        }
+    *merit = NAN;
+    if (strcmp(a->name, "glibc") != 0 && am_progcell_needs_reference(prog, state)) {
+        for (size_t i = 0; i < am_registry_count; i++)
+            if (strcmp(am_registry[i]->name, "glibc") == 0)
+                am_progcell_reference(progrun, prog, state, am_registry[i], rep, res, progress);
+        if (am_signals_interrupted())
+            return CELL_CANCELLED;
     }
-    return false;
+    switch (am_progcell_run(progrun, prog, state, a, rep, warmup, res, progress, merit)) {
+    case AM_PROGCELL_OK:
+        return CELL_OK;
+    case AM_PROGCELL_FAILED:
+        return CELL_FAILED;
+    case AM_PROGCELL_SKIPPED:
+        return CELL_SKIPPED;
+    case AM_PROGCELL_CANCELLED:
+        return CELL_CANCELLED;
+    case AM_PROGCELL_NOT_WRITTEN:
+        return CELL_NOT_WRITTEN;
+    }
+    return CELL_FAILED;
 }
 
 int am_run_main(int argc, char **argv)
@@ -281,11 +243,22 @@ int am_run_main(int argc, char **argv)
     fflush(stdout);
 
     /* The workload cells in plan order (workload, thread count, allocator,
-     * copy); the schedule hands out their repetitions (schedule.h). */
-    static struct planned_cell {
+     * copy), then the program cells (program, allocator with glibc first,
+     * whose output the others' is checked against); the schedule hands out
+     * the repetitions of both alike (schedule.h). */
+    struct planned_cell {
         struct am_cell_key key;
         bool second;
-    } cells[2 * AM_PLAN_MAX_WORKLOADS * AM_PLAN_MAX_THREAD_COUNTS * AM_PLAN_MAX_ALLOCATORS];
+        int program; /* index in plan.programs, -1 for a workload cell */
+    } *cells =
+        calloc(2 * AM_PLAN_MAX_WORKLOADS * AM_PLAN_MAX_THREAD_COUNTS * AM_PLAN_MAX_ALLOCATORS +
+                   plan.programs.n * plan.n_allocators,
+               sizeof *cells);
+    if (!cells) {
+        fprintf(stderr, "allocmark run: out of memory for the plan\n");
+        am_results_close(&res);
+        return AM_EXIT_FAILED;
+    }
     unsigned n_cells = 0;
     for (unsigned w = 0; w < plan.n_workloads; w++) {
         const struct am_workload *wl = plan.workload[w];
@@ -297,8 +270,15 @@ int am_run_main(int argc, char **argv)
                                                               : wl->threaded    ? plan.threads[t]
                                                                                 : 1,
                                                               0},
-                                                             copy == 1};
+                                                             copy == 1,
+                                                             -1};
     }
+    for (size_t i = 0; i < plan.programs.n; i++)
+        for (int glibc_pass = 1; glibc_pass >= 0; glibc_pass--)
+            for (unsigned k = 0; k < plan.n_allocators; k++)
+                if ((strcmp(plan.allocator[k]->name, "glibc") == 0) == glibc_pass)
+                    cells[n_cells++] = (struct planned_cell){
+                        {plan.allocator[k], plan.programs.p[i]->name, 0, 0}, false, (int)i};
     struct am_progrun progrun = {.profile = plan.profile,
                                  .reps = plan.reps,
                                  .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
@@ -311,6 +291,7 @@ int am_run_main(int argc, char **argv)
         fprintf(stderr, "allocmark run: cannot make a scratch directory for the programs: %s\n",
                 strerror(perr));
         free(progstate);
+        free(cells);
         am_results_close(&res);
         return AM_EXIT_FAILED;
     }
@@ -320,36 +301,36 @@ int am_run_main(int argc, char **argv)
         fprintf(stderr, "allocmark run: out of memory for the schedule\n");
         am_progrun_end(&progrun);
         free(progstate);
+        free(cells);
         am_results_close(&res);
         return AM_EXIT_FAILED;
     }
-    /* Program cells: one per program, allocator and repetition, after the
-     * workload cells' schedule. */
-    long program_cells = (long)plan.programs.n * plan.n_allocators * plan.reps;
     struct am_progress progress;
-    am_progress_init(&progress, stderr, (long)schedule.planned + program_cells);
+    am_progress_init(&progress, stderr, (long)schedule.planned);
     long counts[5] = {0};
     bool stop = false, warmup;
     unsigned index, rep;
     while (!stop && !am_signals_interrupted() &&
            am_schedule_next(&schedule, &index, &warmup, &rep)) {
-        progress.total = (long)schedule.planned + program_cells;
+        progress.total = (long)schedule.planned;
         struct am_cell_key cell = cells[index].key;
         cell.rep = rep;
         double ops;
+        int p = cells[index].program;
         enum cell_result o =
-            run_cell(&plan, &cell, cells[index].second, warmup, self, &res, &progress, &ops);
+            p >= 0
+                ? run_program_cell(&progrun, plan.programs.p[p], &progstate[p], cell.allocator, rep,
+                                   warmup, &res, &progress, &ops)
+                : run_cell(&plan, &cell, cells[index].second, warmup, self, &res, &progress, &ops);
         if (!warmup || o == CELL_CANCELLED || o == CELL_NOT_WRITTEN)
             counts[o]++;
         am_schedule_record(&schedule, index, warmup, ops);
         stop = o == CELL_CANCELLED || o == CELL_NOT_WRITTEN;
     }
-    for (unsigned prep = 1; prep <= plan.reps && plan.programs.n && !stop; prep++)
-        stop = am_signals_interrupted() ||
-               run_programs(&plan, &progrun, progstate, prep, &res, &progress, counts);
     /* The cells planned, as kept: --precision may have added some. */
-    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup + program_cells;
+    long kept_total = (long)schedule.planned - (long)n_cells * plan.warmup;
     am_schedule_free(&schedule);
+    free(cells);
     am_progress_end(&progress);
     am_progrun_end(&progrun);
     free(progstate);

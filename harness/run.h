@@ -1,7 +1,7 @@
 /*
  * run.h: `allocmark run`, the parent side of the benchmark: take the plan
  * from the command line (plan.h), run each cell in its own child process
- * (spawn.c, cell.c), read its report (protocol.c), judge it (outcome.c) and
+ * (spawnproc.c, cell.c), read its report (protocol.c), judge it (outcome.c) and
  * record it in the run's results directory (results.c) while showing
  * progress (progress.c); then the microbenchmarks (micro.c).
  *

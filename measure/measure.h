@@ -134,7 +134,10 @@ struct am_measure {
     uint64_t series_every;         /* thread-0 operations between series points */
     struct am_series_point *series;
     unsigned series_count;
-    uint64_t series_ticks; /* time thread 0 spent taking series points */
+    /* Time thread 0 spent taking series points inside the measured phase
+     * (RSS from /proc, the allocator's statistics): not the workload's, so
+     * the harness takes it out of the measured time. */
+    uint64_t series_ticks;
     int64_t series_live_peak;
     int statm_fd;
     size_t page_size;
@@ -162,8 +165,9 @@ int am_measure_init(struct am_measure *m, struct am_heap *heap, unsigned threads
 void am_measure_fini(struct am_measure *m);
 /* Forget every count and sample (after a calibration on the same arrays). */
 void am_measure_reset(struct am_measure *m);
-/* The measured phase: begin sets the deadline `budget_s` seconds ahead (0: no
- * deadline) and takes the first series point; end takes the last. */
+/* The measured phase: begin takes the first series point, then starts the
+ * clock and sets the deadline `budget_s` seconds ahead (0: no deadline); end
+ * stops the clock, then takes the last point. */
 void am_measure_begin(struct am_measure *m, double budget_s);
 void am_measure_end(struct am_measure *m);
 

@@ -610,10 +610,11 @@ def gnuplot_value(value):
     return repr(value)
 
 
-def draw(charts, run, plot_dir, gnuplot="gnuplot"):
-    """Write each chart's data file and run gnuplot on it. Returns the
-    charts that failed to draw, each with its error set."""
-    out_dir = os.path.join(run.path, "plots")
+def draw(charts, run, plot_dir, gnuplot="gnuplot", out_dir=None):
+    """Write each chart's data file and run gnuplot on it, into out_dir's
+    plots/ (default: the run directory's). Returns the charts that failed to
+    draw, each with its error set."""
+    out_dir = os.path.join(out_dir or run.path, "plots")
     data_dir = os.path.join(out_dir, "data")
     os.makedirs(data_dir, exist_ok=True)
     footer = run.footer()

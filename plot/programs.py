@@ -196,14 +196,16 @@ def fixed(value, digits=2):
     return "-" if value is None else "%.*f" % (digits, value)
 
 
-def program_table(run, program, bad):
-    """One program's rows; bad(text) marks a cell's text as a failure."""
+def program_table(run, program, bad, baseline="glibc"):
+    """One program's rows; bad(text) marks a cell's text as a failure; time
+    and peak RSS also as ratios to baseline's."""
     header = ["allocator", "reps ok", "wall s (median)", "min - max", "throughput",
-              "vs glibc", "peak RSS MiB", "vs glibc", "user s", "sys s", "minor faults",
-              "major", "ctx switches vol / invol", "latency p50 / p99 us", "exit"]
-    glibc = run.programs.get(("glibc", program))
-    base_t = spread_of(glibc, "time").median if glibc else None
-    base_m = spread_of(glibc, "peak_rss_bytes").median if glibc else None
+              "time vs %s" % baseline, "peak RSS MiB", "vs %s" % baseline, "user s", "sys s",
+              "minor faults", "major", "ctx switches vol / invol", "latency p50 / p99 us",
+              "exit"]
+    base = run.programs.get((baseline, program))
+    base_t = spread_of(base, "time").median if base else None
+    base_m = spread_of(base, "peak_rss_bytes").median if base else None
     rows = []
     for a in allocators_of(run):
         cell = run.programs.get((a, program))
@@ -284,9 +286,10 @@ def sampler_cost(run):
     return Spread(per).median
 
 
-def add_to_report(rep, run, charts, bad):
+def add_to_report(rep, run, charts, bad, baseline="glibc"):
     """The programs' section: rep is a report.Report, bad(text) marks text
-    as a failure (red in HTML, bold in Markdown)."""
+    as a failure (red in HTML, bold in Markdown); the tables' ratios are
+    relative to baseline."""
     if not run.programs:
         return
     rep.heading(2, "Programs")
@@ -314,7 +317,7 @@ def add_to_report(rep, run, charts, bad):
         rep.table(header, rows)
     for p in programs_of(run):
         rep.heading(3, "Program: %s" % p)
-        header, rows = program_table(run, p, bad)
+        header, rows = program_table(run, p, bad, baseline)
         rep.table(header, rows)
         for c in charts:
             if c.section == SECTION and c.workload == p:

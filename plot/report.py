@@ -295,10 +295,11 @@ def failed_reps(run):
     return rows
 
 
-def build(run, charts, skipped, baseline):
+def build(run, charts, skipped, baseline, program_baseline="glibc"):
     """The report's blocks. charts: those drawn; skipped: notes on what the
     run did not hold or what could not be drawn; baseline: the allocator
-    that ratios are relative to (None: the run does not have the one asked)."""
+    that ratios are relative to (None: the run does not have the one asked);
+    program_baseline: the one the programs' ratios are relative to."""
     rep = Report()
     rep.heading(1, "allocmark report: %s" % run.name)
     rep.para(run.footer())
@@ -343,8 +344,8 @@ def build(run, charts, skipped, baseline):
              "1 are likely to: `allocmark compare` tests it.")
     rep.bullets(tables.method_lines(run) + [tables.interval_note(run)])
     if baseline:
-        rep.para("Ratios are relative to %s (`allocmark plot --baseline NAME` redraws "
-                 "against another allocator)." % baseline)
+        rep.para("Ratios are relative to %s (`allocmark report --baseline NAME RUN` writes "
+                 "this report against another allocator into RUN/baseline-NAME/)." % baseline)
     floor = noise_floor(run)
     if floor:
         rep.heading(3, "Noise floor of this run")
@@ -424,7 +425,7 @@ def build(run, charts, skipped, baseline):
             for c in by_section(section):
                 figure(c)
 
-    programs.add_to_report(rep, run, charts, Bad)
+    programs.add_to_report(rep, run, charts, Bad, program_baseline)
 
     rows = failed_reps(run)
     if rows:
@@ -452,13 +453,17 @@ def build(run, charts, skipped, baseline):
     return rep
 
 
-def write(run, charts, skipped, baseline):
-    """Write report.md and report.html; return the path of report.md."""
-    rep = build(run, charts, skipped, baseline)
-    md = os.path.join(run.path, "report.md")
+def write(run, charts, skipped, baseline, out_dir=None, program_baseline="glibc"):
+    """Write report.md and report.html into out_dir (default: the run
+    directory; its charts in out_dir/plots/); return the path of report.md.
+    program_baseline: what the programs' ratios are relative to (baseline
+    is None when the workloads do not have it; the programs may)."""
+    rep = build(run, charts, skipped, baseline, program_baseline)
+    out_dir = out_dir or run.path
+    md = os.path.join(out_dir, "report.md")
     with open(md, "w", encoding="utf-8") as f:
         f.write(rep.markdown())
-    with open(os.path.join(run.path, "report.html"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, "report.html"), "w", encoding="utf-8") as f:
         f.write(rep.html("allocmark report: %s" % run.name))
     return md
 

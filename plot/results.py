@@ -149,12 +149,15 @@ class Run:
     """A run directory: metadata, cells by (allocator, workload, threads),
     the time series, the conformance matrix and the Google Benchmark JSON
     that scripts/run.sh and `allocmark run` put there (results/README.md).
-    Only files inside the directory are read."""
+    Only files inside the directory are read. need_cells=False accepts a
+    directory without cells.csv (allocmark-micro --out=DIR's, for
+    `report --micro`)."""
 
-    def __init__(self, path):
+    def __init__(self, path, need_cells=True):
         if not os.path.isdir(path):
             raise RunError("%s: no such run directory" % path)
         self.path = path
+        self.need_cells = need_cells
         self.name = os.path.basename(os.path.realpath(path))
         self.notes = []  # what was absent or could not be read
         self._ratios = {}
@@ -195,11 +198,14 @@ class Run:
 
     def _read_cells(self):
         path = self._file("cells.csv")
+        self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
+        if not os.path.exists(path) and not self.need_cells:
+            self.notes.append("no cells.csv")
+            return
         if not os.path.exists(path):
             raise RunError("%s: no cells.csv in the run directory" % self.path)
         rows, comments, self.columns = read_commented_csv(path)
         self.command = comments[0] if comments else ""
-        self.programs = OrderedDict()  # (allocator, program) -> Cell; see programs.py
         for row in rows:
             allocator = row_allocator(row)
             workload = row.get("workload", "")
@@ -267,15 +273,23 @@ class Run:
 
     def _read_micro(self):
         """micro-<allocator>.json, written by allocmark-micro during
-        `allocmark run`: {allocator: entries}, the allocator from the name."""
-        micro = OrderedDict()
-        for path in sorted(glob.glob(os.path.join(self.path, "micro-*.json"))):
+        `allocmark run`, and micro-<allocator>.rN.json, its rounds 2, 3, ...
+        (`allocmark-micro --rounds=N`): {allocator: entries of every round},
+        the allocator from the name. self.micro_rounds: {allocator: rounds}."""
+        micro, self.micro_rounds = OrderedDict(), OrderedDict()
+        found = []
+        for path in glob.glob(os.path.join(self.path, "micro-*.json")):
             match = MICRO_FILE.match(os.path.basename(path))
-            if not match:
-                continue
+            if match:
+                found.append((match.group(1), int(match.group(2) or 1), path))
+        for allocator, _, path in sorted(found):
             entries = self._read_json(path)
             if entries is not None:
-                micro[match.group(1)] = entries
+                micro.setdefault(allocator, []).extend(entries)
+                self.micro_rounds[allocator] = self.micro_rounds.get(allocator, 0) + 1
+        for allocator, entries in micro.items():
+            if self.micro_rounds[allocator] > 1:
+                micro[allocator] = pooled_rounds(entries)
         if not micro:
             self.notes.append("no micro-<allocator>.json (allocmark-micro): "
                               "no microbenchmark charts")
@@ -451,8 +465,19 @@ class RunView:
         return "%s: %s" % (self.what, self.run.footer())
 
 
-# micro-<allocator>.json; allocator names are [a-z0-9-].
-MICRO_FILE = re.compile(r"^micro-([A-Za-z0-9_+-]+)\.json$")
+# micro-<allocator>.json, and micro-<allocator>.rN.json for round N > 1;
+# allocator names are [a-z0-9-].
+MICRO_FILE = re.compile(r"^micro-([A-Za-z0-9_+-]+?)(?:\.r([0-9]+))?\.json$")
+
+
+def pooled_rounds(entries):
+    """Several rounds' entries as one set of repetitions: a benchmark's
+    per-round aggregates (mean, median, ...) are dropped where its
+    iterations are there, so that its median is over every round's."""
+    iterated = {bench_name(e) for e in entries
+                if e.get("run_type", "iteration") == "iteration" and not e.get("error_occurred")}
+    return [e for e in entries
+            if not (e.get("run_type") == "aggregate" and bench_name(e) in iterated)]
 
 
 class Conformance:

@@ -293,12 +293,15 @@ def micro_table(run, out, subject):
                     row.append("-")
         rows.append(row)
     n = sorted({len(v) for per in table.values() for v in per.values()})
+    span = lambda v: "%d-%d" % (v[0], v[-1]) if len(v) > 1 else "%d" % v[0]  # noqa: E731
+    rounds = sorted(set(run.micro_rounds.values()))
     out.write("allocmark-micro, %s: median throughput in millions of items per second with "
               "its 95 %% interval, then %s's throughput relative to each other allocator "
               "with the ratio's interval (above 1: %s is faster); %s repetitions per "
-              "benchmark.\n\n" % (run.path, subject, subject, "-".join(str(x) for x in
-                                                                     (n[0], n[-1]) if n)
-                                   if len(n) > 1 else n[0]))
+              "benchmark%s.\n\n" % (
+                  run.path, subject, subject, span(n),
+                  "" if rounds == [1] else ", pooled over %s rounds (micro-NAME.rN.json)"
+                  % span(rounds)))
     aligned(out, header, rows)
     if subject not in allocators:
         out.write("\n%s has no micro-%s.json here: no ratios (--subject names another)\n"

@@ -57,6 +57,8 @@ static void round_trip(void)
         .clock_overhead_ns = 9.5,
         .has_cpu = true,
         .cpu = 1,
+        .has_series_time = true,
+        .series_s = 0.0625,
         .has_replay = true,
         .wait_s = 0.5,
         .decode_s = 0.25,
@@ -97,6 +99,7 @@ static void round_trip(void)
     CHECK(got.has_usage && got.user_s == 0.125 && got.sys_s == 0.5 && got.minor_faults == 77);
     CHECK(got.has_overhead && !got.has_harness_overhead && got.clock_overhead_ns == 9.5);
     CHECK(got.has_cpu && got.cpu == 1);
+    CHECK(got.has_series_time && got.series_s == 0.0625);
     CHECK(got.has_replay && got.wait_s == 0.5 && got.decode_s == 0.25 && got.skipped == 3);
     CHECK(strcmp(got.calls, r.calls) == 0, "calls: %s", got.calls);
     REQUIRE(got.n_series == 2, "%u series points", got.n_series);

@@ -10,6 +10,11 @@
  * which delays only the second copy (the harness tells each cell's process
  * its copy in AM_AA_COPY), so that both copies share the machine's drift.
  *
+ * AM_DELAY_TEST_STATS_US (0 to 100000) makes its statistics (am_stats, which
+ * the harness calls at every time-series point) sleep that long and then
+ * say they know nothing: the harness's tests use it to prove that the time
+ * series stays out of the measured time. Without it there are no statistics.
+ *
  * The spin is a calibrated empty loop, not a clock: in a virtual machine a
  * clock read (rdtsc) can cost a hundred nanoseconds or more, and PAUSE can
  * make the hypervisor take the CPU away, either of which would stretch the
@@ -24,7 +29,8 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t spins; /* loop iterations per call */
+static uint64_t spins;    /* loop iterations per call */
+static unsigned stats_us; /* the sleep in stats; 0: no statistics */
 
 static void spin(uint64_t n)
 {
@@ -39,8 +45,24 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* An environment variable's value from 0 to max (unset or empty: 0), or -1. */
+static long env_number(const char *name, unsigned long max)
+{
+    const char *text = getenv(name);
+    if (!text || !*text)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    return errno || *end || v > max ? -1 : (long)v;
+}
+
 static int delay_test_init(void)
 {
+    long us = env_number("AM_DELAY_TEST_STATS_US", 100000);
+    if (us < 0)
+        return EINVAL;
+    stats_us = (unsigned)us;
     const char *text = getenv("AM_DELAY_TEST_NS");
     char *end = NULL;
     spins = 0;
@@ -96,6 +118,18 @@ static size_t delay_test_usable_size(void *p)
     return malloc_usable_size(p);
 }
 
+static int delay_test_stats(struct am_stats *s)
+{
+    if (!stats_us)
+        return ENOTSUP;
+    struct timespec ts = {.tv_sec = stats_us / 1000000,
+                          .tv_nsec = (long)(stats_us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    s->os_bytes = s->os_bytes_peak = s->live_bytes = s->live_blocks = AM_STAT_UNKNOWN;
+    return 0;
+}
+
 const struct am_allocator am_delay_test_allocator = {
     .name = "delay-test",
     .summary = "test double: the C library's malloc, AM_DELAY_TEST_NS slower a call",
@@ -106,4 +140,5 @@ const struct am_allocator am_delay_test_allocator = {
     .free = delay_test_free,
     .realloc = delay_test_realloc,
     .usable_size = delay_test_usable_size,
+    .stats = delay_test_stats,
 };

@@ -16,8 +16,10 @@ import csv
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,7 +99,15 @@ def main():
             check(cells[2].endswith("+lock") == (threads > 1), "+lock marks the locked cells")
     check(table.get(("prodcons", "4"), ["", ""])[1] == "timeout",
           "a cell whose repetitions all timed out says timeout")
-    p = run(allocmark, "report", "--baseline", "jemalloc", threads_run)
+    # --baseline also writes the report against it into the run directory:
+    # on a copy (tests/plots/check_baseline.py checks what it writes).
+    tmp = tempfile.mkdtemp(prefix="allocmark-tables-")
+    try:
+        copy = os.path.join(tmp, "run-threads")
+        shutil.copytree(threads_run, copy)
+        p = run(allocmark, "report", "--baseline", "jemalloc", copy)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     table = table_cells(p.stdout)
     base = median_ops(rows, "jemalloc", "churn", 1)
     shown = interval(table.get(("churn", "1"), [""])[0])
@@ -133,6 +143,48 @@ def main():
     line = next((x for x in p.stdout.splitlines() if x.startswith("xthread/*/16")), "")
     check(line and len(re.findall(r"\[", line)) == 2 and line.split().count("-") == 3,
           "a failed benchmark has no value: %r" % line)
+
+    # --micro pools allocmark-micro's rounds (--rounds=N writes
+    # micro-NAME.rN.json for round N > 1): a second round of glibc, 10 %
+    # faster, with a per-round median aggregate that must not stand for all.
+    tmp = tempfile.mkdtemp(prefix="allocmark-tables-")
+    try:
+        copy = os.path.join(tmp, "run-threads")
+        shutil.copytree(threads_run, copy)
+        with open(os.path.join(copy, "micro-glibc.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        first = [e["items_per_second"] for e in doc["benchmarks"]
+                 if e["run_name"] == "pair/glibc/256" and e.get("run_type") == "iteration"]
+        for e in doc["benchmarks"]:
+            if "items_per_second" in e:
+                e["items_per_second"] *= 1.1
+        doc["benchmarks"].append({"name": "pair/glibc/256_median", "run_name": "pair/glibc/256",
+                                  "run_type": "aggregate", "aggregate_name": "median",
+                                  "items_per_second": 1.0, "real_time": 1.0, "cpu_time": 1.0,
+                                  "time_unit": "ns", "iterations": 2})
+        with open(os.path.join(copy, "micro-glibc.r2.json"), "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        p = run(allocmark, "report", "--micro", "--subject", "bump-brk", copy)
+        # allocmark-micro --out=DIR by hand: micro-*.json and nothing else.
+        bare = os.path.join(tmp, "micro-only")
+        os.makedirs(bare)
+        for name in os.listdir(copy):
+            if name.startswith("micro-"):
+                shutil.copy(os.path.join(copy, name), bare)
+        q = run(allocmark, "report", "--micro", bare)
+        check(q.returncode == 0 and "pair/*/256" in q.stdout,
+              "report --micro reads a directory of allocmark-micro's files without cells.csv")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    pooled = statistics.median(first + [v * 1.1 for v in first])
+    line = next((x for x in p.stdout.splitlines() if x.startswith("pair/*/256")), "")
+    found = [tuple(map(float, m)) for m in re.findall(r"([0-9.]+) \[([0-9.]+), ([0-9.]+)\]",
+                                                       line)]
+    check(p.returncode == 0 and found and near(found[0][0], pooled / 1e6),
+          "report --micro: glibc's pair/*/256 is the median of both rounds, %.4g: %r"
+          % (pooled / 1e6, line))
+    check("2-4 repetitions per benchmark, pooled over 1-2 rounds" in p.stdout,
+          "report --micro says it pooled the rounds")
 
     # --memcore, from the run directory and from the file itself.
     for where in (threads_run, os.path.join(threads_run, "memcore.json")):

@@ -1,5 +1,5 @@
 /*
- * spawn.h: run one piece of work in a child process of this very program,
+ * spawnproc.h: run one piece of work in a child process of this very program,
  * prepared for one allocator: a reference gets its library as LD_PRELOAD (so it
  * is the child's real malloc, the way its users deploy it); every other
  * allocator gets a child with LD_PRELOAD cleared, on glibc malloc. The child's
@@ -8,8 +8,8 @@
  *
  * Layering: depends on allocators/ (the vtable) and the C library.
  */
-#ifndef AM_SPAWN_H
-#define AM_SPAWN_H
+#ifndef AM_SPAWNPROC_H
+#define AM_SPAWNPROC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,4 +62,4 @@ const char *am_child_describe(const struct am_child *c, char *buf, size_t len);
  * clear LD_PRELOAD). Used by am_spawn in the child before exec. */
 void am_spawn_prepare_env(const struct am_allocator *a);
 
-#endif /* AM_SPAWN_H */
+#endif /* AM_SPAWNPROC_H */

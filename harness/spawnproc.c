@@ -1,7 +1,7 @@
 /*
- * spawn.c: child processes for allocators (see spawn.h).
+ * spawnproc.c: child processes for allocators (see spawnproc.h).
  */
-#include "spawn.h"
+#include "spawnproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
