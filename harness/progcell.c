@@ -605,7 +605,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
         }
         if (sum == st->reference_sum)
             return AM_STATUS_OK;
-        keep_outputs(res, prog, st, a->name, rep, output, note, sizeof note);
+        keep_outputs(res, prog, st, b->row.v[AM_COL_label], rep, output, note, sizeof note);
         snprintf(b->reason, sizeof b->reason,
                  "output checksum %016llx differs from glibc's %016llx%s", sum, st->reference_sum,
                  note);
@@ -619,7 +619,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
                      expect ? expect : "?");
             s = AM_STATUS_ERROR;
         } else if (at >= 0) {
-            keep_outputs(res, prog, st, a->name, rep, output, note, sizeof note);
+            keep_outputs(res, prog, st, b->row.v[AM_COL_label], rep, output, note, sizeof note);
             snprintf(b->reason, sizeof b->reason, "output differs from %s at byte %lld%s", expect,
                      at, note);
             s = AM_STATUS_WRONG;
@@ -636,7 +636,7 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
         free(cmd);
         if (status == 0)
             return AM_STATUS_OK;
-        keep_outputs(res, prog, st, a->name, rep, output, note, sizeof note);
+        keep_outputs(res, prog, st, b->row.v[AM_COL_label], rep, output, note, sizeof note);
         snprintf(b->reason, sizeof b->reason, "the check command failed (%s)%s",
                  status < 0 ? why : am_proc_describe(status, fate, sizeof fate), note);
         return AM_STATUS_WRONG;
@@ -650,19 +650,21 @@ static enum am_status check_output(struct am_progrun *run, const struct am_progr
  * run (what --precision judges), else NaN. */
 static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
-                                         unsigned rep, struct am_results *res,
+                                         bool second, unsigned rep, struct am_results *res,
                                          struct am_progress *progress, bool reference, bool warmup,
                                          double *merit_out)
 {
-    char desc[200];
+    char desc[200], label[64];
     *merit_out = NAN;
+    /* --aa: the second copy's rows are labelled NAME#2, as workload cells'. */
+    snprintf(label, sizeof label, "%s%s", a->name, second ? "#2" : "");
     if (warmup)
-        snprintf(desc, sizeof desc, "%s %s warm-up", a->name, prog->name);
+        snprintf(desc, sizeof desc, "%s %s warm-up", label, prog->name);
     else if (rep <= run->reps)
-        snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", a->name, prog->name, rep, run->reps,
+        snprintf(desc, sizeof desc, "%s %s rep %u/%u%s", label, prog->name, rep, run->reps,
                  reference ? " (glibc's reference output, not a cell)" : "");
     else
-        snprintf(desc, sizeof desc, "%s %s rep %u (for precision)", a->name, prog->name, rep);
+        snprintf(desc, sizeof desc, "%s %s rep %u (for precision)", label, prog->name, rep);
     if (!reference)
         am_progress_start(progress, desc);
 
@@ -672,7 +674,7 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
     b.warmup = warmup;
     snprintf(b.rep, sizeof b.rep, reference ? "for rep %u" : "%u", rep);
     b.row.v[AM_COL_allocator] = a->name;
-    b.row.v[AM_COL_label] = a->name;
+    b.row.v[AM_COL_label] = label;
     b.row.v[AM_COL_workload] = prog->name;
     b.row.v[AM_COL_rep] = b.rep;
     b.row.v[AM_COL_kind] = "program";
@@ -940,10 +942,11 @@ static enum am_progcell_outcome run_cell(struct am_progrun *run, const struct am
 
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *st, const struct am_allocator *a,
-                                         unsigned rep, bool warmup, struct am_results *res,
-                                         struct am_progress *progress, double *merit)
+                                         bool second, unsigned rep, bool warmup,
+                                         struct am_results *res, struct am_progress *progress,
+                                         double *merit)
 {
-    return run_cell(run, prog, st, a, rep, res, progress, false, warmup, merit);
+    return run_cell(run, prog, st, a, second, rep, res, progress, false, warmup, merit);
 }
 
 bool am_progcell_needs_reference(const struct am_program *prog, const struct am_progstate *st)
@@ -956,6 +959,7 @@ void am_progcell_reference(struct am_progrun *run, const struct am_program *prog
                            struct am_results *res, struct am_progress *progress)
 {
     double merit;
-    if (run_cell(run, prog, st, glibc, rep, res, progress, true, false, &merit) != AM_PROGCELL_OK)
+    if (run_cell(run, prog, st, glibc, false, rep, res, progress, true, false, &merit) !=
+        AM_PROGCELL_OK)
         st->reference_failed = true;
 }

@@ -84,12 +84,15 @@ void am_progcell_reference(struct am_progrun *run, const struct am_program *prog
                            struct am_results *res, struct am_progress *progress);
 
 /* Run one cell and write its row; a warm-up (--warmup) runs and is judged
- * the same, but writes no row. *merit: the cell's figure of merit (its
- * throughput column) when it is ok, else NaN. A program whose check is
- * `glibc` needs the reference output first (am_progcell_needs_reference). */
+ * the same, but writes no row. second: the allocator's second copy (--aa),
+ * labelled NAME#2; an allocator that ran out of time is skipped afterwards
+ * in both copies. *merit: the cell's figure of merit (its throughput
+ * column) when it is ok, else NaN. A program whose check is `glibc` needs
+ * the reference output first (am_progcell_needs_reference). */
 enum am_progcell_outcome am_progcell_run(struct am_progrun *run, const struct am_program *prog,
                                          struct am_progstate *state, const struct am_allocator *a,
-                                         unsigned rep, bool warmup, struct am_results *res,
-                                         struct am_progress *progress, double *merit);
+                                         bool second, unsigned rep, bool warmup,
+                                         struct am_results *res, struct am_progress *progress,
+                                         double *merit);
 
 #endif /* AM_PROGCELL_H */

@@ -163,9 +163,10 @@ static enum cell_result run_cell(const struct am_plan *plan, const struct am_cel
  * runs: when no glibc cell has given it yet (glibc is not among the
  * allocators, or the shuffle put another first), a run of glibc that is not
  * a cell gives it. *merit: the cell's throughput when ok, else NaN. */
-static enum cell_result run_program_cell(struct am_progrun *progrun, const struct am_program *prog,
-                                         struct am_progstate *state, const struct am_allocator *a,
-                                         unsigned rep, bool warmup, struct am_results *res,
+static enum cell_result run_program_cell(const struct am_plan *plan, struct am_progrun *progrun,
+                                         const struct am_program *prog, struct am_progstate *state,
+                                         const struct am_allocator *a, bool second, unsigned rep,
+                                         bool warmup, struct am_results *res,
                                          struct am_progress *progress, double *merit)
 {
     *merit = NAN;
@@ -176,7 +177,15 @@ static enum cell_result run_program_cell(struct am_progrun *progrun, const struc
         if (am_signals_interrupted())
             return CELL_CANCELLED;
     }
-    switch (am_progcell_run(progrun, prog, state, a, rep, warmup, res, progress, merit)) {
+    /* --aa: the program's process knows which copy it is, as a workload
+     * cell's does. */
+    if (plan->aa)
+        setenv("AM_AA_COPY", second ? "2" : "1", 1);
+    enum am_progcell_outcome o =
+        am_progcell_run(progrun, prog, state, a, second, rep, warmup, res, progress, merit);
+    if (plan->aa)
+        unsetenv("AM_AA_COPY");
+    switch (o) {
     case AM_PROGCELL_OK:
         return CELL_OK;
     case AM_PROGCELL_FAILED:
@@ -252,7 +261,7 @@ int am_run_main(int argc, char **argv)
         int program; /* index in plan.programs, -1 for a workload cell */
     } *cells =
         calloc(2 * AM_PLAN_MAX_WORKLOADS * AM_PLAN_MAX_THREAD_COUNTS * AM_PLAN_MAX_ALLOCATORS +
-                   plan.programs.n * plan.n_allocators,
+                   2 * plan.programs.n * plan.n_allocators,
                sizeof *cells);
     if (!cells) {
         fprintf(stderr, "allocmark run: out of memory for the plan\n");
@@ -276,9 +285,10 @@ int am_run_main(int argc, char **argv)
     for (size_t i = 0; i < plan.programs.n; i++)
         for (int glibc_pass = 1; glibc_pass >= 0; glibc_pass--)
             for (unsigned k = 0; k < plan.n_allocators; k++)
-                if ((strcmp(plan.allocator[k]->name, "glibc") == 0) == glibc_pass)
-                    cells[n_cells++] = (struct planned_cell){
-                        {plan.allocator[k], plan.programs.p[i]->name, 0, 0}, false, (int)i};
+                for (unsigned copy = 0; copy < (plan.aa ? 2u : 1u); copy++)
+                    if ((strcmp(plan.allocator[k]->name, "glibc") == 0) == glibc_pass)
+                        cells[n_cells++] = (struct planned_cell){
+                            {plan.allocator[k], plan.programs.p[i]->name, 0, 0}, copy == 1, (int)i};
     struct am_progrun progrun = {.profile = plan.profile,
                                  .reps = plan.reps,
                                  .timeout_s = plan.timeout_given ? plan.timeout_s : 0,
@@ -319,8 +329,9 @@ int am_run_main(int argc, char **argv)
         int p = cells[index].program;
         enum cell_result o =
             p >= 0
-                ? run_program_cell(&progrun, plan.programs.p[p], &progstate[p], cell.allocator, rep,
-                                   warmup, &res, &progress, &ops)
+                ? run_program_cell(&plan, &progrun, plan.programs.p[p], &progstate[p],
+                                   cell.allocator, cells[index].second, rep, warmup, &res,
+                                   &progress, &ops)
                 : run_cell(&plan, &cell, cells[index].second, warmup, self, &res, &progress, &ops);
         if (!warmup || o == CELL_CANCELLED || o == CELL_NOT_WRITTEN)
             counts[o]++;

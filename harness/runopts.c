@@ -62,9 +62,9 @@ void am_run_usage(FILE *to)
             "                             `allocmark compare --aa RUN` then measures the\n"
             "                             noise floor (docs/statistics.md); each cell's\n"
             "                             process has AM_AA_COPY=1 or 2\n"
-            "                             (program cells share the order, --warmup and\n"
-            "                             --precision, judged on their throughput column;\n"
-            "                             --aa doubles workload cells only)\n"
+            "                             (program cells share the order, --warmup,\n"
+            "                             --precision, judged on their throughput column,\n"
+            "                             and --aa)\n"
             "        --paced              trace replays keep the recorded gaps between\n"
             "                             calls (default: as fast as possible)\n"
             "        --strict-order       trace replays keep the recorded order across\n"
@@ -521,6 +521,6 @@ enum am_plan_parsed am_plan_parse(int argc, char **argv, struct am_plan *plan)
     for (unsigned w = 0; w < plan->n_workloads; w++)
         plan->total += (long)(plan->workload[w]->threaded ? plan->n_threads : 1);
     plan->total *= (long)plan->n_allocators * plan->reps * (plan->aa ? 2 : 1);
-    plan->total += (long)plan->programs.n * plan->n_allocators * plan->reps;
+    plan->total += (long)plan->programs.n * plan->n_allocators * plan->reps * (plan->aa ? 2 : 1);
     return AM_PLAN_OK;
 }

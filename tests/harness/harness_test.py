@@ -142,6 +142,18 @@ def test_schedule(allocmark, root):
     for w in ("churn", "larson"):
         a, b = rate.get(("delay-test", w)), rate.get(("delay-test#2", w))
         check(a and b and b < a / 2, f"{w}: the delayed second copy is slower: {a} {b}")
+    # --aa doubles program cells too.
+    out = os.path.join(root, "aa-program")
+    p = run(allocmark, ["run", "--profile", "smoke", "--aa", "-a", "glibc", "-r", "2",
+                        "--no-micro", "-o", out, "--", "sh", "-c", "echo 7"])
+    check(p.returncode == 0, f"--aa with a program: exit {p.returncode}: {p.stderr[-300:]}")
+    run_dir = latest(out)
+    for problem in results_check.problems(run_dir):
+        check(False, f"aa-program: {problem}")
+    _, rows, _ = results_check.load(run_dir)
+    labels = sorted(r["label"] for r in rows if r["status"] == "ok")
+    check(labels == ["glibc", "glibc", "glibc#2", "glibc#2"],
+          f"--aa: both copies of the program cell, twice each: {labels}")
     # Program cells (here `-- sh -c 'echo 300'`) share the schedule: each pass
     # runs one repetition of every workload and program cell, in one
     # shuffled order; warm-ups and --precision apply to them too. In a

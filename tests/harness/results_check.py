@@ -92,12 +92,13 @@ def expected_cells(meta, rows=()):
                     key = (a["name"], copy, w["name"], str(t))
                     for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
                         cells.append(key + (str(rep),))
-    # Program cells: in the same schedule, with --precision too; never --aa.
+    # Program cells: in the same schedule, with --precision and --aa too.
     for p in meta.get("programs", []):
         for a in meta["allocators"]:
-            key = (a["name"], "", p["name"], "")
-            for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
-                cells.append(key + (str(rep),))
+            for copy in copies:
+                key = (a["name"], copy, p["name"], "")
+                for rep in range(1, max(meta["reps"], reps.get(key, 0)) + 1):
+                    cells.append(key + (str(rep),))
     return cells
 
 
@@ -179,7 +180,7 @@ def problems(run_dir, interrupted=False):
         program = r.get("kind") == "program"
         if r.get("kind") not in ("workload", "program"):
             out.append(f"{name}: kind '{r.get('kind')}'")
-        if program and (r["label"] != r["allocator"] or r["threads"] != ""):
+        if program and (r["label"] != r["allocator"] + copy_of(r) or r["threads"] != ""):
             out.append(f"{name}: program row with label '{r['label']}', threads "
                        f"'{r['threads']}'")
         if program and r["status"] == "ok":
