@@ -9,7 +9,7 @@ import re
 from collections import OrderedDict
 
 from charts import Chart, line_chart, quoted, scale_for, slug, field
-from results import OK, Spread, number, int_or, status_of
+from results import OK, SECOND_COPY, Spread, number, int_or, status_of
 
 SECTION = "program"
 SKIPPED = "skipped"
@@ -19,12 +19,24 @@ COLUMNS = ["kind", "wall_s", "exit_status", "major_faults", "voluntary_switches"
            "latency_p99_us", "output_checksum", "rss_samples", "sampler_cpu_s"]
 
 
+def in_plan_order(run, field, values):
+    """values (distinct, in cells.csv's order, which --order interleaved
+    shuffles) in the order metadata.json's plan lists them, the rest after."""
+    plan = []
+    for x in run.metadata.get(field) or []:
+        name = x.get("name") if isinstance(x, dict) else x
+        plan += [name, name + SECOND_COPY]  # --aa: the second copy after the first
+    values = list(OrderedDict.fromkeys(values))
+    place = lambda v: plan.index(v) if v in plan else len(plan)  # noqa: E731
+    return sorted(values, key=place)
+
+
 def programs_of(run):
-    return list(OrderedDict.fromkeys(p for _, p in run.programs))
+    return in_plan_order(run, "programs", (p for _, p in run.programs))
 
 
 def allocators_of(run):
-    return list(OrderedDict.fromkeys(a for a, _ in run.programs))
+    return in_plan_order(run, "allocators", (a for a, _ in run.programs))
 
 
 def slot(run, allocator):

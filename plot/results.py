@@ -356,7 +356,8 @@ class Run:
 
     def baseline_of(self, wanted):
         """The baseline allocator: `wanted` when the run has it, else None."""
-        return wanted if wanted in self.ordered("allocator") else None
+        return wanted if wanted in self.ordered("allocator") or \
+            any(a == wanted for a, _ in self.programs) else None
 
     def plan(self):
         """How the cells were run, from metadata.json: reps, warm-up
