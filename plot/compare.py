@@ -148,6 +148,15 @@ def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.0
     if gm:
         out.write("Geometric mean of B/A over those cells: %s (interval: bootstrap over the "
                   "cells).\n" % stats.fmt(gm))
+        # One test over every cell: a shift too small for any one cell's
+        # repetitions to show can still move the whole set (docs/statistics.md).
+        if gm.low is not None and gm.high is not None and len(tested) >= 2:
+            if gm.high < 1 or gm.low > 1:
+                out.write("Over all cells: B is %s (the geometric mean's interval lies %s "
+                          "1).\n" % (("slower", "below") if gm.high < 1 else ("faster", "above")))
+            else:
+                out.write("Over all cells: no detectable difference (the geometric mean's "
+                          "interval holds 1).\n")
     if fail_if_slower is not None:
         limit = 1 - fail_if_slower / 100.0
         slower = [r for r in rows if r["verdict"] == "slower" and r["ratio"].value < limit]

@@ -234,6 +234,15 @@ def noise_floor(run):
                 rows.append([workload, threads, len(halves),
                              "%.1f %%" % (100 * statistics.median(halves)),
                              "%.1f %%" % (100 * halves[-1])])
+    # Programs: the interval of their throughput (figure of merit or 1 / wall).
+    for program in programs.programs_of(run):
+        halves = [c.estimate("throughput").half_width() for (a, p), c in run.programs.items()
+                  if p == program and not c.failed]
+        halves = sorted(h for h in halves if h is not None)
+        if halves:
+            rows.append([program, "-", len(halves),
+                         "%.1f %%" % (100 * statistics.median(halves)),
+                         "%.1f %%" % (100 * halves[-1])])
     return rows
 
 
@@ -349,7 +358,8 @@ def build(run, charts, skipped, baseline, program_baseline="glibc"):
     floor = noise_floor(run)
     if floor:
         rep.heading(3, "Noise floor of this run")
-        rep.para("Half the width of each cell's ops/s interval, relative to its median: "
+        rep.para("Half the width of each cell's ops/s interval (a program's: its "
+                 "throughput's, threads -), relative to its median: "
                  "the median over the allocators, and the widest. A difference between "
                  "two allocators much smaller than this cannot be told from noise in this "
                  "run. The machine's typical values are in docs/statistics.md.")

@@ -176,6 +176,8 @@ def compare_runs(allocmark):
         check("0 of 24 cells tested moved" in p.stdout or len(moved) <= 1,
               "the summary counts the cells that moved")
         check("Geometric mean of B/A" in p.stdout, "the summary gives the geometric mean")
+        check("Over all cells: no detectable difference" in p.stdout,
+              "A/A: no difference over all cells either")
         p = run(allocmark, "compare", a, b, "--fail-if-slower", "5")
         check(p.returncode == 0, "--fail-if-slower 5 on A/A exits 0")
 
@@ -193,6 +195,8 @@ def compare_runs(allocmark):
             # the share of false calls among those made (one here is 1/7).
             check(len(wrong) <= (0 if correction == "holm" else 0.05 * len(table)),
                   "%s: unchanged cells called different: %s" % (correction, wrong))
+        check("Over all cells: B is slower" in p.stdout,
+              "one allocator of four 10 % slower: slower over all cells")
         p = run(allocmark, "compare", a, slow, "--fail-if-slower", "5")
         check(p.returncode == 1 and "delay-test" in p.stdout.splitlines()[-1],
               "--fail-if-slower 5 exits 1 naming the slower cells")
