@@ -373,19 +373,28 @@ static void slab_adopt_locked(struct heap *h, struct slab *s)
 
 /* Under am__slab_g.lock: give back the units of abandoned slabs that remote frees
  * have emptied since. */
+/* Collect an abandoned slab's remote frees; when that leaves it empty, take
+ * it out of the pool and give it back to the segment manager (true). The
+ * pool's lock is held. */
+static bool release_if_empty_locked(unsigned cls, struct slab *s)
+{
+    slab_collect(s);
+    if (used_of(s) != 0)
+        return false;
+    slab_unlink(&st.abandoned[cls], s);
+    st.n_abandoned--;
+    abandoned_count(cls, -1);
+    am__slab_unit_release(s);
+    return true;
+}
+
 static void sweep_abandoned_locked(void)
 {
     for (unsigned cls = 0; cls < N_CLASSES && st.n_abandoned; cls++) {
         struct slab *next;
         for (struct slab *s = st.abandoned[cls]; s; s = next) {
             next = s->next;
-            slab_collect(s);
-            if (used_of(s) == 0) {
-                slab_unlink(&st.abandoned[cls], s);
-                st.n_abandoned--;
-                abandoned_count(cls, -1);
-                am__slab_unit_release(s);
-            }
+            release_if_empty_locked(cls, s);
         }
     }
 }
@@ -551,13 +560,7 @@ static struct slab *adopt_with_free(struct heap *h, unsigned cls)
     pthread_mutex_lock(&am__slab_g.lock);
     for (struct slab *s = st.abandoned[cls]; s && seen < ABANDONED_SCAN; s = next, seen++) {
         next = s->next;
-        slab_collect(s);
-        if (used_of(s) == 0) {
-            slab_unlink(&st.abandoned[cls], s);
-            st.n_abandoned--;
-            abandoned_count(cls, -1);
-            am__slab_unit_release(s);
-        } else if (s->free) {
+        if (!release_if_empty_locked(cls, s) && s->free) {
             slab_adopt_locked(h, s);
             s->state = SLAB_CURRENT;
             atomic_store_explicit(&s->fast_owner, h, memory_order_relaxed);

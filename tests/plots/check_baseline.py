@@ -24,26 +24,13 @@ import hashlib
 import os
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean
-from checks import Checks, run  # noqa: E402
+from checks import Checks, median_ops, rows_of, run  # noqa: E402
 
 check = Checks()
-
-
-def rows_of(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
-
-
-def median_ops(rows, allocator, workload, threads):
-    values = [float(r["ops_per_sec"]) for r in rows if r["allocator"] == allocator
-              and r["workload"] == workload and r["threads"] == str(threads)
-              and r["status"] == "ok"]
-    return statistics.median(values) if values else None
 
 
 def digests(run_dir):

@@ -12,7 +12,6 @@ fixtures themselves pass tests/harness/results_check.py (the check every real
 run of the test suite passes).
 """
 
-import csv
 import json
 import os
 import re
@@ -24,22 +23,10 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
-from checks import Checks, run  # noqa: E402
+from checks import Checks, median_ops, rows_of, run  # noqa: E402
 import results_check  # noqa: E402
 
 check = Checks()
-
-
-def rows_of(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
-
-
-def median_ops(rows, allocator, workload, threads):
-    values = [float(r["ops_per_sec"]) for r in rows if r["allocator"] == allocator
-              and r["workload"] == workload and r["threads"] == str(threads)
-              and r["status"] == "ok"]
-    return statistics.median(values) if values else None
 
 
 def interval(text):
