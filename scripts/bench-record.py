@@ -22,27 +22,15 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY = """
-import json, random
-random.seed(7)
-def work(n):
-    d = {}
-    for i in range(n):
-        d["k%d" % i] = {"id": i, "name": "item-%d" % random.randrange(10**6), "tags": [str(j) for j in range(i % 7)]}
-    s = json.dumps(d)
-    e = json.loads(s)
-    rows = sorted(e.values(), key=lambda r: r["name"])
-    words = " ".join(r["name"] for r in rows).split()
-    return len(words) + len(s)
-work(12000)
-"""
+# The sample traces' Python work (scripts/sample_work.py), as record-samples.sh runs it.
+PY = ["python3", os.path.join(ROOT, "scripts", "sample_work.py"), "12000"]
 
 
 def programs(build):
     sql = os.path.join(build, "traces", "sqlite.sql")
     return [
-        ("python (pymalloc)", ["python3", "-c", PY], {}),
-        ("python (PYTHONMALLOC=malloc)", ["python3", "-c", PY], {"PYTHONMALLOC": "malloc"}),
+        ("python (pymalloc)", PY, {}),
+        ("python (PYTHONMALLOC=malloc)", PY, {"PYTHONMALLOC": "malloc"}),
         ("sqlite3", ["sqlite3", "-batch", ":memory:", ".read " + sql], {}),
         ("git log --stat", ["git", "-C", ROOT, "log", "--stat", "-n", "400"], {}),
     ]

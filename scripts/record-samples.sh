@@ -19,20 +19,6 @@ recorder=$build/trace/libam-trace-record.so
 out=$build/traces
 mkdir -p "$out"
 
-python_script='
-import json, random
-random.seed(7)
-def work(n):
-    d = {}
-    for i in range(n):
-        d["k%d" % i] = {"id": i, "name": "item-%d" % random.randrange(10**6), "tags": [str(j) for j in range(i % 7)]}
-    s = json.dumps(d)
-    e = json.loads(s)
-    rows = sorted(e.values(), key=lambda r: r["name"])
-    words = " ".join(r["name"] for r in rows).split()
-    return len(words) + len(s)
-'
-
 record() {
   local name=$1; shift
   local file=$out/$name.amtrace
@@ -51,13 +37,8 @@ record() {
   echo "allocmark samples: $(grep -h 'events,' "$out/$name.log" | head -1)"
 }
 
-record python env PYTHONMALLOC=malloc python3 -c "$python_script
-work(12000)"
-record python-threads env PYTHONMALLOC=malloc python3 -c "$python_script
-import threading
-ts = [threading.Thread(target=work, args=(4000,)) for _ in range(4)]
-[t.start() for t in ts]
-[t.join() for t in ts]"
+record python env PYTHONMALLOC=malloc python3 scripts/sample_work.py 12000
+record python-threads env PYTHONMALLOC=malloc python3 scripts/sample_work.py 4000 4
 
 sql="
 CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, pad BLOB);

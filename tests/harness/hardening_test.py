@@ -19,21 +19,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tally import Tally  # noqa: E402
+
 OUTCOMES = {"detected", "abort", "warned", "silent", "corrupted", "crash", "hang", "error"}
 FIRSTFIT_DETECTS = ["double_free", "free_interior_16", "free_interior_8", "free_stack",
                     "free_mmap", "free_other_heap", "overflow_1", "realloc_freed"]
 
-passed = failed = 0
-
-
-def check(ok, message):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {message}", file=sys.stderr)
-    return ok
+check = Tally()
 
 
 def main():
@@ -86,8 +79,8 @@ def main():
             row = cells.get(("firstfit", case), {})
             check(row.get("outcome") == "detected" and row.get("detail", "").startswith("firstfit: "),
                   f"firstfit does not detect {case}: {row}")
-    print(f"hardening: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(f"hardening: {check.summary()}")
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":

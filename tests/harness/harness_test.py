@@ -31,18 +31,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results_check  # noqa: E402
+from tally import Tally  # noqa: E402
 
-passed = failed = 0
-
-
-def check(ok, message):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {message}", file=sys.stderr)
-    return ok
+check = Tally()
 
 
 def run(allocmark, args, env=None, timeout=120):
@@ -498,12 +489,12 @@ def main():
         tests[test](allocmark, root)
     except (subprocess.TimeoutExpired, OSError) as e:
         check(False, f"{type(e).__name__}: {e}")
-    print(f"{test}: {passed} passed, {failed} failed")
-    if failed:
+    print(f"{test}: {check.summary()}")
+    if check.failed:
         print(f"results kept in {root}", file=sys.stderr)
     else:
         shutil.rmtree(root, ignore_errors=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if check.failed else 0)
 
 
 if __name__ == "__main__":

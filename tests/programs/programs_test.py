@@ -26,9 +26,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 import results_check  # noqa: E402
+from tally import Tally  # noqa: E402
 
 PY = os.path.realpath(sys.executable)
-passed = failed = 0
 
 # The suite: each program is one line of Python or shell. {py} is this
 # interpreter; the rest are allocmark's placeholders.
@@ -101,14 +101,7 @@ print(1)
 """
 
 
-def check(ok, message):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {message}", file=sys.stderr)
-    return ok
+check = Tally()
 
 
 def run(allocmark, args, timeout=240):
@@ -309,8 +302,8 @@ def main():
         return 2
     with tempfile.TemporaryDirectory(prefix="am-programs-") as tmp:
         tests[test](allocmark, tmp)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":
