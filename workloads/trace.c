@@ -437,6 +437,19 @@ static bool decode_window(struct am_measure *m)
  * Replaying
  * ------------------------------------------------------------------------ */
 
+/* One step of a wait for another replay thread: a pause, or after 256 of
+ * them a yield (that thread may need this CPU); false once the cell stops. */
+static inline bool backoff(struct am_thread *t, unsigned *spins)
+{
+    if (am_op_stopping(t))
+        return false;
+    if (++*spins > 256)
+        sched_yield();
+    else
+        __builtin_ia32_pause();
+    return true;
+}
+
 /* Wait for a slot's generation; false if the cell stops meanwhile. */
 static inline bool wait_gen(struct am_thread *t, uint32_t s, uint32_t gen)
 {
@@ -445,12 +458,8 @@ static inline bool wait_gen(struct am_thread *t, uint32_t s, uint32_t gen)
     uint64_t t0 = am_clock_ticks();
     unsigned spins = 0;
     while (atomic_load_explicit(&rp.slot[s].gen, memory_order_acquire) != gen) {
-        if (am_op_stopping(t))
+        if (!backoff(t, &spins))
             return false;
-        if (++spins > 256)
-            sched_yield();
-        else
-            __builtin_ia32_pause();
     }
     rp.wait_ticks[t->index] += am_clock_ticks() - t0;
     return true;
@@ -615,12 +624,8 @@ static bool wait_turn(struct am_thread *t, const struct rop *o)
     uint64_t t0 = am_clock_ticks();
     unsigned spins = 0;
     while (atomic_load_explicit(&rp.seq, memory_order_acquire) != o->index) {
-        if (am_op_stopping(t))
+        if (!backoff(t, &spins))
             return false;
-        if (++spins > 256)
-            sched_yield();
-        else
-            __builtin_ia32_pause();
     }
     rp.wait_ticks[t->index] += am_clock_ticks() - t0;
     return true;
