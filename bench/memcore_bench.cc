@@ -96,16 +96,17 @@ template <typename Set> void set_loop(benchmark::State &state, Set set, size_t n
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }
 
-// glibc and the dispatched entry are called the way programs call them: a
-// direct call, which for glibc goes through the PLT (one indirect jump to
-// the function its IFUNC chose) and for memcore through am_memcpy's one
-// indirect jump to the chosen variant. Each variant is called the same way,
-// through am_memcpy and am_memset after am_mem_force: its column differs
-// from the dispatched entry's only by the code, which is what the choice is
-// about. The baselines are called through a function pointer.
-// The dispatched entry and every variant run the very same timed loop (one
-// instantiation, one address): at 16 B a call takes 2 ns, and two copies of
-// the same loop placed differently in the binary measured 10 to 25 % apart.
+// Every contender but the baselines runs the very same timed loop (one
+// instantiation, one address), calling am_memcpy and am_memset: a direct
+// call, then am_memcpy's one indirect jump to wherever memcore's table
+// points. am_mem_force points it at a variant, am_mem_route at glibc's
+// memcpy and memset (the functions its IFUNC chose), so columns differ only
+// by the code behind the jump. A program's call to glibc pays the same: a
+// direct call to the PLT, then one indirect jump through the GOT. At 16 B a
+// call takes 2 ns, and two copies of the same loop placed differently in
+// the binary measured 10 to 25 % apart; "glibc-plt" is glibc called from a
+// loop of its own through the PLT, which shows that effect in every run.
+// The baselines are called through a function pointer.
 std::string chosen_variant; // what the dispatch picked at start-up
 
 struct EntryCopy {
@@ -125,22 +126,37 @@ __attribute__((noinline)) void entry_set(benchmark::State &s, size_t n, Skew m)
     set_loop(s, EntrySet(), n, m);
 }
 
-// name: a variant, or "dispatch" for what the dispatch chose.
-Contender through_entry(const std::string &name)
+// Runs the entry's loop with memcore's table sent elsewhere by `route`.
+Contender through_entry(const std::string &name, std::function<void()> route)
 {
-    std::string variant = name == "dispatch" ? chosen_variant : name;
     return {name,
-            [variant](benchmark::State &s, size_t n, Skew m) {
-                am_mem_force(variant.c_str());
+            [route](benchmark::State &s, size_t n, Skew m) {
+                route();
                 entry_copy(s, n, m);
                 am_mem_force(chosen_variant.c_str());
             },
-            [variant](benchmark::State &s, size_t n, Skew m) {
-                am_mem_force(variant.c_str());
+            [route](benchmark::State &s, size_t n, Skew m) {
+                route();
                 entry_set(s, n, m);
                 am_mem_force(chosen_variant.c_str());
             }};
 }
+
+// name: a variant, or "dispatch" for what the dispatch chose.
+Contender variant_entry(const std::string &name)
+{
+    std::string variant = name == "dispatch" ? chosen_variant : name;
+    return through_entry(name, [variant] { am_mem_force(variant.c_str()); });
+}
+
+void *glibc_memmove(void *d, const void *s, size_t n)
+{
+    return memmove(d, s, n);
+}
+
+// glibc's memcpy and memset themselves, not wrappers: their addresses are
+// what the PLT jumps to.
+const am_mem_ops glibc_ops = {"glibc", "", true, memcpy, glibc_memmove, memset};
 
 Contender through_pointers(const std::string &name, CopyFn copy, SetFn set)
 {
@@ -176,7 +192,8 @@ bool parse_sizes(const char *list, size_t max, std::vector<size_t> *out)
 std::vector<Contender> contenders()
 {
     std::vector<Contender> out;
-    out.push_back({"glibc",
+    out.push_back(through_entry("glibc", [] { am_mem_route(&glibc_ops); }));
+    out.push_back({"glibc-plt",
                    [](benchmark::State &s, size_t n, Skew m) {
                        copy_loop(
                            s, [](void *d, const void *src, size_t k) { return memcpy(d, src, k); },
@@ -189,10 +206,10 @@ std::vector<Contender> contenders()
     size_t count;
     const am_mem_ops *variants = am_mem_variants(&count);
     chosen_variant = am_mem_variant();
-    out.push_back(through_entry("dispatch"));
+    out.push_back(variant_entry("dispatch"));
     for (size_t i = 0; i < count; i++)
         if (variants[i].supported)
-            out.push_back(through_entry(variants[i].name));
+            out.push_back(variant_entry(variants[i].name));
     out.push_back(through_pointers("bytes", am_bench_byte_copy, am_bench_byte_fill));
     out.push_back(through_pointers("words", am_bench_word_copy, am_bench_word_fill));
     return out;

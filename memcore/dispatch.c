@@ -392,6 +392,12 @@ int am_mem_force(const char *name)
     return 0;
 }
 
+void am_mem_route(const struct am_mem_ops *ops)
+{
+    ensure_init();
+    publish(ops);
+}
+
 void am_mem_get_tuning(struct am_mem_tuning *out)
 {
     ensure_init();

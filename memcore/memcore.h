@@ -58,6 +58,13 @@ const char *am_mem_variant(void);
  * be calling them. */
 int am_mem_force(const char *name);
 
+/* For benchmarks: send am_memcpy, am_memmove and am_memset to the functions
+ * of `ops` (the C library's, say), so that every contender is timed through
+ * the very same call site; am_mem_force(am_mem_variant()) from before undoes
+ * it. `ops` must outlive the routing. Not while other threads may be calling
+ * the functions. */
+void am_mem_route(const struct am_mem_ops *ops);
+
 /* Where the size classes change, in bytes; set from the CPU at start-up.
  * Only copies whose buffers do not overlap take `rep movsb` or non-temporal
  * stores. A window [min, max) is empty when min >= max. Every variant but
