@@ -5,23 +5,44 @@
 
 %include "memcore.inc"
 
-%define VEC    64
 %define VMOVU  vmovdqu64
 %define VMOVA  vmovdqa64
 %define VMOVNT vmovntdq
 %define MASKED_BELOW_VEC 1
-%define R0  zmm16
-%define R1  zmm17
-%define R2  zmm18
-%define R3  zmm19
-%define R4  zmm20
-%define R5  zmm21
-%define R6  zmm22
-%define R7  zmm23
-%define R8  zmm24
-%define R9  zmm25
-%define R10 zmm26
-%define R11 zmm27
+; FULL_WIDTH: R0..R11 are zmm16..zmm27; NARROW_NT: ymm16..ymm27, 32 bytes at
+; a time, for the non-temporal copy where the per-CPU table asks for it
+; (tuning nt_copy_narrow; dispatch.c says on which CPU and why).
+%macro FULL_WIDTH 0
+    %define VEC 64
+    %define R0  zmm16
+    %define R1  zmm17
+    %define R2  zmm18
+    %define R3  zmm19
+    %define R4  zmm20
+    %define R5  zmm21
+    %define R6  zmm22
+    %define R7  zmm23
+    %define R8  zmm24
+    %define R9  zmm25
+    %define R10  zmm26
+    %define R11  zmm27
+%endmacro
+%macro NARROW_NT 0
+    %define VEC 32
+    %define R0  ymm16
+    %define R1  ymm17
+    %define R2  ymm18
+    %define R3  ymm19
+    %define R4  ymm20
+    %define R5  ymm21
+    %define R6  ymm22
+    %define R7  ymm23
+    %define R8  ymm24
+    %define R9  ymm25
+    %define R10  ymm26
+    %define R11  ymm27
+%endmacro
+FULL_WIDTH
 %define HMOVU  vmovdqu64            ; EVEX: xmm16/ymm16 need no vzeroupper either
 %define X0  xmm16
 %define X1  xmm17

@@ -74,6 +74,8 @@ struct am_mem_tuning {
     size_t rep_stosb_min, rep_stosb_max; /* memsets in [min, max): rep stosb */
     size_t nt_copy_min;                  /* copies from here up: non-temporal */
     size_t nt_set_min;                   /* memsets from here up: non-temporal */
+    size_t nt_copy_narrow;               /* not 0: avx512's non-temporal copy moves
+                                          * 32 bytes at a time (the per-CPU table) */
 };
 
 void am_mem_get_tuning(struct am_mem_tuning *out);

@@ -6,6 +6,7 @@ prints plain text; none writes anything."""
 
 import datetime
 import re
+import statistics
 from collections import OrderedDict
 
 import programs
@@ -381,6 +382,33 @@ def spread(q):
     return (q3 - q1) / med if med else 0.0
 
 
+def context_variant(context):
+    """The variant the dispatch chose, from memcore-bench's "memcore"
+    context line ("avx512 (cpu: ...)"), or None."""
+    line = context.get("memcore", "")
+    word = line.split(" ", 1)[0]
+    return word if word in MEMCORE_VARIANTS else None
+
+
+def same_code_floor(table, variant):
+    """The run's own noise floor: the dispatched entry against `variant`,
+    the code it dispatches to, timed through the same loop. Any difference
+    between the two is noise. Returns (ratios, floor): every point's
+    dispatch / variant, and the 90th percentile of |ratio - 1|."""
+    ratios = sorted(q["dispatch"][1] / q[variant][1]
+                    for rows in table.values() for q in rows.values()
+                    if "dispatch" in q and variant in q and q[variant][1])
+    if not ratios:
+        return ratios, None
+    dev = sorted(abs(r - 1) for r in ratios)
+    return ratios, dev[min(len(dev) - 1, int(0.9 * len(dev)))]
+
+
+def beyond_floor(ratio, target, floor):
+    """Whether a ratio misses its target by more than the same-code floor."""
+    return floor is not None and ratio < target * (1 - floor)
+
+
 def memcore_table(sources, out):
     """sources: [(path, context, entries)], later files winning for a point
     they share (a full run, then reruns of some points). For each operation
@@ -444,12 +472,27 @@ def memcore_table(sources, out):
             if vs_glibc < GLIBC_TARGET or vs_ours < BEST_TARGET:
                 misses.append((op, align, size, vs_glibc, vs_ours, best_ours, max(noisy)))
         aligned(out, header, lines)
+    chosen = context_variant(context)
+    ratios, floor = same_code_floor(table, chosen) if chosen else ([], None)
+    if floor is not None:
+        out.write("\n## noise floor: the dispatched entry against %s, the same code through "
+                  "the same loop, over %d points: %.2f to %.2f, median %.2f; 90 %% of them "
+                  "within %.0f %% of 1\n" % (chosen, len(ratios), ratios[0], ratios[-1],
+                                             statistics.median(ratios), 100 * floor))
+    clear = [m for m in misses if beyond_floor(m[3], GLIBC_TARGET, floor)
+             or beyond_floor(m[4], BEST_TARGET, floor)]
     out.write("\n## targets: dispatch >= %g x glibc and >= %g x our best variant at every "
-              "point: %d of %d points met\n" % (GLIBC_TARGET, BEST_TARGET,
-                                                 checked - len(misses), checked))
-    for op, align, size, vs_glibc, vs_ours, best_ours, noise in misses:
-        out.write("  miss %s/%s/%s: %.2f x glibc, %.2f x %s (spread %.0f%%)\n" % (
-            op, align, size_text(size), vs_glibc, vs_ours, best_ours, 100 * noise))
+              "point: %d of %d points met" % (GLIBC_TARGET, BEST_TARGET,
+                                               checked - len(misses), checked))
+    if floor is not None:
+        out.write("; of the %d missed, %d by more than the noise floor, %d within it"
+                  % (len(misses), len(clear), len(misses) - len(clear)))
+    out.write("\n")
+    for m in misses:
+        op, align, size, vs_glibc, vs_ours, best_ours, noise = m
+        out.write("  miss %s/%s/%s: %.2f x glibc, %.2f x %s (spread %.0f%%)%s\n" % (
+            op, align, size_text(size), vs_glibc, vs_ours, best_ours, 100 * noise,
+            ", beyond the floor" if m in clear else ""))
     if misses:
         sizes = sorted({m[2] for m in misses})
         out.write("  measure again: memcore-bench --sizes=" + ",".join(map(str, sizes)) + "\n")

@@ -430,9 +430,10 @@ static const struct {
     const char *name;
     struct am_mem_tuning tuning;
 } forced[] = {
-    {"rep", {0, SIZE_MAX, 0, SIZE_MAX, SIZE_MAX, SIZE_MAX}},
-    {"nt", {0, 0, 0, 0, 0, 0}},
-    {"loop", {0, 0, 0, 0, SIZE_MAX, SIZE_MAX}},
+    {"rep", {0, SIZE_MAX, 0, SIZE_MAX, SIZE_MAX, SIZE_MAX, 0}},
+    {"nt", {0, 0, 0, 0, 0, 0, 0}},
+    {"narrow nt", {0, 0, 0, 0, 0, 0, 1}},
+    {"loop", {0, 0, 0, 0, SIZE_MAX, SIZE_MAX, 0}},
 };
 
 static void test_variant(const struct am_mem_ops *v, struct large *b)

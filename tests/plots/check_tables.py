@@ -13,6 +13,7 @@ run of the test suite passes).
 """
 
 import json
+from collections import OrderedDict
 import os
 import re
 import shutil
@@ -186,6 +187,28 @@ def main():
     line = next((x for x in p.stdout.splitlines() if x.startswith("4 KiB")), "")
     check(line.split()[2:4] == ["%.1f" % (rate["glibc"] / 1e9), "%.1f" % (rate["dispatch"] / 1e9)],
           "memcpy aligned 4 KiB: glibc and dispatch GB/s from the median aggregates: %r" % line)
+
+    # The noise floor (dispatch against the variant it runs) and the targets
+    # line: every miss listed, those beyond the floor marked.
+    m = re.search(r"points met; of the (\d+) missed, (\d+) by more than the noise floor, "
+                  r"(\d+) within it", p.stdout)
+    listed = [x for x in p.stdout.splitlines() if x.startswith("  miss ")]
+    check("## noise floor: the dispatched entry against " in p.stdout and m
+          and int(m.group(1)) == len(listed) == int(m.group(2)) + int(m.group(3))
+          and int(m.group(2)) == sum(1 for x in listed if x.endswith(", beyond the floor")),
+          "report --memcore: a noise floor, and misses that add up: %r" % (m and m.group(0)))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "plot"))
+    import tables  # noqa: E402
+    same = OrderedDict([(("memcpy", "aligned"), OrderedDict(
+        (n, {"dispatch": (0, r, 0), "avx512": (0, 1.0, 0)})
+        for n, r in zip(range(10), [1.0, 0.98, 1.02, 0.95, 1.05, 1.01, 0.99, 1.0, 0.9, 1.2])))])
+    ratios, floor = tables.same_code_floor(same, "avx512")
+    check(len(ratios) == 10 and abs(floor - 0.2) < 1e-9
+          and tables.beyond_floor(0.79, 1.0, floor) and not tables.beyond_floor(0.81, 1.0, floor)
+          and not tables.beyond_floor(0.1, 1.0, None)
+          and tables.context_variant({"memcore": "avx2 (cpu: x)"}) == "avx2"
+          and tables.context_variant({}) is None,
+          "same_code_floor: the 90th percentile of |dispatch / its variant - 1|")
 
     # --conformance: the matrix, built from conformance.csv.
     p = run(allocmark, "report", "--conformance", failed_run)
