@@ -288,9 +288,9 @@ bool apply_tuning(const char *spec)
         const char *key;
         size_t *field;
     } keys[] = {
-        {"rep_movsb_min", &t.rep_movsb_min}, {"rep_movsb_max", &t.rep_movsb_max},
-        {"rep_stosb_min", &t.rep_stosb_min}, {"rep_stosb_max", &t.rep_stosb_max},
-        {"nt_copy_min", &t.nt_copy_min},     {"nt_set_min", &t.nt_set_min},
+        {"rep_movsb_min", &t.rep_movsb_min},   {"rep_movsb_max", &t.rep_movsb_max},
+        {"rep_stosb_min", &t.rep_stosb_min},   {"rep_stosb_max", &t.rep_stosb_max},
+        {"nt_copy_min", &t.nt_copy_min},       {"nt_set_min", &t.nt_set_min},
         {"nt_copy_narrow", &t.nt_copy_narrow},
     };
     std::string rest = spec;

@@ -478,6 +478,5 @@ int am_mem_describe(char *buf, size_t len)
         window_text(t->rep_movsb_min, t->rep_movsb_max, movsb, sizeof movsb),
         window_text(t->rep_stosb_min, t->rep_stosb_max, stosb, sizeof stosb),
         size_text(t->nt_copy_min, ntc, sizeof ntc), t->nt_copy_narrow ? " (32-byte moves)" : "",
-        size_text(t->nt_set_min, nts, sizeof nts),
-        override_note[0] ? "; " : "", override_note);
+        size_text(t->nt_set_min, nts, sizeof nts), override_note[0] ? "; " : "", override_note);
 }
