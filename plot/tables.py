@@ -207,7 +207,7 @@ def interval_note(run):
         return ""
     low = ns[0]
     if low >= 6:
-        return ("Intervals: the median's is between two order statistics (at least 95 % "
+        return ("Intervals: the median's is between two order statistics (at least 95 %% "
                 "coverage at %d repetitions)." % low)
     if low == 1:
         return ("Intervals: a cell with one repetition has none ([-]); run more "

@@ -202,6 +202,23 @@ def main():
     same = OrderedDict([(("memcpy", "aligned"), OrderedDict(
         (n, {"dispatch": (0, r, 0), "avx512": (0, 1.0, 0)})
         for n, r in zip(range(10), [1.0, 0.98, 1.02, 0.95, 1.05, 1.01, 0.99, 1.0, 0.9, 1.2])))])
+    # interval_note at every repetition count (6 and up once failed on a
+    # stray % in its format).
+    class FakeCell:
+        def __init__(self, n):
+            self.failed, self.n = False, n
+
+        def values(self, metric):
+            return [1.0] * self.n
+
+    class FakeRun:
+        def __init__(self, n):
+            self.cells = {"x": FakeCell(n)}
+
+    notes = [tables.interval_note(FakeRun(n)) for n in (1, 2, 3, 5, 6, 21)]
+    check(all(notes) and "at 21 repetitions" in notes[-1] and "95 % coverage" in notes[-1]
+          and "with 3 repetitions" in notes[2],
+          "interval_note for 1 to 21 repetitions: %r" % notes[-1])
     ratios, floor = tables.same_code_floor(same, "avx512")
     check(len(ratios) == 10 and abs(floor - 0.2) < 1e-9
           and tables.beyond_floor(0.79, 1.0, floor) and not tables.beyond_floor(0.81, 1.0, floor)
