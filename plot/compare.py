@@ -144,10 +144,11 @@ def main(path_a, path_b, out, metric="ops_per_sec", correction="holm", alpha=0.0
     moved = counts.get("faster", 0) + counts.get("slower", 0)
     out.write("\n%d of %d cells tested moved: %s.\n" % (
         moved, len(tested), ", ".join("%d %s" % (n, w) for w, n in sorted(counts.items()))))
-    gm = stats.geometric_mean_ci([r["ratio"].value for r in tested if r["ratio"]])
+    gm = stats.geometric_mean_ci_nested([(r["a"].values(r["metric"]), r["b"].values(r["metric"]))
+                                         for r in tested if r["ratio"]])
     if gm:
-        out.write("Geometric mean of B/A over those cells: %s (interval: bootstrap over the "
-                  "cells).\n" % stats.fmt(gm))
+        out.write("Geometric mean of B/A over those cells: %s (interval: the wider of "
+                  "bootstraps over the cells and over their repetitions).\n" % stats.fmt(gm))
         # One test over every cell: a shift too small for any one cell's
         # repetitions to show can still move the whole set (docs/statistics.md).
         if gm.low is not None and gm.high is not None and len(tested) >= 2:

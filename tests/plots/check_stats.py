@@ -111,6 +111,31 @@ def coverage():
     check(hits / 300 >= 0.88, "ratio interval covers %.1f %% (>= 88 %% expected)"
           % (100 * hits / 300))
 
+    # The summary's interval. Two cells, each noisy (20 %), their ratios 1.07
+    # and 1.12 by chance: the cells alone give [1.07, 1.12], which lies above
+    # 1; with the repetitions' noise taken into account it must hold 1.
+    a1, a2 = rng.lognormal(0.0, 0.2, 21), rng.lognormal(0.0, 0.2, 21)
+    b1 = a1[rng.permutation(21)] * 1.07
+    b2 = a2[rng.permutation(21)] * 1.12
+    flat = stats.geometric_mean_ci([1.07, 1.12])
+    nested = stats.geometric_mean_ci_nested([(a1, b1), (a2, b2)])
+    check(flat.low > 1 and nested.low < 1 < nested.high and close(nested.value, flat.value),
+          "two noisy cells: flat %s calls a difference, nested %s does not"
+          % (stats.fmt(flat), stats.fmt(nested)))
+    # No shift, 24 cells of 8 repetitions at 20 % noise: the interval holds 1
+    # in at least 90 % of trials; a 10 % shift in every cell is found.
+    holds, found = 0, 0
+    for _ in range(40):
+        same = [(rng.lognormal(0, 0.2, 8), rng.lognormal(0, 0.2, 8)) for _ in range(24)]
+        e = stats.geometric_mean_ci_nested(same)
+        holds += e.low <= 1 <= e.high
+        slow = [(rng.lognormal(0, 0.2, 8), 0.9 * rng.lognormal(0, 0.2, 8)) for _ in range(24)]
+        found += stats.geometric_mean_ci_nested(slow).high < 1
+    check(holds >= 36 and found >= 36, "nested geometric mean: holds 1 in %d of 40 A/A "
+          "trials, finds a 10 %% shift in %d of 40" % (holds, found))
+    e = stats.geometric_mean_ci_nested([([1, 1, 1], [2, 2, 2])])
+    check(close(e.value, 2.0) and e.low is None, "one cell: its ratio, no interval")
+
 
 def write_run(path, seed, slow=None, reps=8, noise=0.03, aa_slow=None, programs=()):
     """A run directory with cells.csv (and metadata.json) only: 4 allocators
