@@ -36,8 +36,25 @@ static bool check_skipped;
         return;               \
     } while (0)
 
-/* Each check is given this long before it counts as hung. */
-#define CHECK_TIMEOUT_S 60
+/* Each check is given this long before it counts as hung, on a machine
+ * with a CPU to spare; check_timeout_s stretches it on a busy one. */
+#define CHECK_TIMEOUT_S     60
+#define CHECK_TIMEOUT_MAX_S 300
+
+/* CHECK_TIMEOUT_S, times the load average per CPU when that is above 1 (at
+ * most CHECK_TIMEOUT_MAX_S): a hung check makes no progress at all, while
+ * one sharing its CPUs with other work is only slower, and must not be
+ * called hung for that (mmap-only's threads_cross_free took 113 s at a
+ * load of 9 on 2 CPUs, seconds when quiet). */
+static unsigned check_timeout_s(void)
+{
+    double load;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getloadavg(&load, 1) != 1 || cpus < 1 || load <= (double)cpus)
+        return CHECK_TIMEOUT_S;
+    double stretched = CHECK_TIMEOUT_S * load / (double)cpus;
+    return stretched >= CHECK_TIMEOUT_MAX_S ? CHECK_TIMEOUT_MAX_S : (unsigned)stretched;
+}
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -742,9 +759,10 @@ const char *am_conformance_about(unsigned i)
 
 enum { CHILD_PASS = 0, CHILD_FAIL = 1, CHILD_SKIP = 77, CHILD_NO_HEAP = 78 };
 
-static void run_in_child(const struct am_allocator *a, unsigned i, int report_fd)
+static void run_in_child(const struct am_allocator *a, unsigned i, int report_fd,
+                         unsigned timeout_s)
 {
-    alarm(CHECK_TIMEOUT_S);
+    alarm(timeout_s);
     am_expect_reset(); /* the first failure goes back through report_fd */
     struct am_heap heap;
     int err = am_heap_open(&heap, a, AM_OPEN_THREADED);
@@ -768,11 +786,12 @@ static enum am_verdict run_one(const struct am_allocator *a, unsigned i, char *d
         snprintf(detail, len, "pipe: %s", strerror(errno));
         return AM_VERDICT_CRASH;
     }
+    unsigned timeout_s = check_timeout_s();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        run_in_child(a, i, fds[1]);
+        run_in_child(a, i, fds[1], timeout_s);
     }
     close(fds[1]);
     size_t used = 0;
@@ -789,7 +808,7 @@ static enum am_verdict run_one(const struct am_allocator *a, unsigned i, char *d
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         if (sig == SIGALRM)
-            snprintf(detail, len, "hung for more than %d s", CHECK_TIMEOUT_S);
+            snprintf(detail, len, "hung for more than %u s", timeout_s);
         else
             snprintf(detail, len, "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
         return AM_VERDICT_CRASH;
