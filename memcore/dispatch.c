@@ -245,8 +245,9 @@ static const struct choice choices[] = {
      * stores then only cost. Not measured here (no Zen 4 at hand). */
     {"AuthenticAMD", 0x19, V_AVX2, (size_t)32 << 20, false, "AMD family 19h (Zen 3, Zen 4): avx2"},
     /* Zen 5 (this project's machine): see docs/memcore.md. Its
-     * non-temporal copies from DRAM ran 1.01 to 1.13 times faster with
-     * 32-byte moves than with 64-byte ones, aligned or not. */
+     * non-temporal copies to a misaligned destination (64 and 256 MiB) ran
+     * 1.07 to 1.21 times faster with 32-byte moves than with 64-byte ones;
+     * aligned ones were level either way. */
     {"AuthenticAMD", 0x1a, V_AVX512, (size_t)32 << 20, true,
      "AMD family 1Ah (Zen 5): avx512, 32-byte nt copy"},
     /* The Intel Xeons with AVX-512 the variant order was first set on. */

@@ -1,7 +1,8 @@
 ; mem_avx512.asm: memmove, memcpy and memset with 64-byte EVEX vectors
 ; (AVX-512 F, BW and VL, and BMI2 for bzhi). Sizes below one vector use a
-; byte mask instead of a ladder of smaller moves. Only zmm16-zmm27 are used:
-; they have no legacy-SSE alias, so no vzeroupper is needed on the way out.
+; byte mask instead of a ladder of smaller moves. Only zmm16-zmm27 (and
+; their ymm and xmm halves) are used: they have no legacy-SSE alias, so no
+; vzeroupper is needed on the way out.
 
 %include "memcore.inc"
 

@@ -507,6 +507,27 @@ static bool variant_under_env(const char *self, const char *value, char *out, si
     return true;
 }
 
+/* Stand-ins for am_mem_route: count their calls, then do the work. */
+static unsigned routed_calls;
+
+static void *routed_memcpy(void *restrict d, const void *restrict s, size_t n)
+{
+    routed_calls++;
+    return memcpy(d, s, n);
+}
+
+static void *routed_memmove(void *d, const void *s, size_t n)
+{
+    routed_calls++;
+    return memmove(d, s, n);
+}
+
+static void *routed_memset(void *d, int c, size_t n)
+{
+    routed_calls++;
+    return memset(d, c, n);
+}
+
 /* What the table in dispatch.c picks for AMD family 1Ah (Zen 5). */
 #define ZEN5_CHOICE "avx512"
 
@@ -540,6 +561,20 @@ static void test_dispatch(const char *self)
     CHECK(variant_under_env(self, "bogus", got, sizeof got) && !strcmp(got, active->name),
           "AM_MEMCORE=bogus gave '%s', not the default %s", got, active->name);
     am_mem_force(active->name);
+
+    /* am_mem_route sends the entries to any functions (memcore-bench times
+     * glibc that way); forcing the variant back undoes it. */
+    static const struct am_mem_ops routed = {"routed",       "",           true, routed_memcpy,
+                                             routed_memmove, routed_memset};
+    am_mem_route(&routed);
+    memset(a, 1, sizeof a);
+    CHECK(am_memset(a, 'r', 10) == a && am_memcpy(b, a, 10) == b &&
+              am_memmove(a + 1, a, 9) == a + 1 && routed_calls == 3 &&
+              !memcmp(b, "rrrrrrrrrr", 10) && !strcmp(am_mem_variant(), "routed"),
+          "am_mem_route: %u calls routed, variant %s", routed_calls, am_mem_variant());
+    CHECK(am_mem_force(active->name) == 0 && am_memset(a, 0, 10) == a && routed_calls == 3 &&
+              !strcmp(am_mem_variant(), active->name),
+          "am_mem_force after am_mem_route goes back to %s", active->name);
 
     /* The per-CPU table: rows by vendor and family, then down the ladder to
      * what the CPU runs; the dispatch follows it (unless AM_MEMCORE says). */
